@@ -1,0 +1,10 @@
+"""Every table of the system, on one MetaData, for Alembic and the tests.
+
+A part that adds tables declares them in its own ``adapters/db/*_schema.py``
+module on ``adapters.db.schema.metadata`` and imports that module here.
+"""
+
+from adapters.db import schema
+from adapters.db.schema import metadata
+
+__all__ = ["metadata", "schema"]

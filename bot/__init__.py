@@ -1,0 +1,1 @@
+"""Relance's program: channels, dialogue, the web application and the `relance` command."""

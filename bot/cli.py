@@ -1,0 +1,61 @@
+"""The ``relance`` command.
+
+Each area registers its sub-commands from its own module (``COMMAND_MODULES``);
+a module's ``register(subparsers)`` adds parsers whose ``handler(args) -> int``
+imports heavy dependencies lazily, so ``relance --help`` stays fast.
+
+Bad input ends with one line on standard error and exit status 2, never a
+traceback (see ``shared/contracts/cli.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.errors import ImportRefused, RelanceError
+
+COMMAND_MODULES = ("bot.commands.db",)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="relance",
+        description="Relance: reads and answers what debtors write, reconciles and reminds.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except ImportRefused as exc:
+        for problem in exc.problems[1:20] if args.verbose else []:
+            print(f"  {problem}", file=sys.stderr)
+        print(f"relance: {exc.message}", file=sys.stderr)
+        return 2
+    except RelanceError as exc:
+        print(f"relance: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of ``relance``, one module per area (see ``bot.cli``)."""

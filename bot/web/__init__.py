@@ -1,0 +1,1 @@
+"""The aiohttp application: health, JSON API, and later chat, portal, webhooks, console."""

@@ -1,0 +1,49 @@
+"""The one aiohttp application that serves everything on one event loop.
+
+Each area adds its routes from its own module (``ROUTE_MODULES``, each with
+``setup(app)``) and opens what it needs in ``app.cleanup_ctx`` so start and stop
+happen in a known order: the database first, everything that uses it after.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.runtime import database
+from bot.web.keys import ENGINE, SETTINGS
+
+ROUTE_MODULES: tuple[str, ...] = ()
+
+
+def create_app(settings: Settings, engine: AsyncEngine | None = None) -> web.Application:
+    """The application; with ``engine`` given (tests), it is used as is and not closed."""
+    app = web.Application(client_max_size=50 * 1024 * 1024)
+    app[SETTINGS] = settings
+
+    async def open_database(app: web.Application) -> AsyncIterator[None]:
+        if engine is not None:
+            app[ENGINE] = engine
+            yield
+            return
+        async with database(settings) as opened:
+            app[ENGINE] = opened
+            yield
+
+    app.cleanup_ctx.append(open_database)
+    app.router.add_get("/health", health)
+    for name in ROUTE_MODULES:
+        importlib.import_module(name).setup(app)
+    return app
+
+
+async def health(request: web.Request) -> web.Response:
+    from sqlalchemy import text
+
+    async with request.app[ENGINE].connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    return web.json_response({"status": "ok"})
