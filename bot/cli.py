@@ -18,7 +18,10 @@ from collections.abc import Sequence
 
 from bot.errors import ImportRefused, RelanceError
 
-COMMAND_MODULES = ("bot.commands.db",)
+COMMAND_MODULES = (
+    "bot.commands.db",
+    "bot.commands.ledger",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
