@@ -1,0 +1,349 @@
+"""One inbound email, understood: who, which thread, what kind, what is new.
+
+    analyse(raw_bytes, ZoneInfo("Europe/Brussels")) -> InboundEmail(
+        kind="reply", message_id="<CAF…@mail.gmail.com>", in_reply_to="<dun-42@relance>",
+        references=("<dun-42@relance>",), case_hint=None, from_address="jan@example.be",
+        subject="Re: Herinnering factuur INV-2026-0042", local_date=date(2026, 3, 10),
+        new_text="Goedemiddag,\\n\\nIs gisteren betaald.", attachments=(…), bounce=None,
+        out_of_office_until=None)
+
+``kind`` is ``bounce`` (a delivery failure report, see ``bounce``), ``auto_reply``
+(an out-of-office or other automatic answer, see ``autoreply``) or ``reply`` (a
+person wrote it).  ``new_text`` is only what the sender wrote in this message
+(``quoting``).  ``case_hint`` is an invoice number or structured reference found in
+the subject or new text, given only when the threading headers (``In-Reply-To``,
+``References``) are missing, as ``shared/contracts/cli.md`` says; for a bounce the
+returned message's subject is searched too.  ``all_case_hints`` keeps the hint
+even when threading headers exist, for intake code that wants both.
+
+Text decoding: a part labelled ISO-8859-1 or US-ASCII is decoded as Windows-1252
+(its superset: Outlook labels cp1252 text as latin-1, and the euro sign and curly
+quotes would otherwise turn into control characters); an unknown or wrong
+charset falls back to UTF-8 and then Windows-1252.
+
+Errors: ``NotAnEmail`` when the bytes have no header fields at all.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, tzinfo
+from email.message import EmailMessage, Message
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Literal
+
+from adapters.mail import autoreply, bounce, case_hint, quoting
+
+Kind = Literal["reply", "auto_reply", "bounce"]
+
+
+class NotAnEmail(ValueError):
+    """The bytes are not an RFC 5322 message."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundEmail:
+    kind: Kind
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    case_hint: str | None
+    from_address: str
+    from_name: str
+    subject: str
+    date: datetime | None  # aware, as sent
+    local_date: date | None  # the Date header in the creditor's time zone
+    new_text: str
+    attachments: tuple[Attachment, ...]
+    bounce: bounce.Bounce | None = None
+    out_of_office_until: date | None = None
+    all_case_hints: str | None = None
+    to_addresses: tuple[str, ...] = ()
+
+    @property
+    def has_threading(self) -> bool:
+        return bool(self.in_reply_to or self.references)
+
+
+_MSG_ID = re.compile(r"<[^<>\s]+>")
+_HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+:)")
+
+
+def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
+    """Read a raw RFC 5322 message (bytes as received) into an ``InboundEmail``."""
+    _check_is_email(raw)
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+
+    subject = _text_header(message, "subject")
+    from_name, from_address = _first_address(message, "from")
+    if not from_address:
+        from_name, from_address = _first_address(message, "sender")
+    sent = _date(message)
+    local = sent.astimezone(tz).date() if sent else None
+    message_id = _first_id(_raw_header(message, "message-id"))
+    in_reply_to = _first_id(_raw_header(message, "in-reply-to"))
+    references = tuple(_MSG_ID.findall(_raw_header(message, "references")))
+
+    plain, html = _bodies(message)
+    headers = {name.lower(): _raw_header(message, name) for name in set(message.keys())}
+
+    bounce_info: bounce.Bounce | None = None
+    ooo_until: date | None = None
+    if bounce.looks_like_bounce(message):
+        kind: Kind = "bounce"
+        notification = quoting.normalise_text(plain or quoting.html_to_text(html or ""))
+        text = _bounce_text(notification)
+        bounce_info = bounce.analyse_bounce(message, raw, notification)
+    else:
+        text = quoting.new_text(plain, html)
+        if _is_other_report(message) or autoreply.is_auto_reply(headers, subject, text, local):
+            kind = "auto_reply"
+            ooo_until = autoreply.return_date(text, local)
+        else:
+            kind = "reply"
+
+    attachments = tuple(_attachments(message, kind))
+    hint_sources = [subject, text]
+    if bounce_info and bounce_info.original_subject:
+        hint_sources.append(bounce_info.original_subject)
+    found = case_hint.find_case_hint(*hint_sources)
+    return InboundEmail(
+        kind=kind,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        case_hint=None if (in_reply_to or references) else found,
+        from_address=from_address,
+        from_name=from_name,
+        subject=subject,
+        date=sent,
+        local_date=local,
+        new_text=text,
+        attachments=attachments,
+        bounce=bounce_info,
+        out_of_office_until=ooo_until,
+        all_case_hints=found,
+        to_addresses=tuple(addr for _, addr in _addresses(message, "to")),
+    )
+
+
+# -- header helpers ------------------------------------------------------------------------------
+
+
+def _check_is_email(raw: bytes) -> None:
+    if not raw.strip():
+        raise NotAnEmail("the file is empty")
+    first = raw.lstrip(b"\r\n").split(b"\n", 1)[0]
+    if not _HEADER_LINE.match(first):
+        raise NotAnEmail("not an email message (the first line is not a header field)")
+    probe = email.message_from_bytes(raw, policy=email.policy.compat32)
+    if not any(probe.get(name) for name in ("from", "date", "message-id", "subject", "to")):
+        raise NotAnEmail("not an email message (no From, To, Date, Subject or Message-ID header)")
+
+
+def _raw_header(message: Message, name: str) -> str:
+    try:
+        value = message.get(name)
+    except (ValueError, IndexError, TypeError):  # malformed header the parser chokes on
+        values = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
+        value = values[0] if values else None
+    if value is None:
+        return ""
+    return " ".join(str(value).split())
+
+
+def _text_header(message: Message, name: str) -> str:
+    return _raw_header(message, name)
+
+
+def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
+    try:
+        values = [str(v) for v in message.get_all(name, [])]
+    except (ValueError, IndexError, TypeError):
+        return []
+    return [(n, a) for n, a in getaddresses(values) if a]
+
+
+def _first_address(message: Message, name: str) -> tuple[str, str]:
+    found = _addresses(message, name)
+    return found[0] if found else ("", "")
+
+
+def _first_id(value: str) -> str | None:
+    ids = _MSG_ID.findall(value)
+    if ids:
+        return str(ids[0])
+    value = value.strip()
+    return f"<{value}>" if value and " " not in value else None
+
+
+def _date(message: Message) -> datetime | None:
+    value = _raw_header(message, "date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": UTC, origin unknown (RFC 5322 §3.3)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+# -- bodies --------------------------------------------------------------------------------------
+
+_LATIN1_LABELS = {
+    "iso-8859-1",
+    "iso8859-1",
+    "latin1",
+    "latin-1",
+    "us-ascii",
+    "ascii",
+    "iso-8859-15",
+}
+
+
+def decode_part(part: Message) -> str:
+    """The text of a text/* part, decoded with care for mislabelled charsets."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        return raw if isinstance(raw, str) else ""
+    charset = (part.get_content_charset() or "").lower()
+    if charset in _LATIN1_LABELS:
+        charset = "windows-1252"
+    for candidate in (charset, "utf-8", "windows-1252"):
+        if not candidate:
+            continue
+        try:
+            return payload.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return payload.decode("latin-1")
+
+
+def _bodies(message: Message) -> tuple[str | None, str | None]:
+    """The first text/plain and text/html parts that are not attachments."""
+    plain: str | None = None
+    html: str | None = None
+    for part in _body_parts(message):
+        ctype = part.get_content_type()
+        if ctype == "text/plain" and plain is None:
+            plain = decode_part(part)
+        elif ctype == "text/html" and html is None:
+            html = decode_part(part)
+    return plain, html
+
+
+def _body_parts(message: Message) -> list[Message]:
+    """Text parts of this message (not of attached or returned messages)."""
+    out: list[Message] = []
+
+    def visit(part: Message) -> None:
+        ctype = part.get_content_type()
+        if part.is_multipart() and ctype.startswith("multipart/"):
+            for sub in part.get_payload():  # type: ignore[union-attr]
+                visit(sub)
+            return
+        if ctype in ("text/plain", "text/html") and not _is_attachment(part):
+            out.append(part)
+
+    visit(message)
+    return out
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    return disposition == "attachment" or (
+        part.get_filename() is not None and disposition != "inline"
+    )
+
+
+_REPORT_PARTS = (
+    "message/delivery-status",
+    "message/disposition-notification",
+    "text/rfc822-headers",
+    "message/feedback-report",
+)
+
+
+def _attachments(message: Message, kind: Kind) -> list[Attachment]:
+    out: list[Attachment] = []
+
+    def visit(part: Message, top: bool) -> None:
+        ctype = part.get_content_type()
+        if ctype.startswith("multipart/"):
+            for sub in part.get_payload():  # type: ignore[union-attr]
+                visit(sub, False)
+            return
+        if top:
+            return
+        if ctype in _REPORT_PARTS:
+            return
+        if ctype == "message/rfc822":
+            if kind == "bounce":
+                return  # the returned message of a bounce is not the sender's attachment
+            inner = part.get_payload()
+            data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            name = part.get_filename() or _subject_filename(inner)
+            out.append(Attachment(name, ctype, data))
+            return
+        filename = part.get_filename()
+        if ctype in ("text/plain", "text/html") and not _is_attachment(part):
+            return
+        data = part.get_payload(decode=True)
+        if not isinstance(data, bytes):
+            data = b""
+        if filename is None:
+            if ctype.startswith("text/"):
+                return
+            filename = ""
+        out.append(Attachment(filename, ctype, data))
+
+    visit(message, True)
+    return out
+
+
+def _subject_filename(inner: object) -> str:
+    if isinstance(inner, list) and inner and isinstance(inner[0], Message):
+        subject = _raw_header(inner[0], "subject")
+        return f"{subject}.eml" if subject else "message.eml"
+    return "message.eml"
+
+
+def _is_other_report(message: Message) -> bool:
+    """Read receipts and success DSNs: automatic, not a failure."""
+    if message.get_content_type() != "multipart/report":
+        return False
+    report = str(message.get_param("report-type") or "").lower()
+    return report in ("disposition-notification", "delivery-status")
+
+
+def _bounce_text(notification: str) -> str:
+    """The human-readable part of a bounce, without the returned message pasted under it."""
+    lines = notification.split("\n")
+    for i, line in enumerate(lines):
+        if re.match(
+            r"^\s*(?:-{2,}\s*)?(?:original\s+message|returned\s+message|this\s+is\s+a\s+copy|"
+            r"------ This is a copy|------ Original message|Below this line is a copy|"
+            r"--- Below this line|Received:|Return-Path:)",
+            line,
+            re.I,
+        ):
+            return quoting.normalise_text("\n".join(lines[:i]))
+    return notification
