@@ -21,6 +21,7 @@ from bot.errors import ImportRefused, RelanceError
 COMMAND_MODULES = (
     "bot.commands.db",
     "bot.commands.ledger",
+    "bot.commands.serve",
 )
 
 

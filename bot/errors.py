@@ -50,5 +50,6 @@ class ImportRefused(UserError):
         self.more = more
         first = str(self.problems[0]) if self.problems else "no data"
         total = len(self.problems) + more
-        suffix = f" (and {total - 1} more problems)" if total > 1 else ""
+        others = total - 1
+        suffix = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
         super().__init__(f"{first}{suffix}; nothing was imported")

@@ -1,0 +1,668 @@
+"""The receivables ledger in the database: importing invoices, allocating, reading.
+
+Import, in one transaction, all or nothing:
+
+    for each batch of 5,000 documents read from the files
+        look the batch's debtors and invoices up in one query each
+        insert the new ones (a generated OGM when the file gave no reference),
+        update the changed ones (the old values go to invoice_history),
+        count the unchanged ones
+    then apply credit notes to the invoices they name
+    a single problem anywhere -> every problem is reported, the transaction rolls back
+
+Open amounts: ``open_amount = max(0, amount - allocated)``, recomputed in SQL for
+the invoices an allocation touches.  An accounting export's own open amount
+becomes an ``opening`` allocation of what the source system saw paid that Relance
+did not record itself, so a payment both systems know is not counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, case, delete, func, insert, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.db.schema import (
+    allocations,
+    counters,
+    debtor_emails,
+    debtor_ibans,
+    debtors,
+    invoice_history,
+    invoices,
+)
+from adapters.imports.records import DebtorRecord, ParsedDocument, language_from_address
+from bot.errors import ImportRefused, Problem
+from domain.invoice import InvoiceKind, InvoiceStatus
+from domain.money import ZERO
+from domain.reference import ogm_for_sequence
+
+BATCH = 5000
+MAX_PROBLEMS = 1000
+T = TypeVar("T")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+# --------------------------------------------------------------------------- allocations
+
+
+async def apply_allocations(
+    conn: AsyncConnection, items: Sequence[tuple[int, str, str, Decimal]]
+) -> None:
+    """Record allocations ``(invoice_id, source_kind, source_id, amount)`` and
+    refresh the open amount and status of the invoices they touch.
+
+    Applying the same source to the same invoice again changes nothing (the
+    first one stands), so a replayed import or webhook cannot pay twice.
+    """
+    if not items:
+        return
+    now = _now()
+    keys = {(i, k, s) for i, k, s, _ in items}
+    existing: set[tuple[int, str, str]] = set()
+    for chunk in batched(sorted(keys), 1000):
+        rows = await conn.execute(
+            select(
+                allocations.c.invoice_id, allocations.c.source_kind, allocations.c.source_id
+            ).where(
+                tuple_(
+                    allocations.c.invoice_id, allocations.c.source_kind, allocations.c.source_id
+                ).in_(chunk)
+            )
+        )
+        existing.update((r[0], r[1], r[2]) for r in rows)
+    seen: set[tuple[int, str, str]] = set()
+    new_rows = []
+    for invoice_id, kind, source_id, amount in items:
+        key = (invoice_id, kind, source_id)
+        if key in existing or key in seen or amount == 0:
+            continue
+        seen.add(key)
+        new_rows.append(
+            {
+                "invoice_id": invoice_id,
+                "source_kind": kind,
+                "source_id": source_id,
+                "amount": amount,
+                "created_at": now,
+            }
+        )
+    if new_rows:
+        await conn.execute(insert(allocations), new_rows)
+    await refresh_open_amounts(conn, sorted({i for i, *_ in items}))
+
+
+async def reverse_allocations(conn: AsyncConnection, source_kind: str, source_id: str) -> list[int]:
+    """Remove what one source allocated (a reversed payment); returns the invoices reopened."""
+    rows = await conn.execute(
+        delete(allocations)
+        .where(allocations.c.source_kind == source_kind, allocations.c.source_id == source_id)
+        .returning(allocations.c.invoice_id)
+    )
+    invoice_ids = sorted({r[0] for r in rows})
+    await refresh_open_amounts(conn, invoice_ids)
+    return invoice_ids
+
+
+def _status_expression(open_amount: Any) -> Any:
+    return case(
+        (invoices.c.written_off, InvoiceStatus.WRITTEN_OFF.value),
+        (and_(invoices.c.disputed, open_amount > 0), InvoiceStatus.DISPUTED.value),
+        (open_amount <= 0, InvoiceStatus.PAID.value),
+        (open_amount < invoices.c.amount, InvoiceStatus.PARTIALLY_PAID.value),
+        else_=InvoiceStatus.OPEN.value,
+    )
+
+
+async def refresh_open_amounts(conn: AsyncConnection, invoice_ids: Sequence[int]) -> None:
+    """``open_amount = max(0, amount - allocated)`` and the status that follows.
+
+    For a credit note, what it allocated to invoices is subtracted instead: its
+    open amount is the credit still available to the debtor.
+    """
+    for chunk in batched(invoice_ids, 1000):
+        received = (
+            select(func.coalesce(func.sum(allocations.c.amount), 0))
+            .where(allocations.c.invoice_id == invoices.c.id)
+            .scalar_subquery()
+        )
+        given = (
+            select(func.coalesce(func.sum(allocations.c.amount), 0))
+            .where(
+                allocations.c.source_kind == "credit_note",
+                allocations.c.source_id == invoices.c.number,
+            )
+            .scalar_subquery()
+        )
+        used = case((invoices.c.kind == InvoiceKind.CREDIT_NOTE.value, given), else_=received)
+        remaining = invoices.c.amount - used
+        open_amount = case((remaining < 0, 0), else_=remaining)
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.id.in_(chunk))
+            .values(open_amount=open_amount, status=_status_expression(open_amount))
+            .execution_options(synchronize_session=False)
+        )
+
+
+# ------------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    credit_notes: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "credit_notes": self.credit_notes,
+        }
+
+
+@dataclass
+class _CreditNote:
+    number: str
+    credited_invoice: str
+    source: str
+
+
+@dataclass
+class _ImportState:
+    token: str
+    now: datetime
+    summary: ImportSummary = field(default_factory=ImportSummary)
+    problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0
+    # Seen in this import: document number -> where; debtor code -> (where, fields).
+    numbers: dict[str, str] = field(default_factory=dict)
+    debtor_fields: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    credit_notes: list[_CreditNote] = field(default_factory=list)
+
+    def problem(self, problem: Problem) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        else:
+            self.more_problems += 1
+
+
+async def import_invoices(
+    engine: AsyncEngine,
+    sources: Sequence[tuple[str, Iterable[ParsedDocument | Problem]]],
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import documents from ``(source name, documents)`` pairs, all or nothing.
+
+    Raises ``ImportRefused`` with every problem found (up to 1,000 listed) and
+    leaves the ledger untouched when anything is wrong.
+    """
+    import uuid
+
+    state = _ImportState(token=uuid.uuid4().hex, now=_now())
+    async with engine.connect() as conn:
+        transaction = await conn.begin()
+        try:
+            for _name, documents in sources:
+                for chunk in batched(documents, BATCH):
+                    good: list[ParsedDocument] = []
+                    for item in chunk:
+                        if isinstance(item, Problem):
+                            state.problem(item)
+                        else:
+                            good.append(item)
+                    good = _check_duplicates(state, good)
+                    if not state.problems and good:
+                        await _write_batch(conn, state, good)
+                    if progress:
+                        progress(len(chunk))
+            if not state.problems:
+                await _apply_credit_notes(conn, state)
+            if state.problems:
+                raise ImportRefused(state.problems, state.more_problems)
+            await transaction.commit()
+        except BaseException:
+            await transaction.rollback()
+            raise
+    return state.summary
+
+
+def _check_duplicates(state: _ImportState, documents: list[ParsedDocument]) -> list[ParsedDocument]:
+    good = []
+    for doc in documents:
+        number = doc.invoice.number
+        first = state.numbers.get(number)
+        if first is not None:
+            state.problem(
+                Problem(
+                    doc.source, "number", f"document {number!r} appears twice (first at {first})"
+                )
+            )
+            continue
+        state.numbers[number] = doc.source
+        given = doc.debtor.given()
+        seen = state.debtor_fields.get(doc.debtor.code)
+        if seen is None:
+            state.debtor_fields[doc.debtor.code] = (doc.source, given)
+        else:
+            where, fields = seen
+            for key, value in given.items():
+                if key in fields and fields[key] != value:
+                    state.problem(
+                        Problem(
+                            doc.source,
+                            f"debtor {doc.debtor.code}",
+                            f"{key} is {value!r} here but {fields[key]!r} at {where}",
+                        )
+                    )
+                    break
+            else:
+                fields.update({k: v for k, v in given.items() if k not in fields})
+        good.append(doc)
+    return good
+
+
+async def _write_batch(
+    conn: AsyncConnection, state: _ImportState, documents: list[ParsedDocument]
+) -> None:
+    records: dict[str, DebtorRecord] = {}
+    for doc in documents:
+        records.setdefault(doc.debtor.code, doc.debtor)
+    debtor_ids = await _upsert_debtors(conn, state, records)
+    numbers = [d.invoice.number for d in documents]
+    existing = {
+        row.number: row
+        for row in await conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.number,
+                invoices.c.content_hash,
+                invoices.c.debtor_id,
+                invoices.c.kind,
+                invoices.c.issue_date,
+                invoices.c.due_date,
+                invoices.c.currency,
+                invoices.c.amount,
+                invoices.c.structured_reference,
+                invoices.c.description,
+                invoices.c.credited_invoice,
+            ).where(invoices.c.number.in_(numbers))
+        )
+    }
+    new_docs: list[ParsedDocument] = []
+    changed: list[tuple[ParsedDocument, Any]] = []
+    for doc in documents:
+        if doc.invoice.kind is InvoiceKind.CREDIT_NOTE:
+            state.summary.credit_notes += 1
+            if doc.invoice.credited_invoice:
+                state.credit_notes.append(
+                    _CreditNote(doc.invoice.number, doc.invoice.credited_invoice, doc.source)
+                )
+        row = existing.get(doc.invoice.number)
+        if row is None:
+            new_docs.append(doc)
+        elif row.content_hash == doc.invoice.content_hash(doc.debtor.code):
+            state.summary.unchanged += 1
+        else:
+            changed.append((doc, row))
+
+    # Invoices without a reference get a fresh OGM; credit notes are not paid by
+    # the debtor, so they get none.
+    needs_reference = [
+        d
+        for d in new_docs
+        if not d.invoice.structured_reference and d.invoice.kind is InvoiceKind.INVOICE
+    ]
+    references = await _reserve_references(conn, len(needs_reference))
+    opening: list[tuple[str, Decimal]] = []
+    rows = []
+    for doc in new_docs:
+        inv = doc.invoice
+        reference = inv.structured_reference or (
+            next(references) if inv.kind is InvoiceKind.INVOICE else ""
+        )
+        rows.append(
+            {
+                "number": inv.number,
+                "debtor_id": debtor_ids[doc.debtor.code],
+                "kind": inv.kind.value,
+                "issue_date": inv.issue_date,
+                "due_date": inv.due_date,
+                "currency": inv.currency,
+                "amount": inv.amount,
+                "open_amount": inv.amount,
+                "status": InvoiceStatus.OPEN.value,
+                "structured_reference": reference,
+                "description": inv.description,
+                "credited_invoice": inv.credited_invoice,
+                "content_hash": inv.content_hash(doc.debtor.code),
+                "import_token": state.token,
+                "source_line": doc.source[-300:],
+                "created_at": state.now,
+                "updated_at": state.now,
+            }
+        )
+        if inv.open_amount is not None and inv.open_amount < inv.amount:
+            opening.append((inv.number, inv.open_amount))
+    if rows:
+        await conn.execute(insert(invoices), rows)
+        state.summary.created += len(rows)
+
+    if changed:
+        await _update_changed(conn, state, changed, debtor_ids)
+        for doc, _row in changed:
+            if doc.invoice.open_amount is not None:
+                opening.append((doc.invoice.number, doc.invoice.open_amount))
+    if opening:
+        await _apply_opening_balances(conn, opening)
+
+
+_TRACKED = (
+    "debtor_id",
+    "kind",
+    "issue_date",
+    "due_date",
+    "currency",
+    "amount",
+    "structured_reference",
+    "description",
+    "credited_invoice",
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (date, Decimal)):
+        return str(value)
+    return value
+
+
+async def _update_changed(
+    conn: AsyncConnection,
+    state: _ImportState,
+    changed: list[tuple[ParsedDocument, Any]],
+    debtor_ids: dict[str, int],
+) -> None:
+    history = []
+    ids = []
+    for doc, row in changed:
+        inv = doc.invoice
+        new = {
+            "debtor_id": debtor_ids[doc.debtor.code],
+            "kind": inv.kind.value,
+            "issue_date": inv.issue_date,
+            "due_date": inv.due_date,
+            "currency": inv.currency,
+            "amount": inv.amount,
+            "structured_reference": inv.structured_reference or row.structured_reference,
+            "description": inv.description,
+            "credited_invoice": inv.credited_invoice,
+        }
+        diff = {
+            key: [_jsonable(getattr(row, key)), _jsonable(new[key])]
+            for key in _TRACKED
+            if getattr(row, key) != new[key]
+        }
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.id == row.id)
+            .values(
+                **new,
+                content_hash=inv.content_hash(doc.debtor.code),
+                import_token=state.token,
+                source_line=doc.source[-300:],
+                updated_at=state.now,
+            )
+        )
+        ids.append(row.id)
+        history.append(
+            {
+                "invoice_id": row.id,
+                "changed_at": state.now,
+                "source": doc.source[-300:],
+                "changes": json.dumps(diff, sort_keys=True),
+            }
+        )
+    await conn.execute(insert(invoice_history), history)
+    await refresh_open_amounts(conn, ids)
+    state.summary.updated += len(changed)
+
+
+async def _apply_opening_balances(
+    conn: AsyncConnection, opening: list[tuple[str, Decimal]]
+) -> None:
+    """Turn a source system's open amount into an ``opening`` allocation.
+
+    opening = (amount - open in the file) - what Relance itself allocated, never
+    below zero: a payment that Relance matched and the accounting system booked
+    too is counted once.
+    """
+    by_number = dict(opening)
+    rows = await conn.execute(
+        select(invoices.c.id, invoices.c.number, invoices.c.amount).where(
+            invoices.c.number.in_(list(by_number))
+        )
+    )
+    targets = {r.number: (r.id, r.amount) for r in rows}
+    ids = [i for i, _ in targets.values()]
+    other = dict(
+        (
+            await conn.execute(
+                select(allocations.c.invoice_id, func.sum(allocations.c.amount))
+                .where(allocations.c.invoice_id.in_(ids), allocations.c.source_kind != "opening")
+                .group_by(allocations.c.invoice_id)
+            )
+        ).all()
+    )
+    await conn.execute(
+        delete(allocations).where(
+            allocations.c.invoice_id.in_(ids), allocations.c.source_kind == "opening"
+        )
+    )
+    items = []
+    for number, file_open in by_number.items():
+        invoice_id, amount = targets[number]
+        already = other.get(invoice_id) or ZERO
+        part = max(ZERO, amount - file_open - already)
+        if part > 0:
+            items.append((invoice_id, "opening", number, part))
+    await apply_allocations(conn, items)
+    await refresh_open_amounts(conn, ids)
+
+
+async def _apply_credit_notes(conn: AsyncConnection, state: _ImportState) -> None:
+    """A credit note that names an invoice lowers that invoice's open amount.
+
+    It allocates at most what the invoice still has open (besides this credit
+    note); the rest stays open on the credit note, a credit for the debtor.
+    """
+    for chunk in batched(state.credit_notes, 1000):
+        numbers = {c.number for c in chunk} | {c.credited_invoice for c in chunk}
+        rows = await conn.execute(
+            select(
+                invoices.c.id,
+                invoices.c.number,
+                invoices.c.kind,
+                invoices.c.amount,
+                invoices.c.debtor_id,
+            ).where(invoices.c.number.in_(numbers))
+        )
+        found = {r.number: r for r in rows}
+        items = []
+        for note in chunk:
+            target = found.get(note.credited_invoice)
+            credit = found[note.number]
+            if target is None or target.kind != InvoiceKind.INVOICE.value:
+                state.problem(
+                    Problem(
+                        note.source,
+                        "credited invoice",
+                        f"credit note {note.number!r} refers to {note.credited_invoice!r}, "
+                        "which is not an invoice in the ledger or this import",
+                    )
+                )
+                continue
+            if target.debtor_id != credit.debtor_id:
+                state.problem(
+                    Problem(
+                        note.source,
+                        "credited invoice",
+                        f"credit note {note.number!r} and invoice {note.credited_invoice!r} "
+                        "belong to different debtors",
+                    )
+                )
+                continue
+            # Re-applying: drop this note's earlier allocation, then allocate afresh.
+            await conn.execute(
+                delete(allocations).where(
+                    allocations.c.source_kind == "credit_note",
+                    allocations.c.source_id == note.number,
+                )
+            )
+            already = (
+                await conn.execute(
+                    select(func.sum(allocations.c.amount)).where(
+                        allocations.c.invoice_id == target.id
+                    )
+                )
+            ).scalar_one() or ZERO
+            part = min(credit.amount, max(ZERO, target.amount - already))
+            items.append((target.id, "credit_note", note.number, part))
+        await apply_allocations(conn, items)
+        await refresh_open_amounts(conn, [found[c.number].id for c in chunk if c.number in found])
+
+
+async def _reserve_references(conn: AsyncConnection, count: int) -> Iterator[str]:
+    """``count`` fresh OGMs from the ledger's counter (row-locked until commit)."""
+    if count == 0:
+        return iter(())
+    result = await conn.execute(
+        update(counters)
+        .where(counters.c.name == "ogm")
+        .values(value=counters.c.value + count)
+        .returning(counters.c.value)
+    )
+    last = result.scalar_one_or_none()
+    if last is None:
+        await conn.execute(insert(counters).values(name="ogm", value=count))
+        last = count
+    first = int(last) - count + 1
+    return (ogm_for_sequence(n) for n in range(first, int(last) + 1))
+
+
+async def upsert_debtor(conn: AsyncConnection, record: DebtorRecord) -> int:
+    """Create or update one debtor (by code) outside a file import; returns its id."""
+    import uuid
+
+    state = _ImportState(token=uuid.uuid4().hex, now=_now())
+    state.debtor_fields[record.code] = ("api", record.given())
+    ids = await _upsert_debtors(conn, state, {record.code: record})
+    return ids[record.code]
+
+
+async def _upsert_debtors(
+    conn: AsyncConnection, state: _ImportState, records: dict[str, DebtorRecord]
+) -> dict[str, int]:
+    codes = list(records)
+    existing = {
+        row.code: row
+        for row in await conn.execute(select(debtors).where(debtors.c.code.in_(codes)))
+    }
+    ids = {code: row.id for code, row in existing.items()}
+    new_rows = []
+    for code, record in records.items():
+        # The fields the whole import gave this debtor so far (first occurrence wins).
+        given = state.debtor_fields.get(code, ("", record.given()))[1]
+        row = existing.get(code)
+        if row is None:
+            language = given.get("language") or language_from_address(
+                given.get("country"), given.get("postcode")
+            )
+            kind = given.get("kind") or (
+                "business" if given.get("enterprise_number") else "consumer"
+            )
+            values = {
+                "code": code,
+                "name": given["name"],
+                "kind": kind,
+                "language": language or "fr",
+                "enterprise_number": given.get("enterprise_number"),
+                "phone": given.get("phone"),
+                "street": given.get("street", ""),
+                "postcode": given.get("postcode", ""),
+                "city": given.get("city", ""),
+                "country": given.get("country") or "BE",
+            }
+            new_rows.append(
+                values
+                | {
+                    "content_hash": "",
+                    "import_token": state.token,
+                    "source_line": "",
+                    "created_at": state.now,
+                    "updated_at": state.now,
+                }
+            )
+        else:
+            changes = {k: v for k, v in given.items() if getattr(row, k) != v}
+            if changes:
+                await conn.execute(
+                    update(debtors)
+                    .where(debtors.c.id == row.id)
+                    .values(**changes, import_token=state.token, updated_at=state.now)
+                )
+    if new_rows:
+        result = await conn.execute(
+            insert(debtors).returning(debtors.c.id, debtors.c.code, sort_by_parameter_order=True),
+            new_rows,
+        )
+        ids.update({code: debtor_id for debtor_id, code in result.all()})
+    await _add_contacts(conn, records, ids)
+    return ids
+
+
+async def _add_contacts(
+    conn: AsyncConnection, records: dict[str, DebtorRecord], ids: dict[str, int]
+) -> None:
+    """Add emails and IBANs the ledger does not know yet; an import never removes one
+    (an address learnt from a conversation must survive the next export)."""
+    for table, column, attr in (
+        (debtor_emails, debtor_emails.c.email, "emails"),
+        (debtor_ibans, debtor_ibans.c.iban, "ibans"),
+    ):
+        wanted = {
+            (ids[code], value)
+            for code, record in records.items()
+            for value in getattr(record, attr)
+        }
+        if not wanted:
+            continue
+        have = {
+            (r[0], r[1])
+            for r in await conn.execute(
+                select(table.c.debtor_id, column).where(
+                    table.c.debtor_id.in_({debtor_id for debtor_id, _ in wanted})
+                )
+            )
+        }
+        missing = sorted(wanted - have)
+        if missing:
+            await conn.execute(insert(table), [{"debtor_id": d, column.key: v} for d, v in missing])

@@ -1,0 +1,406 @@
+"""Invoices from CSV, as Excel and accounting packages export them.
+
+    invoice_number;debtor_code;debtor_name;issue_date;due_date;amount
+    INV-2026-0042;C0042;Boulangerie Dupont SRL;01/02/2026;03/03/2026;1.234,56
+
+- Separator ``;``, ``,`` or tab, detected from the header line.
+- Encoding UTF-8 (with or without BOM) or Windows-1252, detected by checking the
+  whole file is valid UTF-8 first (Excel on Windows writes cp1252).
+- Decimal comma or point, thousands separators tolerated (``domain.money.parse_decimal``).
+- Dates ``YYYY-MM-DD``, ``DD/MM/YYYY``, ``DD-MM-YYYY`` or ``DD.MM.YYYY`` (day first, as
+  in Belgium; never month first).
+- Column names are matched case- and accent-insensitively, with French, Dutch and
+  German aliases (see ``COLUMNS``); the README lists them.
+
+Every bad row yields a ``Problem`` naming the file, line and column; the reader
+goes on so that one run reports them all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import unicodedata
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
+from bot.errors import Problem
+from domain.debtor import normalise_email, normalise_enterprise_number, normalise_language
+from domain.invoice import InvoiceKind
+from domain.money import parse_decimal
+from domain.reference import normalise as normalise_reference
+
+# canonical column -> accepted header names (compared after folding, see _fold)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "invoice_number": (
+        "invoice_number",
+        "invoice",
+        "number",
+        "invoice_no",
+        "numero",
+        "numero_facture",
+        "facture",
+        "factuurnummer",
+        "factuur",
+        "nummer",
+        "rechnungsnummer",
+        "rechnung",
+        "document_number",
+    ),
+    "kind": ("kind", "type", "document_type", "doc_type", "soort", "art"),
+    "debtor_code": (
+        "debtor_code",
+        "debtor_id",
+        "customer_code",
+        "customer_id",
+        "customer",
+        "client",
+        "code_client",
+        "klant",
+        "klantnummer",
+        "kundennummer",
+        "debtor",
+    ),
+    "debtor_name": (
+        "debtor_name",
+        "customer_name",
+        "name",
+        "nom",
+        "nom_client",
+        "naam",
+        "klantnaam",
+        "kundenname",
+        "company",
+    ),
+    "debtor_kind": ("debtor_kind", "customer_kind", "customer_type", "b2b_b2c", "segment"),
+    "enterprise_number": (
+        "enterprise_number",
+        "company_number",
+        "vat",
+        "vat_number",
+        "btw",
+        "btw_nummer",
+        "ondernemingsnummer",
+        "tva",
+        "numero_tva",
+        "numero_entreprise",
+        "bce",
+        "kbo",
+        "ust_idnr",
+    ),
+    "language": ("language", "lang", "langue", "taal", "sprache"),
+    "email": ("email", "e_mail", "mail", "emails", "courriel"),
+    "phone": ("phone", "telephone", "tel", "telefoon", "gsm", "mobile", "telefon"),
+    "iban": ("iban", "bank_account", "account", "compte", "rekeningnummer", "rekening"),
+    "street": ("street", "address", "adresse", "rue", "straat", "adres", "strasse"),
+    "postcode": ("postcode", "postal_code", "zip", "code_postal", "postcode_", "plz"),
+    "city": ("city", "ville", "localite", "gemeente", "stad", "ort", "stadt"),
+    "country": ("country", "pays", "land"),
+    "issue_date": (
+        "issue_date",
+        "date",
+        "invoice_date",
+        "date_facture",
+        "factuurdatum",
+        "rechnungsdatum",
+        "datum",
+    ),
+    "due_date": (
+        "due_date",
+        "due",
+        "echeance",
+        "date_echeance",
+        "vervaldatum",
+        "vervaldag",
+        "faelligkeit",
+        "faelligkeitsdatum",
+    ),
+    "payment_terms_days": (
+        "payment_terms_days",
+        "payment_terms",
+        "terms",
+        "terms_days",
+        "delai",
+        "betalingstermijn",
+        "zahlungsziel",
+    ),
+    "currency": ("currency", "devise", "munt", "valuta", "waehrung"),
+    "amount": (
+        "amount",
+        "total",
+        "amount_incl_vat",
+        "montant",
+        "montant_ttc",
+        "bedrag",
+        "totaal",
+        "betrag",
+    ),
+    "open_amount": (
+        "open_amount",
+        "open",
+        "balance",
+        "outstanding",
+        "solde",
+        "openstaand",
+        "saldo",
+        "offen",
+    ),
+    "structured_reference": (
+        "structured_reference",
+        "reference",
+        "ogm",
+        "communication",
+        "communication_structuree",
+        "gestructureerde_mededeling",
+        "mededeling",
+        "payment_reference",
+        "verwendungszweck",
+    ),
+    "description": ("description", "libelle", "omschrijving", "beschreibung", "memo"),
+    "credited_invoice": (
+        "credited_invoice",
+        "credits_invoice",
+        "original_invoice",
+        "facture_liee",
+        "gekoppelde_factuur",
+        "bezug",
+    ),
+}
+REQUIRED = ("invoice_number", "debtor_code", "debtor_name", "issue_date", "amount")
+_CREDIT_WORDS = {
+    "credit_note",
+    "credit",
+    "creditnote",
+    "note_de_credit",
+    "nc",
+    "cn",
+    "creditnota",
+    "gutschrift",
+    "avoir",
+    "381",
+}
+_INVOICE_WORDS = {"invoice", "facture", "factuur", "rechnung", "inv", "380", ""}
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    out = []
+    for char in ascii_text:
+        out.append(char if char.isalnum() else "_")
+    return "_".join(part for part in "".join(out).split("_") if part)
+
+
+_ALIASES = {_fold(alias): canonical for canonical, names in COLUMNS.items() for alias in names}
+
+
+def detect_encoding(path: Path) -> str:
+    """``utf-16`` with its byte-order mark (Excel's "Unicode text"), ``utf-8-sig``
+    when the whole file is valid UTF-8, else ``cp1252``."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+            return "utf-16"
+        handle.seek(0)
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8-sig"
+
+
+def parse_date(text: str) -> date:
+    value = text.strip()
+    try:
+        if len(value) >= 10 and value[4] == "-":
+            return date.fromisoformat(value[:10])
+        for sep in ("/", "-", "."):
+            parts = value.split(sep)
+            if len(parts) == 3 and all(p.strip().isdigit() for p in parts):
+                day, month, year = (int(p) for p in parts)
+                if year < 100:
+                    year += 2000
+                return date(year, month, day)
+    except ValueError as exc:
+        raise ValueError(f"not a valid date: {text!r} ({exc})") from None
+    raise ValueError(f"not a date (expected YYYY-MM-DD or DD/MM/YYYY): {text!r}")
+
+
+def _amount(text: str) -> Decimal:
+    value = parse_decimal(text)
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"more than two decimals: {text!r}")
+    return value.quantize(Decimal("0.01"))
+
+
+def read_csv(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocument | Problem]:
+    name = path.name
+    encoding = detect_encoding(path)
+    with path.open(newline="", encoding=encoding) as handle:
+        header_line = handle.readline()
+        if not header_line.strip():
+            yield Problem(name, "line 1", "the file is empty: a header line is expected")
+            return
+        counts = {sep: header_line.count(sep) for sep in (";", ",", "\t")}
+        delimiter = max(counts, key=lambda k: counts[k])
+        header = next(csv.reader([header_line], delimiter=delimiter))
+        index: dict[str, int] = {}
+        for position, title in enumerate(header):
+            canonical = _ALIASES.get(_fold(title))
+            if canonical and canonical not in index:
+                index[canonical] = position
+        missing = [c for c in REQUIRED if c not in index]
+        if missing:
+            yield Problem(
+                name,
+                "line 1",
+                f"missing column(s) {', '.join(missing)} (found: {', '.join(header)})",
+            )
+            return
+        reader = csv.reader(handle, delimiter=delimiter)
+        line = 1
+        for fields in reader:
+            line = reader.line_num + 1
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            yield _row(name, line, fields, index, payment_terms_days)
+
+
+def _row(
+    name: str, line: int, fields: list[str], index: dict[str, int], terms_default: int
+) -> ParsedDocument | Problem:
+    def get(column: str) -> str:
+        position = index.get(column)
+        if position is None or position >= len(fields):
+            return ""
+        return fields[position].strip()
+
+    where = f"line {line}"
+    column = ""
+    try:
+        for column in REQUIRED:
+            if not get(column):
+                raise ValueError("is empty")
+        column = "kind"
+        kind_text = _fold(get("kind"))
+        if kind_text in _CREDIT_WORDS:
+            kind = InvoiceKind.CREDIT_NOTE
+        elif kind_text in _INVOICE_WORDS:
+            kind = InvoiceKind.INVOICE
+        else:
+            raise ValueError(f"must be invoice or credit_note, not {get('kind')!r}")
+        column = "amount"
+        amount = _amount(get("amount"))
+        if amount < 0:
+            # Accounting exports often write credit notes as negative invoices.
+            kind, amount = InvoiceKind.CREDIT_NOTE, -amount
+        column = "open_amount"
+        open_text = get("open_amount")
+        open_amount = None
+        if open_text:
+            open_amount = abs(_amount(open_text))
+            if open_amount > amount:
+                raise ValueError(f"{open_amount} is more than the amount {amount}")
+        column = "issue_date"
+        issue = parse_date(get("issue_date"))
+        column = "due_date"
+        due_text = get("due_date")
+        if due_text:
+            due = parse_date(due_text)
+        else:
+            column = "payment_terms_days"
+            terms_text = get("payment_terms_days")
+            terms = int(terms_text.split()[0]) if terms_text else terms_default
+            if terms < 0:
+                raise ValueError("cannot be negative")
+            due = issue + timedelta(days=terms)
+        if due < issue:
+            raise ValueError(f"{due} is before the issue date {issue}")
+        column = "currency"
+        currency = (get("currency") or "EUR").upper()
+        if len(currency) != 3 or not currency.isalpha():
+            raise ValueError(f"not an ISO 4217 code: {currency!r}")
+        column = "structured_reference"
+        reference_text = get("structured_reference")
+        reference = None
+        if reference_text:
+            reference = normalise_reference(reference_text)
+            if reference is None:
+                raise ValueError(
+                    f"{reference_text!r} is not a valid OGM (+++123/4567/89012+++) or RF reference"
+                )
+        column = "enterprise_number"
+        enterprise_text = get("enterprise_number")
+        enterprise = None
+        if enterprise_text:
+            country = (get("country") or "BE").upper()
+            if country == "BE" or enterprise_text.upper().startswith("BE"):
+                enterprise = normalise_enterprise_number(enterprise_text)
+        column = "debtor_kind"
+        kind_of_debtor = get("debtor_kind").lower() or None
+        if kind_of_debtor is not None:
+            kind_of_debtor = {
+                "b2b": "business",
+                "b2c": "consumer",
+                "company": "business",
+                "entreprise": "business",
+                "bedrijf": "business",
+                "particulier": "consumer",
+                "private": "consumer",
+                "consument": "consumer",
+                "consommateur": "consumer",
+                "privat": "consumer",
+            }.get(kind_of_debtor, kind_of_debtor)
+            if kind_of_debtor not in ("business", "consumer"):
+                raise ValueError(f"must be business or consumer, not {get('debtor_kind')!r}")
+        column = "language"
+        language = normalise_language(get("language")) if get("language") else None
+        column = "email"
+        emails = tuple(
+            normalise_email(e) for e in get("email").replace(",", ";").split(";") if e.strip()
+        )
+        column = "iban"
+        ibans: tuple[str, ...] = ()
+        if get("iban"):
+            from schwifty import IBAN
+
+            ibans = tuple(
+                str(IBAN(i.strip()).compact)
+                for i in get("iban").replace(",", ";").split(";")
+                if i.strip()
+            )
+    except ValueError as exc:  # schwifty's errors are ValueErrors too
+        return Problem(name, f"{where}, column {column}", str(exc))
+
+    debtor = DebtorRecord(
+        code=get("debtor_code"),
+        name=get("debtor_name"),
+        kind=kind_of_debtor,
+        language=language,
+        enterprise_number=enterprise,
+        phone=get("phone") or None,
+        street=get("street") or None,
+        postcode=get("postcode") or None,
+        city=get("city") or None,
+        country=(get("country").upper() or None),
+        emails=emails,
+        ibans=ibans,
+    )
+    invoice = InvoiceRecord(
+        number=get("invoice_number"),
+        kind=kind,
+        issue_date=issue,
+        due_date=due,
+        currency=currency,
+        amount=amount,
+        open_amount=open_amount,
+        structured_reference=reference,
+        description=get("description"),
+        credited_invoice=get("credited_invoice") or None,
+    )
+    return ParsedDocument(f"{name}:{line}", debtor, invoice)

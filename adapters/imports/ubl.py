@@ -1,0 +1,251 @@
+"""Invoices and credit notes from Peppol BIS Billing 3.0 (UBL 2.1) XML.
+
+    /Invoice/cbc:ID                                  -> number (BT-1)
+    /Invoice/cbc:IssueDate, cbc:DueDate              -> dates (BT-2, BT-9)
+    /Invoice/cac:PaymentTerms/cbc:Note               -> due date when DueDate is absent
+                                                        (BR-CO-25 allows either)
+    /Invoice/cac:PaymentMeans/cbc:PaymentID          -> structured reference (BT-83)
+    /Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount-> what is due (BT-115)
+    /CreditNote/cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID
+                                                     -> the invoice a credit note corrects
+    /*/cac:AccountingCustomerParty/cac:Party         -> the debtor (BT-44 name, endpoint,
+                                                        enterprise or VAT number, address,
+                                                        contact e-mail)
+
+Problems carry the element path, e.g.
+``inv.xml: /Invoice/cbc:IssueDate: not a date: '2026-13-01'``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from lxml import etree
+
+from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
+from bot.errors import Problem
+from domain.debtor import normalise_email
+from domain.invoice import InvoiceKind
+from domain.reference import normalise as normalise_reference
+
+CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+ROOTS = {
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": ("Invoice", InvoiceKind.INVOICE),
+    "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2": (
+        "CreditNote",
+        InvoiceKind.CREDIT_NOTE,
+    ),
+}
+NS = {"cbc": CBC, "cac": CAC}
+_TERMS_DAYS = re.compile(
+    r"(\d{1,3})\s*(?:calendar\s+)?(?:days?|jours?|dagen|dag|tage?n?|d\b|j\b)", re.IGNORECASE
+)
+_NET_DAYS = re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b", re.IGNORECASE)
+
+
+class _Bad(Exception):
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(reason)
+        self.path = path
+        self.reason = reason
+
+
+def looks_like_ubl(path: Path) -> bool:
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    return b"<" in head and (b"Invoice-2" in head or b"CreditNote-2" in head)
+
+
+def terms_days_from_note(note: str) -> int | None:
+    """Payment terms in days from a free-text note: "Net 30", "30 jours", "30 dagen"."""
+    for pattern in (_NET_DAYS, _TERMS_DAYS):
+        match = pattern.search(note)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def read_ubl(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocument | Problem]:
+    name = path.name
+    try:
+        tree = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        yield Problem(name, f"line {exc.lineno}", f"not well-formed XML: {exc.msg}")
+        return
+    root = tree.getroot()
+    qname = etree.QName(root)
+    if qname.namespace not in ROOTS:
+        yield Problem(
+            name, f"/{qname.localname}", "not a UBL Invoice or CreditNote (unknown root element)"
+        )
+        return
+    root_name, kind = ROOTS[qname.namespace]
+    try:
+        yield _document(name, root, root_name, kind, payment_terms_days)
+    except _Bad as bad:
+        yield Problem(name, bad.path, bad.reason)
+
+
+def _text(element: etree._Element, xpath: str) -> str:
+    found = element.find(xpath, NS)
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _required(element: etree._Element, xpath: str, where: str) -> str:
+    value = _text(element, xpath)
+    if not value:
+        raise _Bad(f"{where}/{xpath}", "required element is missing or empty")
+    return value
+
+
+def _date(value: str, where: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise _Bad(where, f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _amount(element: etree._Element, xpath: str, where: str) -> tuple[Decimal, str] | None:
+    found = element.find(xpath, NS)
+    if found is None or not (found.text or "").strip():
+        return None
+    try:
+        value = Decimal(found.text.strip())
+    except InvalidOperation:
+        raise _Bad(f"{where}/{xpath}", f"not an amount: {found.text!r}") from None
+    if value != value.quantize(Decimal("0.01")):
+        raise _Bad(f"{where}/{xpath}", f"more than two decimals: {found.text!r}")
+    return value.quantize(Decimal("0.01")), found.get("currencyID", "")
+
+
+def _document(
+    name: str, root: etree._Element, root_name: str, kind: InvoiceKind, terms_default: int
+) -> ParsedDocument:
+    top = f"/{root_name}"
+    number = _required(root, "cbc:ID", top)
+    issue = _date(_required(root, "cbc:IssueDate", top), f"{top}/cbc:IssueDate")
+    currency = _required(root, "cbc:DocumentCurrencyCode", top).upper()
+
+    due_text = _text(root, "cbc:DueDate") or _text(root, "cac:PaymentMeans/cbc:PaymentDueDate")
+    if due_text:
+        due = _date(due_text, f"{top}/cbc:DueDate")
+    else:
+        note = " ".join((n.text or "") for n in root.findall("cac:PaymentTerms/cbc:Note", NS))
+        days = terms_days_from_note(note) if note.strip() else None
+        due = issue + timedelta(days=terms_default if days is None else days)
+
+    totals = f"{top}/cac:LegalMonetaryTotal"
+    payable = _amount(root, "cac:LegalMonetaryTotal/cbc:PayableAmount", top)
+    if payable is None:
+        raise _Bad(f"{totals}/cbc:PayableAmount", "required element is missing or empty")
+    inclusive = _amount(root, "cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", top)
+    amount, amount_currency = inclusive or payable
+    if amount_currency and amount_currency.upper() != currency:
+        raise _Bad(
+            f"{totals}",
+            f"amount in {amount_currency}, document currency {currency}",
+        )
+    open_amount: Decimal | None = payable[0]
+    if amount < 0:
+        # A negative invoice corrects an earlier one: it is a credit note.
+        kind, amount = InvoiceKind.CREDIT_NOTE, -amount
+        open_amount = abs(payable[0])
+    if open_amount is not None and (open_amount >= amount or open_amount < 0):
+        open_amount = None  # nothing prepaid
+
+    reference = None
+    payment_ids = {
+        (p.text or "").strip() for p in root.findall("cac:PaymentMeans/cbc:PaymentID", NS)
+    } - {""}
+    for payment_id in sorted(payment_ids):
+        reference = normalise_reference(payment_id)
+        if reference:
+            break
+
+    credited = _text(root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID") or None
+    description = _text(root, "cac:InvoiceLine/cac:Item/cbc:Name") or _text(
+        root, "cac:CreditNoteLine/cac:Item/cbc:Name"
+    )
+    lines = len(root.findall("cac:InvoiceLine", NS)) + len(root.findall("cac:CreditNoteLine", NS))
+    if lines > 1 and description:
+        description = f"{description} (+{lines - 1})"
+
+    debtor = _debtor(root, top)
+    invoice = InvoiceRecord(
+        number=number,
+        kind=kind,
+        issue_date=issue,
+        due_date=max(due, issue),
+        currency=currency,
+        amount=amount,
+        open_amount=open_amount,
+        structured_reference=reference,
+        description=description[:500],
+        credited_invoice=credited if kind is InvoiceKind.CREDIT_NOTE else None,
+    )
+    return ParsedDocument(name, debtor, invoice)
+
+
+def _belgian_number(value: str) -> str | None:
+    from stdnum.be import vat
+
+    compact = vat.compact(value)
+    return str(compact) if vat.is_valid(compact) else None
+
+
+def _debtor(root: etree._Element, top: str) -> DebtorRecord:
+    where = f"{top}/cac:AccountingCustomerParty/cac:Party"
+    party = root.find("cac:AccountingCustomerParty/cac:Party", NS)
+    if party is None:
+        raise _Bad(where, "required element is missing (the buyer)")
+    registration = _text(party, "cac:PartyLegalEntity/cbc:RegistrationName")
+    name = registration or _text(party, "cac:PartyName/cbc:Name")
+    if not name:
+        raise _Bad(f"{where}/cac:PartyLegalEntity/cbc:RegistrationName", "the buyer has no name")
+    country = _text(party, "cac:PostalAddress/cac:Country/cbc:IdentificationCode").upper()
+
+    enterprise = None
+    endpoint = party.find("cbc:EndpointID", NS)
+    candidates = []
+    if endpoint is not None and endpoint.get("schemeID") in ("0208", "9925"):
+        candidates.append((endpoint.text or "").strip())
+    candidates.append(_text(party, "cac:PartyLegalEntity/cbc:CompanyID"))
+    candidates.append(_text(party, "cac:PartyTaxScheme/cbc:CompanyID"))
+    for candidate in candidates:
+        if candidate and (country in ("", "BE") or candidate.upper().startswith("BE")):
+            enterprise = _belgian_number(candidate)
+            if enterprise:
+                break
+
+    endpoint_id = (endpoint.text or "").strip() if endpoint is not None else ""
+    code = (
+        _text(party, "cac:PartyIdentification/cbc:ID")
+        or (f"BE{enterprise}" if enterprise else "")
+        or endpoint_id
+        or name
+    )
+    emails: tuple[str, ...] = ()
+    email_text = _text(party, "cac:Contact/cbc:ElectronicMail")
+    if email_text:
+        try:
+            emails = (normalise_email(email_text),)
+        except ValueError as exc:
+            raise _Bad(f"{where}/cac:Contact/cbc:ElectronicMail", str(exc)) from None
+    is_business = bool(enterprise or _text(party, "cac:PartyTaxScheme/cbc:CompanyID"))
+    return DebtorRecord(
+        code=code[:64],
+        name=name[:200],
+        kind="business" if is_business else None,
+        enterprise_number=enterprise,
+        phone=_text(party, "cac:Contact/cbc:Telephone") or None,
+        street=_text(party, "cac:PostalAddress/cbc:StreetName") or None,
+        postcode=_text(party, "cac:PostalAddress/cbc:PostalZone") or None,
+        city=_text(party, "cac:PostalAddress/cbc:CityName") or None,
+        country=country or None,
+        emails=emails,
+    )

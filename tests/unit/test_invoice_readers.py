@@ -1,0 +1,167 @@
+"""CSV and UBL readers: what they read, and every problem with its place."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.imports import read_invoice_file
+from adapters.imports.records import ParsedDocument, language_from_address
+from adapters.imports.ubl import terms_days_from_note
+from bot.errors import Problem
+from domain.invoice import InvoiceKind
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+def _read(path: Path) -> tuple[list[ParsedDocument], list[Problem]]:
+    docs, problems = [], []
+    for item in read_invoice_file(path):
+        (problems if isinstance(item, Problem) else docs).append(item)
+    return docs, problems  # type: ignore[return-value]
+
+
+def test_csv_semicolons_decimal_comma_cp1252(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    text = (
+        "Numéro facture;Code client;Nom;Date;Échéance;Montant TTC;Langue;TVA\n"
+        "F-1;C1;Café Léon;01/02/2026;03/03/2026;1.234,56;fr;BE 0403.170.701\n"
+    )
+    path.write_bytes(text.encode("cp1252"))
+    docs, problems = _read(path)
+    assert problems == []
+    (doc,) = docs
+    assert doc.debtor.name == "Café Léon"
+    assert doc.debtor.enterprise_number == "0403170701"
+    assert doc.invoice.amount == Decimal("1234.56")
+    assert doc.invoice.issue_date == date(2026, 2, 1)
+    assert doc.invoice.due_date == date(2026, 3, 3)
+    assert doc.source == "export.csv:2"
+
+
+def test_csv_commas_point_utf8_bom_and_payment_terms(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(
+        "invoice_number,debtor_code,debtor_name,issue_date,amount,payment_terms_days,kind,"
+        "credited_invoice\n"
+        "I-1,C1,Jan,2026-02-01,99.90,14,,\n"
+        "CN-1,C1,Jan,2026-02-05,-10.00,,,I-1\n",
+        encoding="utf-8-sig",
+    )
+    docs, problems = _read(path)
+    assert problems == []
+    assert docs[0].invoice.due_date == date(2026, 2, 15)
+    assert docs[1].invoice.kind is InvoiceKind.CREDIT_NOTE
+    assert docs[1].invoice.amount == Decimal("10.00")
+    assert docs[1].invoice.credited_invoice == "I-1"
+
+
+def test_csv_problems_name_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "invoice_number;debtor_code;debtor_name;issue_date;amount;structured_reference;email\n"
+        "I-1;C1;Jan;2026-02-30;10;;\n"
+        "I-2;C1;Jan;2026-02-01;10,123;;\n"
+        "I-3;C1;Jan;2026-02-01;10;+++090/9337/55494+++;\n"
+        "I-4;C1;Jan;2026-02-01;10;;not-an-email\n"
+        "I-5;;Jan;2026-02-01;10;;\n"
+        "I-6;C1;Jan;2026-02-01;10;;jan@example.be\n"
+    )
+    docs, problems = _read(path)
+    assert [d.invoice.number for d in docs] == ["I-6"]
+    assert [p.where for p in problems] == [
+        "line 2, column issue_date",
+        "line 3, column amount",
+        "line 4, column structured_reference",
+        "line 5, column email",
+        "line 6, column debtor_code",
+    ]
+    assert all(p.source == "bad.csv" for p in problems)
+    assert "2026-02-30" in problems[0].reason
+
+
+def test_csv_missing_columns(tmp_path: Path) -> None:
+    path = tmp_path / "cols.csv"
+    path.write_text("number;name\n1;x\n")
+    _, problems = _read(path)
+    assert problems[0].where == "line 1"
+    assert "debtor_code" in problems[0].reason
+
+
+def test_ubl_invoice_with_due_date_and_ogm() -> None:
+    docs, problems = _read(DATA / "ubl" / "invoice-with-due-date.xml")
+    assert problems == []
+    (doc,) = docs
+    assert doc.invoice.number == "INV-2026-0100"
+    assert doc.invoice.due_date == date(2026, 3, 3)
+    assert doc.invoice.amount == Decimal("1210.00")
+    assert doc.invoice.structured_reference == "090933755493"
+    assert doc.debtor.code == "C1002"
+    assert doc.debtor.enterprise_number == "0202239951"
+    assert doc.debtor.kind == "business"
+    assert doc.debtor.emails == ("boekhouding@peeters-bouw.be",)
+
+
+def test_ubl_without_due_date_uses_payment_terms_note() -> None:
+    (doc,), _ = _read(DATA / "ubl" / "invoice-without-due-date.xml")
+    assert doc.invoice.due_date == date(2026, 3, 27)  # 2026-02-10 + 45 days
+
+
+def test_ubl_credit_note_and_prepaid() -> None:
+    (note,), _ = _read(DATA / "ubl" / "credit-note.xml")
+    assert note.invoice.kind is InvoiceKind.CREDIT_NOTE
+    assert note.invoice.credited_invoice == "INV-2026-0100"
+    assert note.invoice.amount == Decimal("302.50")
+    (prepaid,), _ = _read(DATA / "ubl" / "prepaid-invoice.xml")
+    assert prepaid.invoice.amount == Decimal("1210.00")
+    assert prepaid.invoice.open_amount == Decimal("910.00")
+    assert prepaid.invoice.structured_reference == "RF18539007547034"
+    assert prepaid.debtor.kind is None  # no enterprise number: decided at creation
+
+
+def test_ubl_problem_names_the_element() -> None:
+    docs, problems = _read(DATA / "ubl" / "bad-missing-issue-date.xml")
+    assert docs == []
+    assert problems[0].where == "/Invoice/cbc:IssueDate"
+
+
+def test_ubl_not_xml(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xml"
+    path.write_text('<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">')
+    _, problems = _read(path)
+    assert problems[0].where.startswith("line ")
+
+
+@pytest.mark.parametrize(
+    ("note", "days"),
+    [
+        ("Net 30", 30),
+        ("Payable within 60 days", 60),
+        ("Paiement à 30 jours fin de mois", 30),
+        ("Betaling binnen 45 dagen", 45),
+        ("Zahlbar innerhalb 14 Tagen", 14),
+        ("Contant", None),
+    ],
+)
+def test_terms_from_note(note: str, days: int | None) -> None:
+    assert terms_days_from_note(note) == days
+
+
+@pytest.mark.parametrize(
+    ("country", "postcode", "language"),
+    [
+        ("BE", "1000", "fr"),
+        ("BE", "2000", "nl"),
+        ("BE", "4700", "de"),
+        ("BE", "9000", "nl"),
+        ("BE", "5000", "fr"),
+        ("NL", "1011", "nl"),
+        ("DE", "10115", "de"),
+        ("IE", "D02", "en"),
+    ],
+)
+def test_language_from_address(country: str, postcode: str, language: str) -> None:
+    assert language_from_address(country, postcode) == language
