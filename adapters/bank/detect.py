@@ -1,0 +1,74 @@
+"""Which statement format a file is, by its content (never by its name).
+
+    b"0000006120672505 ..."            -> CODA
+    b"<?xml ...><Document xmlns=...camt.053.001.08">  -> camt.053
+    b"PK\\x03\\x04..."                  -> a zip: every member read in name order
+
+Banks deliver CODA as ``.cod``, ``.txt``, ``.coda`` or no extension at all, and
+camt as ``.xml`` or ``.053``; so the name says little and the first bytes say all.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from adapters.bank import StatementError
+from adapters.bank.camt import looks_like_camt, parse_camt
+from adapters.bank.coda import looks_like_coda, parse_coda
+from domain.statement import ParsedStatement
+
+MAX_MEMBER_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, not in memory
+
+
+def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
+    """Every statement in ``data``; a zip gives one ParsedStatement per member file."""
+    if data[:4] == b"PK\x03\x04":
+        return _parse_zip(data, source)
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if looks_like_coda(stripped):
+        return [ParsedStatement(source, "coda", tuple(parse_coda(data, source)))]
+    if stripped[:1] == b"<" and looks_like_camt(stripped):
+        fmt, lines = parse_camt(stripped, source)
+        return [ParsedStatement(source, fmt, tuple(lines))]
+    if not stripped:
+        raise StatementError(source, "", "the file is empty")
+    raise StatementError(
+        source, "line 1", "neither a CODA file (header record 0) nor an ISO 20022 camt document"
+    )
+
+
+def _parse_zip(data: bytes, source: str) -> list[ParsedStatement]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise StatementError(source, "", f"not a readable zip file: {exc}") from None
+    parsed: list[ParsedStatement] = []
+    with archive:
+        members = sorted(
+            (m for m in archive.infolist() if not m.is_dir() and not _hidden(m.filename)),
+            key=lambda m: m.filename,
+        )
+        if not members:
+            raise StatementError(source, "", "the zip file holds no statement")
+        for member in members:
+            name = f"{source}!{member.filename}"
+            if member.file_size > MAX_MEMBER_BYTES:
+                raise StatementError(name, "", "larger than 200 MB once unpacked")
+            parsed.extend(parse_bytes(archive.read(member), name))
+    return parsed
+
+
+def _hidden(name: str) -> bool:
+    base = name.rsplit("/", 1)[-1]
+    return base.startswith(".") or name.startswith("__MACOSX/")
+
+
+def parse_file(path: str | Path) -> list[ParsedStatement]:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StatementError(str(path), "", f"cannot be read: {exc.strerror}") from None
+    return parse_bytes(data, str(path))
