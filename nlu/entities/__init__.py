@@ -1,0 +1,62 @@
+"""Entities of a debtor's message (contract: shared nlu.md, "Entities").
+
+    extract_entities("Je paierai 250 € vendredi prochain", "fr", date(2026, 3, 10))
+    -> [{"entity": "amount", "value": "250.00", "start": 11, "end": 16, ...},
+        {"entity": "date", "value": "2026-03-13", "start": 17, "end": 34, ...}]
+
+Rule-based: each entity has a small module, and they run in an order where the
+more specific claims its characters first, so no span yields two entities:
+
+    identifiers  IBAN, OGM/RF reference; phone/VAT/time/percent look-alikes
+                 claimed (no entity); invoice numbers
+    dates        numeric, textual, relative, weekdays, edges of months
+    instalments  "en 3 fois", "in 6 termijnen", "3 x 100 €"
+    amounts      with a currency, in words, with two decimals, or after "payé"
+
+All patterns read ``fold(mask_quoted(text))``: lower case without accents,
+quoted earlier mail blanked, same length as the text, so offsets are the
+original's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from nlu.entities.amounts import find_amounts
+from nlu.entities.dates import find_dates
+from nlu.entities.identifiers import (
+    claim_lookalikes,
+    find_ibans,
+    find_invoice_numbers,
+    find_references,
+)
+from nlu.entities.instalments import find_instalments
+from nlu.entities.spans import EXTRACTOR, Message
+from nlu.normalise import fold, mask_quoted
+
+__all__ = ["ENTITY_NAMES", "EXTRACTOR", "extract_entities"]
+
+ENTITY_NAMES = ("amount", "date", "invoice_number", "reference", "iban", "instalments")
+
+
+def extract_entities(
+    text: str,
+    language: str,
+    reference_date: dt.date,
+    intent: str | None = None,
+) -> list[dict[str, object]]:
+    """Contract-shaped entities, sorted by start, offsets into ``text``.
+
+    ``intent`` gives the tense of dates when the words around them do not:
+    ``already_paid`` -> the most recent such date not in the future; any other
+    intent -> the next one from today on.
+    """
+    msg = Message(original=text, folded=fold(mask_quoted(text)), language=language)
+    find_ibans(msg)
+    find_references(msg)
+    claim_lookalikes(msg)
+    find_invoice_numbers(msg)
+    find_dates(msg, reference_date, intent)
+    find_instalments(msg, intent)
+    find_amounts(msg)
+    return [found.as_dict() for found in sorted(msg.found, key=lambda f: (f.start, f.end))]

@@ -1,0 +1,118 @@
+"""Amounts of money, as a decimal string with two decimals.
+
+    "€ 1.234,56"  "1 234,56 EUR"  "1234.56€"   -> "1234.56"
+    "250 euros"  "250e"  "250 balles"  "€250,-" -> "250.00"
+    "EUR 99"                                   -> "99.00"
+    "vijftig euro"  "zweihundert Euro"         -> "50.00", "200.00"
+    "two hundred and fifty euros"              -> "250.00"
+    "j'ai déjà payé 150"                       -> "150.00"  (a bare number after a payment word)
+    "125,50"                                   -> "125.50"  (two decimals: money)
+    "de helft", "en 3 fois", "10 %", "le 15"   -> no amount
+
+Why not ``domain.money.parse_decimal``: it reads accounting exports, where a lone
+``1,234`` is 1.234; in a chat "1.500 €" and "1,500 €" are one thousand five
+hundred euros (nobody writes three decimals of a euro), so a separator followed
+by exactly three digits groups thousands here.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from nlu.entities.numbers import NUMBER_WORDS, number_value
+from nlu.entities.spans import Message
+
+_NUM = r"(?:\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+_DASHES = r"(?:[.,]-{1,2})?"
+_CUR_BEFORE = r"(?:€|eur\.?|euros?)"
+_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?\.?|euroos|balles|boules)"
+_START = r"(?<![\w.,/€-])"
+
+_PATTERNS = (
+    # "€ 1.234,56", "EUR 99", "€250,-"
+    re.compile(rf"(?<![\w]){_CUR_BEFORE}\s?(?P<num>{_NUM}){_DASHES}(?![\d]|[.,]\d)"),
+    # "250 euros", "1234.56€", "1 234,56 EUR", "250,- EUR"
+    re.compile(rf"{_START}(?P<num>{_NUM}){_DASHES}\s?{_CUR_AFTER}(?![\w])"),
+    # "vijftig euro", "deux cent cinquante euros"
+    re.compile(rf"(?P<words>{NUMBER_WORDS})\s?{_CUR_AFTER}(?![\w])"),
+    # "250e" (not "2e", "le 15e": ordinals)
+    re.compile(rf"{_START}(?P<num>{_NUM})(?P<e>e)(?![\w])"),
+    # "125,50": two decimals without currency
+    re.compile(rf"{_START}(?P<num>\d{{1,3}}(?:[.' ]\d{{3}})*[.,]\d{{2}})(?![\w.,/%-]|\s?%)"),
+)
+_BARE = re.compile(r"(?<![\w.,/€+#°-])(?P<num>\d{2,6})(?![\w.,/%°-]|\s?[x×%])")
+_PAY_WORD = re.compile(
+    r"(?<![\w])(?:pay|paye|payer|payerai|paierai|paie|verse|vire|regle|montant|somme|solde|"
+    r"reste|rembourse|acompte|avance|betaald|betaal|betalen|overgeschreven|overgemaakt|gestort|"
+    r"storten|stort|bedrag|saldo|rest|restant|voorschot|paid|payed|sent|transferred|amount|"
+    r"balance|remaining|deposit|bezahlt|zahle|zahlen|uberwiesen|ueberwiesen|uberweise|betrag|"
+    r"summe|anzahlung|restbetrag)(?:e|es|ee|s|d|t|n|rai|ra)?(?![\w])"
+)
+_ORDINAL_BEFORE = re.compile(r"(?:le|la|les|de|du|au|the|het|der|die|den|am)\s*$")
+_UNIT_AFTER = re.compile(
+    r"\s*(?:fois|jours?|mois|semaines?|ans?|x|keer|dagen|dag|weken|maanden|jaar|times|days?|"
+    r"weeks?|months?|years?|tage|tagen|wochen|monate|monaten|jahre|mal|h|uur|uhr|heures?|"
+    r"factures?|facturen|factuur|invoices?|rechnungen|rechnung|termijnen|raten|mensualites|"
+    r"versements|instal?lments|personnes|personen|people|%|procent|prozent|percent)(?![\w])"
+)
+_DAY_BEFORE = re.compile(r"(?:le|la|les|the|het|am|den|op|on|vom|du|au)\s*$")
+_YEAR = re.compile(r"^(?:19|20)\d{2}$")
+
+
+def to_decimal(number: str) -> Decimal | None:
+    """A number as a debtor types it -> Decimal with two decimals."""
+    digits = number.replace(" ", "").replace("'", "")
+    dots, commas = digits.count("."), digits.count(",")
+    if dots and commas:
+        decimal_mark = "." if digits.rfind(".") > digits.rfind(",") else ","
+        group_mark = "," if decimal_mark == "." else "."
+        digits = digits.replace(group_mark, "").replace(decimal_mark, ".")
+    elif dots + commas:
+        mark = "." if dots else ","
+        head, _, tail = digits.rpartition(mark)
+        if dots + commas > 1 or len(tail) == 3:
+            digits = digits.replace(mark, "")  # "1.500", "1,500", "1.234.567": thousands
+        else:
+            digits = head.replace(mark, "") + "." + tail
+    try:
+        return Decimal(digits).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+
+
+def _add(msg: Message, start: int, end: int, value: Decimal | None) -> bool:
+    if value is None or value <= 0:
+        return False
+    return msg.add("amount", f"{value:.2f}", start, end)
+
+
+def find_amounts(msg: Message) -> None:
+    text = msg.folded
+    for pattern in _PATTERNS:
+        position = 0
+        while (match := pattern.search(text, position)) is not None:
+            start, end = match.span()
+            if not msg.is_free(start, end):
+                position = start + 1  # retry inside: "le 15 250 €" -> "250 €"
+                continue
+            position = end
+            if match.groupdict().get("words"):
+                count = number_value(match["words"], msg.language)
+                _add(msg, start, end, Decimal(count) if count is not None else None)
+                continue
+            value = to_decimal(match["num"])
+            if match.groupdict().get("e"):
+                before = text[max(0, start - 6) : start]
+                if value is None or value < 10 or _ORDINAL_BEFORE.search(before):
+                    continue
+            _add(msg, start, end, value)
+    for match in _BARE.finditer(text):
+        start, end = match.span()
+        number = match["num"]
+        if not msg.is_free(start, end) or _YEAR.match(number) or _UNIT_AFTER.match(text, end):
+            continue
+        clause_start = max(text.rfind(c, 0, start) for c in ".!?\n;")
+        window = text[max(clause_start + 1, start - 40) : start] + " " + text[end : end + 20]
+        if _PAY_WORD.search(window) and not _DAY_BEFORE.search(text, max(0, start - 6), start):
+            _add(msg, start, end, to_decimal(number))

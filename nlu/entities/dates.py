@@ -1,0 +1,510 @@
+"""Dates, resolved against the message's reference date (contract: shared nlu.md).
+
+With reference Tuesday 2026-03-10:
+
+    "vendredi prochain" / "next Friday"      -> 2026-03-13  (first Friday after today)
+    "volgende week vrijdag"                  -> 2026-03-20  (Friday of next week)
+    "last Friday" / "vorige vrijdag"         -> 2026-03-06
+    "fin du mois" / "Ende des Monats"        -> 2026-03-31
+    "début du mois prochain"                 -> 2026-04-01  (decision: the 1st)
+    "mi-avril" / "half april" / "Mitte April" -> 2026-04-15  (decision: the 15th)
+    "le 15" / "the 15th" / "am 15."          -> 2026-03-15
+    "le 5" (a promise)                       -> 2026-04-05  (passed this month: next month)
+    "j'ai payé le 12"                        -> 2026-02-12  (already done: not in the future)
+    "15/04", "15.04.", "15 avril"            -> 2026-04-15
+    "03/02" (a promise)                      -> 2027-02-03  (passed this year: next year)
+    "dans deux semaines" / "over 2 weken"    -> 2026-03-24
+    "binnen 2 werkdagen", "next week"        -> no date (vague periods)
+
+Tense.  Whether a date is in the past or the future decides "le 5", "vendredi",
+"15/04"...  The clause around the date is read first ("j'ai payé le 3, je
+paierai le reste le 20" has one of each); when it has no tense cue either way,
+the intent decides (``already_paid`` -> past, any other intent -> future), and
+without intent the tense cues of the whole message do, future by default.
+
+Why not dateparser: its relative dates follow other rules than the contract
+("next Friday" is a week later than ours, "le 5" is always this month, and it
+has no notion of a promise versus a past payment), and reading absolute dates
+ourselves is a few regular expressions; it also costs ~1 s to import.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+
+from nlu.entities.lexicon import (
+    DURATION_UNITS,
+    MONTHS,
+    RELATIVE_DAYS,
+    WEEKDAY_AFTER,
+    WEEKDAY_BEFORE,
+    WEEKDAYS,
+)
+from nlu.entities.numbers import NUMBER, number_value
+from nlu.entities.spans import Message
+
+__all__ = ["add_months", "find_dates", "tense_of"]
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _alt(words: object) -> str:
+    return "(?:" + "|".join(sorted(map(re.escape, words), key=len, reverse=True)) + ")"  # type: ignore[call-overload]
+
+
+_B = r"(?<![\w'])"  # a word starts here
+_E = r"(?![\w'])"  # a word ends here
+_WD = _alt(WEEKDAYS)
+_MON = _alt(MONTHS)
+_ORDINAL = r"(?:er|ere|re|e|eme|de|ste|st|nd|rd|th|ten|te|\.)"
+_WD_LEAD = rf"(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?)"
+
+# Words after a number that show it is not a day of the month.
+_NOT_A_DAY_AFTER = re.compile(
+    r"\s*(?:%|€|x\b|×|[.,]\d|[/:]\d|-\d|"
+    + _alt(
+        _words(
+            """fois jours jour jrs mois semaines semaine ans an euros euro eur balles versements
+        versement mensualites mensualite echeances tranches paiements rappels rappel facture
+        factures h heures heure uur u uhr termijnen termijn keer keren dagen dag weken week
+        maanden maand jaar jaren herinnering herinneringen aanmaning aanmaningen factuur
+        facturen times days day weeks months years instalments installments payments reminder
+        reminders invoice invoices hours mal tage tagen wochen woche monate monaten jahre raten
+        mahnung mahnungen rechnung rechnungen stunden minuten minutes min keer personen
+        percent procent prozent"""
+        )
+    )
+    + r"(?![\w']))"
+)
+
+_ISO = re.compile(r"(?<![\d/.-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d])")
+_DMY = re.compile(
+    rf"{_B}{_WD_LEAD}?(?<![\d/.,-])(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P=sep)"
+    r"(?P<y>\d{4}|\d{2})(?![\d/]|[.,]\d)"
+)
+_TEXT_DMY = re.compile(
+    rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on the|on)\s+)?"
+    rf"(?P<d>\d{{1,2}}|premier|first|1st)(?:{_ORDINAL})?\s*(?:of\s+|de\s+|van\s+)?"
+    rf"(?P<m>{_MON})\.?{_E}(?:\s*,?\s*(?P<y>\d{{4}}))?(?!\d)"
+)
+_TEXT_MDY = re.compile(
+    rf"{_B}{_WD_LEAD}?(?P<m>{_MON})\.?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?{_E}"
+    r"(?:\s*,?\s*(?P<y>\d{4}))?(?![\d/.,]\d)"
+)
+_DM = re.compile(
+    rf"(?P<pre>{_B}(?:{_WD},?\s+)?(?:(?:le|op|am|on|tegen|avant|voor|vor|bis|before|by|"
+    rf"jusqu'au|au|du|van|vom|ce|de|den|the|until|till|tot)\s+)?)?"
+    r"(?<![\d/.,-])(?P<d>\d{1,2})(?P<sep>[/.-])(?P<m>\d{1,2})(?P<dot>\.)?(?![\d/-]|[.,]\d)"
+)
+_EDGE_OF_MONTH = re.compile(
+    rf"{_B}(?P<kw>fin|debut|mi|eind|einde|begin|half|midden|end|beginning|start|mid|ende|"
+    r"anfang|mitte)(?:\s*-\s*|\s+)(?:(?:of|van|de|du|des)\s+)?"
+    r"(?:(?P<det>the|this|next|last|de|deze|volgende|vorige|ce|cette|dieses|diesen|"
+    r"nachsten|naechsten|kommenden|letzten|vergangenen)\s+)?"
+    rf"(?P<what>mois|maand|month|monats|monat|(?P<mon>{_MON}))"
+    r"(?:\s*-?(?P<rel>prochain|suivant|dernier|passe|courant|en cours|ci))?"
+    r"(?:\s+(?P<y>\d{4}))?"
+    rf"{_E}"
+)
+_EDGE_OF_MONTH_WORD = re.compile(
+    rf"{_B}(?:(?:zum|am)\s+)?(?P<kw>monatsende|monatsanfang|maandeinde|einde maand|eind maand|"
+    rf"begin maand|ultimo){_E}"
+)
+_DAY_OF_MONTH = re.compile(
+    rf"(?P<pre>{_B}(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?|"
+    r"(?:le|the|on the|by the|before the|until the|de|den|am|op de|vanaf de|tegen de|voor de|"
+    r"bis zum|zum|au|avant le|pour le|jusqu'au|d'ici le|vers le|rond de|omstreeks de|"
+    r"on|by|before|until|op|tegen|voor|vor|bis|ab)\s+))"
+    rf"(?P<d>\d{{1,2}}|premier|first)(?P<suf>{_ORDINAL})?"
+    r"(?P<of>\s+(?:du|de|van|of|des)\s+(?:(?P<det>the|this|next|ce|deze|volgende|nachsten|"
+    r"naechsten|kommenden)\s+)?(?:mois|maand|month|monats)(?:\s+(?P<rel>prochain|suivant))?)?"
+    rf"(?!\w|[.,/-]\d)"
+)
+_RELATIVE = re.compile(rf"{_B}(?P<w>{_alt(RELATIVE_DAYS)}){_E}")
+_WEEKDAY = re.compile(
+    rf"{_B}(?:(?P<before>{_alt(WEEKDAY_BEFORE)})\s+)?(?P<wd>{_WD})s?"
+    rf"(?:(?:\s*,?\s+|\s+)(?P<after>{_alt(WEEKDAY_AFTER)}))?{_E}"
+)
+_DURATION = re.compile(
+    rf"{_B}(?P<prep>dans|d'ici|over|in|binnen|within|innerhalb|en|sous)\s+(?:(?:de|von)\s+)?"
+    rf"(?P<n>{NUMBER}|an?)\s+(?P<unit>{_alt(DURATION_UNITS)})"
+    r"(?P<vague>\s+(?:ouvrables|ouvres|bancaires|ouvrable|werkdagen|werkdag|business|working|"
+    r"banking|werktage|werktagen|arbeitstage|arbeitstagen))?"
+    rf"{_E}"
+)
+_VAGUE_UNITS = re.compile(
+    rf"{_B}(?:werkdagen|werkdag|werktage|werktagen|arbeitstage|arbeitstagen|business days|"
+    rf"working days|jours ouvrables|jours ouvres){_E}"
+)
+_PLAN_CUE = re.compile(
+    r"etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|gespreid|"
+    r"regeling|termijn|instal|payment plan|spread|in parts|ratenzahlung|raten|abzahl|"
+    r"abbezahl|teilzahl|verteil|per maand|par mois|a month|pro monat|monatlich|maandelijks|"
+    r"monthly|mensuel"
+)
+
+# Tense cues, on folded text.
+_PAST = re.compile(
+    r"(?<![\w'])(?:j'ai|jai|avons|avez|ont|ai (?:deja )?(?:paye|regle|vire|verse|effectue|fait)|"
+    r"a ete|ont ete|est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
+    r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|heb|hebben|had|"
+    r"was|werd|reeds|paid|payed|transferred|wired|settled|did|have paid|has been|already|"
+    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|habe|haben|hatte|wurde|bereits|schon)"
+    r"(?![\w'])"
+)
+_FUTURE = re.compile(
+    r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
+    r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|compte|prevois|promets|"
+    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|"
+    r"zal|zullen|zou|ga|gaan|betaal|betalen|stort|kan|kunnen|wil|wordt|beloof|"
+    r"will|shall|gonna|going to|can|could|would|promise|intend|plan|"
+    r"werde|werden|wird|zahle|zahlen|uberweise|ueberweise|begleiche|kann|konnen|mochte)"
+    r"(?![\w'])|'ll(?![\w])"
+)
+_CLAUSE_BREAK = re.compile(
+    r"[.!?;\n]|,\s|\s(?:mais|maar|but|aber|sinon|et je|en ik|and i|und ich)\s"
+)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later, clamped to the month's last day (31 Jan + 1 -> 28 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def _last_day(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _safe_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def tense_of(folded: str, start: int, end: int, intent: str | None) -> str:
+    """``"past"`` or ``"future"`` for the date at ``folded[start:end]``."""
+    clause_start = 0
+    for brk in _CLAUSE_BREAK.finditer(folded, 0, start):
+        clause_start = brk.end()
+    brk_after = _CLAUSE_BREAK.search(folded, end)
+    clause_end = brk_after.start() if brk_after else len(folded)
+    clause = folded[clause_start:start] + " " + folded[end:clause_end]
+    past, future = len(_PAST.findall(clause)), len(_FUTURE.findall(clause))
+    if past and not future:
+        return "past"
+    if future and not past:
+        return "future"
+    if intent is not None:
+        return "past" if intent == "already_paid" else "future"
+    past, future = len(_PAST.findall(folded)), len(_FUTURE.findall(folded))
+    return "past" if past > future else "future"
+
+
+def _day_in_month(reference: dt.date, day: int, tense: str) -> dt.date | None:
+    """The day of month nearest the reference on the tense's side (today included)."""
+    step = 1 if tense == "future" else -1
+    for months in range(0, 13 * step, step):  # skips months too short for the day
+        first = add_months(reference.replace(day=1), months)
+        candidate = _safe_date(first.year, first.month, day)
+        if candidate is None:
+            continue
+        if (tense == "future" and candidate >= reference) or (
+            tense == "past" and candidate <= reference
+        ):
+            return candidate
+    return None
+
+
+def _day_month(reference: dt.date, day: int, month: int, tense: str) -> dt.date | None:
+    """A day and month without year: this year, or the next (future) / last (past) one."""
+    for offset in (0, 1, 2, 3, 4) if tense == "future" else (0, -1, -2, -3, -4):
+        candidate = _safe_date(reference.year + offset, month, day)  # 29/02 waits for a leap year
+        if candidate is None:
+            continue
+        if (tense == "future" and candidate >= reference) or (
+            tense == "past" and candidate <= reference
+        ):
+            return candidate
+    return None
+
+
+def _year(text: str | None) -> int | None:
+    if not text:
+        return None
+    year = int(text)
+    return year + 2000 if year < 100 else year
+
+
+def _weekday(reference: dt.date, weekday: int, mode: str) -> dt.date:
+    today = reference.weekday()
+    if mode == "next":
+        return reference + dt.timedelta(days=(weekday - today - 1) % 7 + 1)
+    if mode == "this":
+        return reference + dt.timedelta(days=(weekday - today) % 7)
+    if mode == "last":
+        return reference - dt.timedelta(days=(today - weekday - 1) % 7 + 1)
+    monday = reference - dt.timedelta(days=today)
+    weeks = 1 if mode == "next_week" else -1
+    return monday + dt.timedelta(days=7 * weeks + weekday)
+
+
+class _Dates:
+    def __init__(self, msg: Message, reference: dt.date, intent: str | None) -> None:
+        self.msg = msg
+        self.reference = reference
+        self.intent = intent
+
+    def tense(self, start: int, end: int) -> str:
+        return tense_of(self.msg.folded, start, end, self.intent)
+
+    def add(self, start: int, end: int, day: dt.date | None) -> None:
+        if day is not None:
+            self.msg.add("date", day.isoformat(), start, end)
+
+    def run(self) -> None:
+        text = self.msg.folded
+        ref = self.reference
+        for match in _ISO.finditer(text):
+            self.add(*match.span(), _safe_date(int(match["y"]), int(match["m"]), int(match["d"])))
+        for match in _DMY.finditer(text):
+            year = _year(match["y"])
+            assert year is not None
+            day, month = int(match["d"]), int(match["m"])
+            if month > 12 >= day:  # "04/15/2026" written the American way
+                day, month = month, day
+            self.add(*match.span(), _safe_date(year, month, day))
+        for pattern in (_TEXT_DMY, _TEXT_MDY):
+            for match in pattern.finditer(text):
+                self._textual(match)
+        for match in _EDGE_OF_MONTH.finditer(text):
+            self._edge_of_month(match)
+        for match in _EDGE_OF_MONTH_WORD.finditer(text):
+            start, end = match.span()
+            tense = self.tense(start, end)
+            if match["kw"] in ("monatsanfang", "begin maand"):
+                day = ref.replace(day=1)
+                if tense == "future" and day < ref:
+                    day = add_months(day, 1)
+            else:
+                day = _last_day(ref.year, ref.month)
+                if tense == "past" and day > ref:
+                    day = ref.replace(day=1) - dt.timedelta(days=1)
+            self.add(start, end, day)
+        for match in _DM.finditer(text):
+            self._day_month_numeric(match)
+        for match in _DURATION.finditer(text):
+            self._duration(match)
+        for match in _VAGUE_UNITS.finditer(text):
+            self.msg.claim(*match.span())
+        for match in _DAY_OF_MONTH.finditer(text):
+            self._day_of_month(match)
+        for match in _WEEKDAY.finditer(text):
+            self._weekday(match)
+        for match in _RELATIVE.finditer(text):
+            self._relative(match)
+
+    def _textual(self, match: re.Match[str]) -> None:
+        start, end = match.span()
+        if _NOT_A_DAY_AFTER.match(self.msg.folded, end) and not match["y"]:
+            return
+        word = match["d"]
+        day = 1 if word in ("premier", "first", "1st") else int(word)
+        month = MONTHS[match["m"]]
+        year = _year(match["y"])
+        if year is not None:
+            self.add(start, end, _safe_date(year, month, day))
+        else:
+            self.add(start, end, _day_month(self.reference, day, month, self.tense(start, end)))
+
+    def _edge_of_month(self, match: re.Match[str]) -> None:
+        start, end = match.span()
+        ref = self.reference
+        keyword = match["kw"]
+        which = (
+            "start"
+            if keyword in ("debut", "begin", "beginning", "start", "anfang")
+            else "middle"
+            if keyword in ("mi", "half", "midden", "mid", "mitte")
+            else "end"
+        )
+        if keyword == "half" and match["mon"] is None:  # "half the month" is not a date
+            return
+
+        def pick(year: int, month: int) -> dt.date:
+            if which == "start":
+                return dt.date(year, month, 1)
+            if which == "middle":
+                return dt.date(year, month, 15)
+            return _last_day(year, month)
+
+        tense = self.tense(start, end)
+        if match["mon"] is not None:
+            month = MONTHS[match["mon"]]
+            year = _year(match["y"])
+            if year is not None:
+                self.add(start, end, pick(year, month))
+                return
+            day = pick(ref.year, month)
+            if tense == "future" and day < ref:
+                day = pick(ref.year + 1, month)
+            elif tense == "past" and day > ref:
+                day = pick(ref.year - 1, month)
+            self.add(start, end, day)
+            return
+        det, rel = match["det"], match["rel"]
+        if det in ("next", "volgende", "nachsten", "naechsten", "kommenden") or rel in (
+            "prochain",
+            "suivant",
+        ):
+            shift = 1
+        elif det in ("last", "vorige", "letzten", "vergangenen") or rel in ("dernier", "passe"):
+            shift = -1
+        else:
+            shift = 0
+        first = add_months(ref.replace(day=1), shift)
+        day = pick(first.year, first.month)
+        if shift == 0 and det is None and rel is None:
+            # "fin du mois" in a promise is this month's end; "début du mois" in a
+            # promise made after the 1st is next month's start, and in the past the
+            # edge that has already come.
+            if tense == "future" and day < ref:
+                nxt = add_months(first, 1)
+                day = pick(nxt.year, nxt.month)
+            elif tense == "past" and day > ref:
+                prev = add_months(first, -1)
+                day = pick(prev.year, prev.month)
+        self.add(start, end, day)
+
+    def _day_month_numeric(self, match: re.Match[str]) -> None:
+        text = self.msg.folded
+        day, month = int(match["d"]), int(match["m"])
+        start, end = match.start("d"), match.end()
+        pre = (match["pre"] or "").strip()
+        if pre:
+            start = match.start("pre")
+        if match["sep"] == "." and not (match["dot"] or pre or len(match["m"]) == 2):
+            return
+        if len(match["d"]) == 1 and len(match["m"]) == 1 and not pre:  # "1/2" is a half
+            return
+        if _NOT_A_DAY_AFTER.match(text, match.end("m")) and not match["dot"]:
+            return
+        before = text[max(0, match.start("d") - 5) : match.start("d")].rstrip()
+        if before.endswith(("€", "eur", "euro", "+", "*")):
+            return
+        if match["sep"] == "-" and not pre and len(match["m"]) == 1:  # "3-4 jours" ranges
+            return
+        if month > 12 >= day:
+            day, month = month, day
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return
+        self.add(start, end, _day_month(self.reference, day, month, self.tense(start, end)))
+
+    def _duration(self, match: re.Match[str]) -> None:
+        start, end = match.span()
+        prep, unit = match["prep"], DURATION_UNITS[match["unit"]]
+        if match["vague"] or prep in ("d'ici", "binnen", "within", "innerhalb", "sous"):
+            self.msg.claim(start, end)  # "binnen 2 werkdagen": a period, not a date
+            return
+        if prep == "en":
+            return  # "en 3 mois" is a payment plan (instalments)
+        words = match["n"]
+        count = 1 if words in ("a", "an") else number_value(words, self.msg.language)
+        if count is None or count > 400:
+            return
+        if unit == "month":
+            plan = self.intent == "request_payment_plan" or _PLAN_CUE.search(self.msg.folded)
+            # "afbetalen in 6 maanden", "spread over 3 months": instalments, not a date.
+            if plan or (prep == "in" and match["unit"] == "maanden"):
+                return
+            if prep == "over" and match["unit"] in ("months", "month"):
+                return
+            self.add(start, end, add_months(self.reference, count))
+            return
+        days = count * 7 if unit == "week" else count
+        self.add(start, end, self.reference + dt.timedelta(days=days))
+
+    def _day_of_month(self, match: re.Match[str]) -> None:
+        text = self.msg.folded
+        start, end = match.span()
+        pre = match["pre"].strip()
+        word = match["d"]
+        day = 1 if word in ("premier", "first") else int(word)
+        if not 1 <= day <= 31:
+            return
+        if match["of"] is None and _NOT_A_DAY_AFTER.match(text, end):
+            return
+        bare_prep = pre in (
+            "on",
+            "by",
+            "before",
+            "until",
+            "op",
+            "tegen",
+            "voor",
+            "vor",
+            "bis",
+            "ab",
+        )
+        if (bare_prep or pre == "de") and not match["suf"]:
+            return  # "op 15" / "de 15" without "de"/"ste": too often a count
+        german = ("am", "den", "zum", "bis zum", "vor", "bis", "ab")
+        if match["suf"] == "." and pre not in german and match["wd"] is None:
+            end -= 1  # "le 15." ends a sentence
+        if match["of"] is not None:
+            det, rel = match["det"], match["rel"]
+            shift = (
+                1 if det in ("next", "volgende", "nachsten", "naechsten", "kommenden") or rel else 0
+            )
+            first = add_months(self.reference.replace(day=1), shift)
+            if shift:
+                self.add(start, end, _safe_date(first.year, first.month, day))
+                return
+        if match["wd"] is not None:
+            # "vendredi 13": the weekday tells which month's 13th.
+            weekday = WEEKDAYS[match["wd"]]
+            future = self.tense(start, end) == "future"
+            step = 1 if future else -1
+            for months in range(0, 28 * step, step):
+                first = add_months(self.reference.replace(day=1), months)
+                candidate = _safe_date(first.year, first.month, day)
+                if candidate is None or candidate.weekday() != weekday:
+                    continue
+                if (candidate >= self.reference) if future else (candidate <= self.reference):
+                    self.add(start, end, candidate)
+                    return
+        self.add(start, end, _day_in_month(self.reference, day, self.tense(start, end)))
+
+    def _weekday(self, match: re.Match[str]) -> None:
+        start, end = match.span()
+        before = WEEKDAY_BEFORE.get(match["before"] or "")
+        after = WEEKDAY_AFTER.get(match["after"] or "")
+        mode = after if after in ("next_week", "last_week") else before or after
+        if mode is None:
+            mode = "last" if self.tense(start, end) == "past" else "next"
+        self.add(start, end, _weekday(self.reference, WEEKDAYS[match["wd"]], mode))
+
+    def _relative(self, match: re.Match[str]) -> None:
+        start, end = match.span()
+        word = match["w"]
+        text = self.msg.folded
+        if word == "hier" and self.msg.language != "fr":
+            return  # Dutch and German "hier" means "here"
+        if word == "morgen":
+            before = text[max(0, start - 8) : start].rstrip()
+            if before.endswith(("guten", "goede", "goeie", "schonen", "good", "jeden", "am")):
+                return  # "Guten Morgen", "goede morgen" greet; "am Morgen" is the morning
+        if word in ("auj", "ajd") and self.msg.language != "fr":
+            return
+        self.add(start, end, self.reference + dt.timedelta(days=RELATIVE_DAYS[word]))
+
+
+def find_dates(msg: Message, reference: dt.date, intent: str | None) -> None:
+    _Dates(msg, reference, intent).run()

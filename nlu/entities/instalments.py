@@ -1,0 +1,78 @@
+"""How many parts the debtor wants to pay in.
+
+    "en trois fois" / "en 3x"            -> "3"
+    "in 6 termijnen" / "in zes keer"     -> "6"
+    "in 4 installments", "3 mensualités" -> "4", "3"
+    "in drei Raten", "3 Monatsraten"     -> "3"
+    "3 x 100 €"                          -> "3"   (and the amount 100.00)
+    "en 3 mois", "sur 6 mois"            -> "3", "6"
+    "afbetalen in 6 maanden"             -> "6"
+
+Months (decision, also documented in the README's NLU section): a number of
+months is a number of monthly instalments when the phrase is the plan's length
+and not a delay: always for French "en/sur N mois", Dutch "in N maanden",
+English "over N months", German "über/auf N Monate"; for Dutch "over N maanden",
+English "in N months" and German "in N Monaten" (which usually mean *after* N
+months) only when the message speaks of a plan (afbetalen, spreiden, Raten,
+instalments...) or the intent is ``request_payment_plan``.  Otherwise they are
+dates (see ``dates``).  "en une fois" (one payment) is not a plan: counts start
+at 2.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nlu.entities.dates import _PLAN_CUE
+from nlu.entities.lexicon import INSTALMENT_UNITS
+from nlu.entities.numbers import NUMBER, number_value
+from nlu.entities.spans import Message
+
+_UNITS = "(?:" + "|".join(sorted(map(re.escape, INSTALMENT_UNITS), key=len, reverse=True)) + ")"
+_MONTH_UNITS = {"mois", "maanden", "months", "monate", "monaten"}
+_ALWAYS_MONTHS = {("en", "mois"), ("sur", "mois"), ("in", "maanden"), ("over", "months"),
+                  ("uber", "monate"), ("auf", "monate"), ("ueber", "monate")}  # fmt: skip
+# Units that need the preposition: "3 fois" alone is "three times", "6 mois" a delay.
+_NEED_PREPOSITION = {
+    "fois", "x", "keer", "keren", "delen", "parts", "mal", "maanden", "mois", "months",
+    "monate", "monaten", "paiements", "payments", "betalingen", "zahlungen", "tranches",
+    "parties", "schijven", "payements", "paiments",
+}  # fmt: skip
+
+_WITH_PREPOSITION = re.compile(
+    rf"(?<![\w'])(?P<prep>en|in|over|sur|uber|ueber|auf|op|a)\s+(?P<n>{NUMBER})"
+    rf"\s?(?P<unit>{_UNITS})(?![\w'])"
+)
+_WITHOUT_PREPOSITION = re.compile(rf"(?<![\w',.])(?P<n>{NUMBER})\s?(?P<unit>{_UNITS})(?![\w'])")
+_TIMES_AMOUNT = re.compile(r"(?<![\w',.])(?P<n>\d{1,2})\s?(?P<x>[x×])\s?(?=(?:€\s?)?\d)")
+
+
+def _count(msg: Message, words: str) -> int | None:
+    count = number_value(words, msg.language)
+    if count is None or not 2 <= count <= 120:
+        return None
+    return count
+
+
+def find_instalments(msg: Message, intent: str | None) -> None:
+    text = msg.folded
+    plan = intent == "request_payment_plan" or _PLAN_CUE.search(text) is not None
+    for match in _WITH_PREPOSITION.finditer(text):
+        prep, unit = match["prep"], match["unit"]
+        if unit in _MONTH_UNITS and (prep, unit) not in _ALWAYS_MONTHS and not plan:
+            continue
+        if prep == "a" and unit not in ("mensualites", "versements", "echeances"):
+            continue
+        count = _count(msg, match["n"])
+        if count is not None:
+            msg.add("instalments", str(count), *match.span())
+    for match in _WITHOUT_PREPOSITION.finditer(text):
+        if match["unit"] in _NEED_PREPOSITION:
+            continue
+        count = _count(msg, match["n"])
+        if count is not None:
+            msg.add("instalments", str(count), *match.span())
+    for match in _TIMES_AMOUNT.finditer(text):
+        count = _count(msg, match["n"])
+        if count is not None:
+            msg.add("instalments", str(count), match.start(), match.end("x"))
