@@ -166,6 +166,12 @@ def analyse_bounce(message: Message, raw: bytes, body_text: str) -> Bounce:
     if transient_actions and not status:
         permanent = False
     original_id, original_subject = _original(message)
+    if original_subject is None:
+        # Plain-text bounces paste the returned message under the explanation.
+        pasted = re.search(r"^Subject:[ \t]*(.+)$", body_text, re.M)
+        pasted_id = re.search(r"^Message-ID:[ \t]*(<[^>\s]+>)", body_text, re.M | re.I)
+        original_subject = pasted.group(1).strip() if pasted else None
+        original_id = original_id or (pasted_id.group(1) if pasted_id else None)
     return Bounce(
         failed_recipients=tuple(failed),
         permanent=permanent,

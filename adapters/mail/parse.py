@@ -110,7 +110,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
         text = _bounce_text(notification)
         bounce_info = bounce.analyse_bounce(message, raw, notification)
     else:
-        text = quoting.new_text(plain, html)
+        text = quoting.new_text(plain, html, from_name)
         if _is_other_report(message) or autoreply.is_auto_reply(headers, subject, text, local):
             kind = "auto_reply"
             ooo_until = autoreply.return_date(text, local)

@@ -118,7 +118,7 @@ def html_to_text(html: str) -> str:
             _drop(quoted)
     parts: list[str] = []
     _walk(root, parts)
-    return "".join(parts)
+    return "\n".join(line.strip(" ") for line in "".join(parts).split("\n"))
 
 
 def _drop(element: object) -> None:
@@ -166,6 +166,9 @@ def _walk(element: object, out: list[str]) -> None:
 
 
 def _newline(out: list[str]) -> None:
+    # Whitespace between two blocks is source formatting, not a line of its own.
+    while out and out[-1] != "\n" and not out[-1].strip(" "):
+        out.pop()
     if out and not out[-1].endswith("\n"):
         out.append("\n")
 
@@ -355,10 +358,16 @@ _CLOSINGS = re.compile(
     r"mit\s+freundlichen\s+grü(?:ß|ss)en|freundliche\s+grü(?:ß|ss)e|mfg|lg|vg|"
     r"(?:viele|beste|liebe|herzliche)\s+grü(?:ß|ss)e|grü(?:ß|ss)e|gruß|gruss|hochachtungsvoll|"
     r"(?:kind|best|warm|many)\s+regards|regards|best\s+wishes|yours\s+(?:sincerely|faithfully|truly)|"
-    r"sincerely|cheers|best)"
-    r"\s*[,.!]?\s*(?:[-–]\s*\S.{0,60})?$",
+    r"sincerely|cheers|best|"
+    r"(?:many\s+)?thanks(?:\s+(?:again|in\s+advance))?|thank\s+you(?:\s+in\s+advance)?|"
+    r"merci(?:\s+(?:d'avance|d’avance|beaucoup|bien))?|"
+    r"(?:alvast\s+)?bedankt|dank\s+(?:u|je)(?:\s+wel)?|"
+    r"(?:vielen\s+)?dank(?:\s+im\s+voraus)?|danke(?:\s+schön)?)"
+    r"(?P<rest>[,.!\s].*)?$",
     re.I,
 )
+# What may follow a closing on its line: a name ("Gruß M. Weber", "Mvg, Pieter").
+_NAME_AFTER_CLOSING = re.compile(r"^[\s,.!\-–]*(?:[A-ZÀ-Þ][\w'’\-]*\.?\s*){0,4}$")
 _DISCLAIMER_START = re.compile(
     r"^(?:\W{0,3})(?:disclaimer|avertissement|avis\s+de\s+confidentialit|confidentiality\s+notice|"
     r"confidential|confidentialit|vertrouwelijk|vertraulich|haftungsausschluss|"
@@ -380,8 +389,9 @@ _DISCLAIMER_START = re.compile(
 _NAME_LINE = re.compile(r"^[\w'’.\- ]{1,60}$")
 
 
-def strip_footers(text: str) -> str:
-    """Remove phone footers, a "-- " signature, a trailing disclaimer and a closing block."""
+def strip_footers(text: str, sender_name: str = "") -> str:
+    """Remove phone footers, a "-- " signature, a trailing disclaimer and a closing block,
+    and a last line that is only the sender's name ("Claire", "Peter Jones")."""
     lines = text.split("\n")
     # "-- " delimiter: everything under it is the signature.
     for i, line in enumerate(lines):
@@ -392,7 +402,24 @@ def strip_footers(text: str) -> str:
     lines = [line for line in lines if not any(p.match(line.strip()) for p in _FOOTERS)]
     lines = _strip_disclaimer(lines)
     lines = _strip_closing(lines)
+    lines = _strip_name(lines, sender_name)
     return "\n".join(lines)
+
+
+def _strip_name(lines: list[str], sender_name: str) -> list[str]:
+    words = {w.lower() for w in re.findall(r"[\w'’-]+", sender_name) if len(w) > 1}
+    content = [i for i, line in enumerate(lines) if line.strip()]
+    if len(content) < 2 or not words:
+        return lines
+    last = lines[content[-1]].strip().rstrip(".")
+    last_words = re.findall(r"[\w'’.-]+", last)
+    if (
+        last_words
+        and len(last_words) <= 4
+        and all(w.lower().rstrip(".") in words or len(w.rstrip(".")) <= 1 for w in last_words)
+    ):
+        return lines[: content[-1]]
+    return lines
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
@@ -427,7 +454,8 @@ def _strip_closing(lines: list[str]) -> list[str]:
     """
     content = [i for i, line in enumerate(lines) if line.strip()]
     for i in content:
-        if not _CLOSINGS.match(lines[i].strip()):
+        closing = _CLOSINGS.match(lines[i].strip())
+        if not closing or not _NAME_AFTER_CLOSING.match(closing.group("rest") or ""):
             continue
         before = [j for j in content if j < i]
         after = [j for j in content if j > i]
@@ -450,10 +478,10 @@ def _looks_like_signature_line(line: str) -> bool:
     return not (len(words) > 6 or (len(words) > 3 and stripped[-1:] in ".?!"))
 
 
-def new_text(plain: str | None, html: str | None = None) -> str:
+def new_text(plain: str | None, html: str | None = None, sender_name: str = "") -> str:
     """The new text of a message body: plain text preferred, HTML converted otherwise."""
     text = plain if plain and plain.strip() else html_to_text(html or "")
     text = normalise_text(text)
     text = strip_quotes(text)
-    text = strip_footers(text)
+    text = strip_footers(text, sender_name)
     return normalise_text(text)
