@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from bot.errors import ImportRefused, RelanceError
 
 COMMAND_MODULES = (
+    "bot.commands.bank",
     "bot.commands.db",
     "bot.commands.ledger",
     "bot.commands.serve",

@@ -19,7 +19,8 @@ movement (its reference) and not from the file or statement the line came in.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -84,6 +85,24 @@ class StatementLine:
             "free_text": self.free_text,
             "bank_reference": self.bank_reference,
         }
+
+
+def with_distinct_identities(lines: Iterable[StatementLine]) -> tuple[StatementLine, ...]:
+    """Two movements of one file that look alike are still two movements.
+
+    Banks do book identical movements (a real KBC file has two debits of 120.85
+    with the same bank reference on the same day).  Within one file, the n-th
+    repetition gets ``#n`` added to its sequence, so importing the file again, or
+    an overlapping one, still recognises each of them.
+    """
+    seen: dict[str, int] = {}
+    out = []
+    for line in lines:
+        identity = line.identity
+        count = seen.get(identity, 0)
+        seen[identity] = count + 1
+        out.append(replace(line, sequence=f"{line.sequence}#{count}") if count else line)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

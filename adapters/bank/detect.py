@@ -17,7 +17,7 @@ from pathlib import Path
 from adapters.bank import StatementError
 from adapters.bank.camt import looks_like_camt, parse_camt
 from adapters.bank.coda import looks_like_coda, parse_coda
-from domain.statement import ParsedStatement
+from domain.statement import ParsedStatement, with_distinct_identities
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, not in memory
 
@@ -28,10 +28,10 @@ def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
         return _parse_zip(data, source)
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if looks_like_coda(stripped):
-        return [ParsedStatement(source, "coda", tuple(parse_coda(data, source)))]
+        return [ParsedStatement(source, "coda", with_distinct_identities(parse_coda(data, source)))]
     if stripped[:1] == b"<" and looks_like_camt(stripped):
         fmt, lines = parse_camt(stripped, source)
-        return [ParsedStatement(source, fmt, tuple(lines))]
+        return [ParsedStatement(source, fmt, with_distinct_identities(lines))]
     if not stripped:
         raise StatementError(source, "", "the file is empty")
     raise StatementError(

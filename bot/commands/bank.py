@@ -1,0 +1,157 @@
+"""``relance bank parse|import|review|refunds|watch``: bank statements and reconciliation.
+
+relance bank parse 2026-03-10.cod        one JSON line per booked transaction
+relance bank import *.cod statements.zip  stores, matches, prints a summary object
+relance bank review                      lines waiting for staff, with candidates
+relance bank refunds --out refunds.xml    pain.001 for overpayments to pay back
+relance bank watch ~/bank-inbox           imports whatever is dropped in a folder
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date
+from typing import Any
+
+from bot.config import load_settings
+from bot.errors import UserError
+
+
+def register(subparsers: Any) -> None:
+    bank = subparsers.add_parser("bank", help="bank statements and reconciliation")
+    sub = bank.add_subparsers(dest="bank_command", metavar="ACTION")
+    sub.required = True
+
+    parse = sub.add_parser("parse", help="print the booked transactions of a statement file")
+    parse.add_argument("file", help="CODA 2.x, camt.053/054 or a zip of them")
+    parse.set_defaults(handler=_parse)
+
+    imp = sub.add_parser("import", help="store and reconcile statement files (all or nothing)")
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.add_argument(
+        "--today", type=date.fromisoformat, help="reference day for overdue-first allocation"
+    )
+    imp.set_defaults(handler=_import)
+
+    review = sub.add_parser("review", help="list transactions waiting for staff (JSON lines)")
+    review.set_defaults(handler=_review)
+
+    refunds = sub.add_parser("refunds", help="write a SEPA pain.001 file refunding overpayments")
+    refunds.add_argument("--out", required=True, help="the pain.001 XML file to write")
+    refunds.add_argument(
+        "--execution-date", type=date.fromisoformat, help="requested execution date"
+    )
+    refunds.set_defaults(handler=_refunds)
+
+    watch = sub.add_parser("watch", help="import statement files dropped in a folder")
+    watch.add_argument("folder")
+    watch.add_argument("--once", action="store_true", help="import what is there, then stop")
+    watch.add_argument("--interval", type=float, default=10.0, help="seconds between looks")
+    watch.set_defaults(handler=_watch)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from adapters.bank import StatementError
+    from adapters.bank.detect import parse_file
+
+    try:
+        statements = parse_file(args.file)
+    except StatementError as exc:
+        raise UserError(str(exc)) from None
+    out = sys.stdout
+    for statement in statements:
+        for line in statement.lines:
+            out.write(json.dumps(line.to_json(), ensure_ascii=False) + "\n")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from adapters.bank import StatementError
+    from adapters.bank.detect import parse_file
+
+    # Every file is read before anything is stored: all or nothing per command.
+    parsed = []
+    try:
+        for name in args.files:
+            parsed.extend(parse_file(name))
+    except StatementError as exc:
+        raise UserError(f"{exc}; nothing was imported") from None
+    summary = asyncio.run(_store(parsed, args.today))
+    print(json.dumps(summary))
+    return 0
+
+
+async def _store(parsed: list[Any], today: date | None) -> dict[str, int]:
+    from datetime import datetime
+
+    from adapters.db.bank_repo import import_statements
+
+    from bot.runtime import database
+
+    settings = load_settings()
+    day = today or datetime.now(settings.timezone).date()
+    async with database(settings) as engine:
+        result = await import_statements(engine, parsed, today=day)
+    return result.summary()
+
+
+def _review(args: argparse.Namespace) -> int:
+    from adapters.db.bank_repo import transactions_to_review
+
+    from bot.runtime import database
+
+    async def run() -> list[dict[str, Any]]:
+        async with database(load_settings()) as engine:
+            return await transactions_to_review(engine)
+
+    for row in asyncio.run(run()):
+        print(json.dumps(row, ensure_ascii=False))
+    return 0
+
+
+def _refunds(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from pathlib import Path
+
+    from adapters.bank.pain001 import RefundError, refund_file
+    from adapters.db.bank_repo import mark_refunds_exported, refunds_due
+
+    from bot.runtime import database
+
+    settings = load_settings()
+    day = args.execution_date or datetime.now(settings.timezone).date()
+
+    async def run() -> dict[str, Any]:
+        async with database(settings) as engine:
+            refunds = await refunds_due(engine)
+            if not refunds:
+                return {"refunds": 0, "total": "0.00", "skipped": []}
+            try:
+                document = refund_file(settings.creditor, refunds.payable, day)
+            except RefundError as exc:
+                raise UserError(str(exc)) from None
+            await asyncio.to_thread(Path(args.out).write_bytes, document)
+            await mark_refunds_exported(engine, [r.credit_id for r in refunds.payable])
+            return {
+                "refunds": len(refunds.payable),
+                "total": f"{sum(r.amount for r in refunds.payable):.2f}",
+                "skipped": refunds.skipped,
+            }
+
+    print(json.dumps(asyncio.run(run()), ensure_ascii=False))
+    return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.bank_inbox import watch_folder
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UserError(f"{folder}: not a folder")
+    asyncio.run(watch_folder(load_settings(), folder, once=args.once, interval=args.interval))
+    return 0

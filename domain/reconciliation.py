@@ -1,0 +1,556 @@
+"""Who paid what: matching a bank line to open invoices, most certain first.
+
+    +400.00 "+++000/0001/00131+++"            -> INV-1 by structured reference, 0.99
+    +150.50 "Facture inv 2026/42, merci"      -> INV-2026-0042 by invoice number, 0.97
+    +300.00 from BE71 0961 2345 6769          -> the one open 300.00 invoice of the
+                                                 debtor who owns that IBAN, 0.93
+    +120.00 from "DUPONT BOULANGERIE"         -> 120.00 open for "Boulangerie Dupont
+                                                 SRL": 0.85, waits for staff
+    -12.10 bank charges                       -> not a payment
+
+Methods, in order of certainty:
+
+1. a structured reference (OGM or RF with valid check digits) in the structured
+   field, or typed in the text as ``+++…+++``, ``***…***`` or 12 plain digits;
+2. an invoice number in the text, tolerant of spaces, a missing prefix, ``/`` for
+   ``-`` and leading zeros;
+3. the amount, from an IBAN known to belong to a debtor (one invoice, or the sum of
+   all the debtor's open invoices);
+4. the amount, from a counterparty whose name resembles a debtor's.
+
+Each candidate carries a confidence in [0, 1] and a reason a person can read.  The
+best candidate is applied when its confidence reaches the policy's threshold;
+below it, the line waits for staff with its ranked candidates.  One payment may
+settle several invoices (several references, or the sum of a debtor's invoices);
+what it pays beyond them is an overpayment: a credit on the debtor, to be refunded
+or set against a later invoice, never a negative open amount.
+
+Pure: the invoices a line may concern are looked up by the caller (in batches,
+with ``search_keys``) and handed over in an ``InvoiceIndex``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from difflib import SequenceMatcher
+from enum import StrEnum
+
+from domain.allocation import Allocation, AllocationOrder, OpenItem, allocate
+from domain.money import ZERO
+from domain.reference import is_valid_ogm, is_valid_rf
+from domain.statement import StatementLine
+
+# --- finding references and invoice numbers in what payers type -------------------
+
+_DELIMITED_OGM = re.compile(r"([+*]{3})\s*(\d{3})\s*/?\s*(\d{4})\s*/?\s*(\d{5})\s*\1")
+_SLASHED_OGM = re.compile(r"(?<!\d)(\d{3})\s*/\s*(\d{4})\s*/\s*(\d{5})(?!\d)")
+_PLAIN_OGM = re.compile(r"(?<![\d/])(\d{12})(?![\d/])")
+_RF = re.compile(r"\bRF\s?\d{2}(?:\s?[0-9A-Z]){1,21}\b", re.IGNORECASE)
+# An invoice number as people type it: an optional short letter prefix, then groups
+# of digits separated by - / . or a space ("INV-2026-0042", "inv 2026/42", "F 123").
+_NUMBER = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{1,6})?[\s#:.\-/]*(\d+(?:[\-/.\s]\d+){0,3})")
+_RUNS = re.compile(r"[A-Za-z]+|\d+")
+_LEGAL_FORMS = {
+    *("sa", "nv", "srl", "sprl", "bv", "bvba", "cv", "scrl", "cvba", "vzw", "asbl", "sc"),
+    *("gmbh", "ag", "ohg", "ltd", "llc", "inc", "sarl", "sas", "snc", "vof", "comm", "v"),
+}
+MIN_WEAK_DIGITS = 5  # a number without its prefix must have this many digits to count
+
+
+@dataclass(frozen=True, slots=True)
+class FoundReference:
+    reference: str
+    how: str  # "structured field", "+++ in the text", "12 digits in the text", "RF in the text"
+    confidence: float  # when the amount agrees; less when it does not
+
+
+def references_in(line: StatementLine) -> list[FoundReference]:
+    """Every valid structured reference of a line, the structured field first."""
+    found: dict[str, FoundReference] = {}
+    if line.structured_reference:
+        found[line.structured_reference] = FoundReference(
+            line.structured_reference, "structured field", 0.99
+        )
+    for ref in references_in_text(line.free_text):
+        found.setdefault(ref.reference, ref)
+    return list(found.values())
+
+
+def references_in_text(text: str) -> list[FoundReference]:
+    found: dict[str, FoundReference] = {}
+    if not text:
+        return []
+    for m in _DELIMITED_OGM.finditer(text):
+        digits = "".join(m.groups()[1:])
+        if is_valid_ogm(digits):
+            found.setdefault(digits, FoundReference(digits, f"{m.group(1)} in the text", 0.98))
+    for m in _SLASHED_OGM.finditer(text):
+        digits = "".join(m.groups())
+        if is_valid_ogm(digits):
+            found.setdefault(digits, FoundReference(digits, "OGM in the text", 0.97))
+    for m in _PLAIN_OGM.finditer(text):
+        digits = m.group(1)
+        if is_valid_ogm(digits):
+            found.setdefault(digits, FoundReference(digits, "12 digits in the text", 0.96))
+    for m in _RF.finditer(text):
+        compact = re.sub(r"\s", "", m.group(0)).upper()
+        if is_valid_rf(compact):
+            found.setdefault(compact, FoundReference(compact, "RF in the text", 0.97))
+    return list(found.values())
+
+
+def number_key(number: str) -> str:
+    """The strict key of an invoice number: letters and digit groups, leading zeros off.
+
+    "INV-2026-0042", "inv 2026/42", "INV.2026.042" -> "INV|2026|42"
+    """
+    return "|".join(_run(r) for r in _RUNS.findall(number.upper()))
+
+
+def weak_keys(number: str) -> set[str]:
+    """Looser keys of an invoice number, for when the payer left out the prefix:
+    the digit groups ("2026|42") and all digits run together ("20260042")."""
+    runs = [r for r in _RUNS.findall(number) if r.isdigit()]
+    if not runs:
+        return set()
+    keys = set()
+    significant = "".join(r.lstrip("0") for r in runs)
+    if len(significant) >= MIN_WEAK_DIGITS:
+        keys.add("|".join(_run(r) for r in runs))
+        keys.add("".join(runs).lstrip("0") or "0")
+    return keys
+
+
+def _run(run: str) -> str:
+    return (run.lstrip("0") or "0") if run.isdigit() else run
+
+
+@dataclass(frozen=True, slots=True)
+class NumberMention:
+    strict: str  # number_key of what was typed, with its prefix
+    weak: frozenset[str]
+
+
+def numbers_in_text(text: str) -> list[NumberMention]:
+    """What in a text could be an invoice number: every run of digit groups, with
+    and without the letters in front, and each shorter run inside it."""
+    mentions: list[NumberMention] = []
+    seen: set[str] = set()
+    for m in _NUMBER.finditer(text or ""):
+        prefix = (m.group(1) or "").upper()
+        groups = re.split(r"[\-/.\s]", m.group(2))
+        for start in range(len(groups)):
+            for end in range(start + 1, len(groups) + 1):
+                part = groups[start:end]
+                head = prefix if start == 0 else ""
+                strict = "|".join(filter(None, [head, *(_run(g) for g in part)]))
+                if strict in seen:
+                    continue
+                seen.add(strict)
+                mentions.append(NumberMention(strict, frozenset(weak_keys("-".join(part)))))
+    return mentions
+
+
+def normalise_name(name: str) -> str:
+    """Lower case, no accents, no punctuation, no legal form: "Dupont S.R.L." -> "dupont"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", plain.replace(".", ""))
+    return " ".join(w for w in words if w not in _LEGAL_FORMS)
+
+
+def default_similarity(a: str, b: str) -> float:
+    """0-100, word order ignored (the adapters pass rapidfuzz's token_set_ratio)."""
+    left, right = " ".join(sorted(a.split())), " ".join(sorted(b.split()))
+    return 100.0 * SequenceMatcher(None, left, right).ratio()
+
+
+# --- what the caller looks up and hands over --------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvoice:
+    id: int
+    number: str
+    debtor_id: int
+    debtor_name: str
+    structured_reference: str
+    amount: Decimal
+    open_amount: Decimal
+    due_date: date
+    issue_date: date
+    currency: str = "EUR"
+    debtor_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchKeys:
+    """What to look up for one line (the caller batches these over many lines)."""
+
+    references: frozenset[str]
+    strict_numbers: frozenset[str]
+    weak_numbers: frozenset[str]
+    iban: str | None
+    amount: Decimal
+
+
+def search_keys(line: StatementLine) -> SearchKeys:
+    mentions = numbers_in_text(line.free_text)
+    return SearchKeys(
+        references=frozenset(r.reference for r in references_in(line)),
+        strict_numbers=frozenset(m.strict for m in mentions),
+        weak_numbers=frozenset(k for m in mentions for k in m.weak),
+        iban=(line.counterparty_iban or "").replace(" ", "").upper() or None,
+        amount=line.amount,
+    )
+
+
+@dataclass
+class InvoiceIndex:
+    """The invoices and debtor IBANs a batch of lines may concern.
+
+    Tables hold invoice ids; ``invoices`` holds each invoice as it is now, so
+    applying a line (``update``) is seen by the next line of the same batch.
+    """
+
+    invoices: dict[int, OpenInvoice] = field(default_factory=dict)
+    by_reference: dict[str, list[int]] = field(default_factory=dict)
+    by_strict_number: dict[str, list[int]] = field(default_factory=dict)
+    by_weak_number: dict[str, list[int]] = field(default_factory=dict)
+    debtors_by_iban: dict[str, set[int]] = field(default_factory=dict)
+    open_by_debtor: dict[int, list[int]] = field(default_factory=dict)
+    open_by_amount: dict[Decimal, list[int]] = field(default_factory=dict)
+
+    def add(self, invoice: OpenInvoice) -> None:
+        """Index an invoice under its reference and number (open or not)."""
+        if invoice.id in self.invoices:
+            return
+        self.invoices[invoice.id] = invoice
+        if invoice.structured_reference:
+            self.by_reference.setdefault(invoice.structured_reference, []).append(invoice.id)
+        self.by_strict_number.setdefault(number_key(invoice.number), []).append(invoice.id)
+        for key in weak_keys(invoice.number):
+            self.by_weak_number.setdefault(key, []).append(invoice.id)
+
+    def add_debtor_open(self, invoice: OpenInvoice) -> None:
+        """Index an open invoice under its debtor: give *every* open invoice of a
+        debtor whose IBAN is indexed, or the sums by debtor would be wrong."""
+        self.add(invoice)
+        if invoice.open_amount > 0:
+            ids = self.open_by_debtor.setdefault(invoice.debtor_id, [])
+            if invoice.id not in ids:
+                ids.append(invoice.id)
+
+    def add_amount_open(self, invoice: OpenInvoice) -> None:
+        """Index an open invoice under its open amount (for name + amount)."""
+        self.add(invoice)
+        if invoice.open_amount > 0:
+            ids = self.open_by_amount.setdefault(invoice.open_amount, [])
+            if invoice.id not in ids:
+                ids.append(invoice.id)
+
+    def add_iban(self, iban: str, debtor_id: int) -> None:
+        self.debtors_by_iban.setdefault(iban.replace(" ", "").upper(), set()).add(debtor_id)
+
+    def update(self, invoice: OpenInvoice) -> None:
+        """After a line was applied: later lines see the new open amount."""
+        self.invoices[invoice.id] = invoice
+
+    def _get(self, ids: Iterable[int]) -> list[OpenInvoice]:
+        return [self.invoices[i] for i in ids]
+
+    def with_reference(self, reference: str) -> list[OpenInvoice]:
+        return self._get(self.by_reference.get(reference, ()))
+
+    def with_strict_number(self, key: str) -> list[OpenInvoice]:
+        return self._get(self.by_strict_number.get(key, ()))
+
+    def with_weak_number(self, key: str) -> list[OpenInvoice]:
+        return self._get(self.by_weak_number.get(key, ()))
+
+    def open_of_debtor(self, debtor_id: int) -> list[OpenInvoice]:
+        return [i for i in self._get(self.open_by_debtor.get(debtor_id, ())) if i.open_amount > 0]
+
+    def open_for_amount(self, amount: Decimal) -> list[OpenInvoice]:
+        found = self._get(self.open_by_amount.get(amount, ()))
+        return [i for i in found if i.open_amount == amount]
+
+
+# --- the decision -----------------------------------------------------------------
+
+
+class Method(StrEnum):
+    STRUCTURED_REFERENCE = "structured_reference"
+    INVOICE_NUMBER = "invoice_number"
+    IBAN_AMOUNT = "iban_amount"
+    NAME_AMOUNT = "name_amount"
+
+
+class Outcome(StrEnum):
+    MATCHED = "matched"  # applied; every invoice it touched is paid
+    PARTIALLY_MATCHED = "partially_matched"  # applied; an invoice stays partly open
+    TO_REVIEW = "to_review"  # waits for staff with its candidates
+    NOT_A_PAYMENT = "not_a_payment"  # a debit, or nothing to match
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    threshold: float = 0.9
+    order: AllocationOrder = AllocationOrder.OLDEST_FIRST
+    name_similarity: float = 88.0  # 0-100
+    max_candidates: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    invoices: tuple[OpenInvoice, ...]
+    confidence: float
+    method: Method
+    reason: str
+
+    @property
+    def debtor_ids(self) -> frozenset[int]:
+        return frozenset(i.debtor_id for i in self.invoices)
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    outcome: Outcome
+    candidates: tuple[Candidate, ...]  # best first
+    chosen: Candidate | None
+    allocations: tuple[Allocation, ...] = ()  # key = str(invoice id)
+    overpayment: Decimal = ZERO
+
+    @property
+    def confidence(self) -> float:
+        best = self.chosen or (self.candidates[0] if self.candidates else None)
+        return best.confidence if best else 0.0
+
+    @property
+    def reason(self) -> str:
+        best = self.chosen or (self.candidates[0] if self.candidates else None)
+        return best.reason if best else "no reference, invoice number, known IBAN or name"
+
+
+Similarity = Callable[[str, str], float]
+
+
+def match_line(
+    line: StatementLine,
+    index: InvoiceIndex,
+    policy: Policy,
+    today: date,
+    similarity: Similarity = default_similarity,
+) -> Match:
+    """Decide what a bank line pays (see the module docstring)."""
+    if line.amount <= 0:
+        return Match(Outcome.NOT_A_PAYMENT, (), None)
+    candidates = _candidates(line, index, policy, similarity)
+    candidates = _rank(candidates)[: policy.max_candidates]
+    best = candidates[0] if candidates else None
+    if best is None or best.confidence < policy.threshold:
+        return Match(Outcome.TO_REVIEW, tuple(candidates), None)
+    items = [
+        OpenItem(str(i.id), i.open_amount, i.due_date, i.issue_date)
+        for i in best.invoices
+        if i.open_amount > 0
+    ]
+    result = allocate(line.amount, items, policy.order, today)
+    paid = {a.key: a.amount for a in result.allocations}
+    partial = any(i.open_amount > paid.get(str(i.id), ZERO) for i in best.invoices)
+    outcome = Outcome.PARTIALLY_MATCHED if partial else Outcome.MATCHED
+    return Match(outcome, tuple(candidates), best, result.allocations, result.overpayment)
+
+
+def _rank(candidates: Iterable[Candidate]) -> list[Candidate]:
+    unique: dict[tuple[int, ...], Candidate] = {}
+    for c in candidates:
+        key = tuple(sorted(i.id for i in c.invoices))
+        if key not in unique or unique[key].confidence < c.confidence:
+            unique[key] = c
+    ranked = sorted(
+        unique.values(), key=lambda c: (-c.confidence, min(i.due_date for i in c.invoices))
+    )
+    # Two different answers nearly as good as each other: let a person choose.
+    close = len(ranked) > 1 and ranked[1].confidence >= ranked[0].confidence - 0.02
+    if close and (not ranked[0].debtor_ids & ranked[1].debtor_ids or ranked[1].confidence >= 0.9):
+        ranked[0] = _doubt(ranked[0], "another candidate is as likely")
+    return ranked
+
+
+def _doubt(candidate: Candidate, why: str, cap: float = 0.8) -> Candidate:
+    return Candidate(
+        candidate.invoices,
+        min(candidate.confidence, cap),
+        candidate.method,
+        f"{candidate.reason}; {why}",
+    )
+
+
+def _open_total(invoices: Sequence[OpenInvoice]) -> Decimal:
+    return sum((i.open_amount for i in invoices), ZERO)
+
+
+def _amount_note(amount: Decimal, invoices: Sequence[OpenInvoice]) -> tuple[str, bool]:
+    open_total = _open_total(invoices)
+    if amount == open_total:
+        return "the amount equals what is open", True
+    if amount < open_total:
+        return f"pays {amount} of {open_total} open", False
+    return f"pays {amount - open_total} more than the {open_total} open", False
+
+
+def _candidates(
+    line: StatementLine, index: InvoiceIndex, policy: Policy, similarity: Similarity
+) -> list[Candidate]:
+    out: list[Candidate] = []
+    amount = line.amount
+
+    # 1. structured references
+    refs = references_in(line)
+    by_ref: list[tuple[FoundReference, OpenInvoice]] = []
+    for ref in refs:
+        for invoice in index.with_reference(ref.reference):
+            by_ref.append((ref, invoice))
+    if by_ref:
+        invoices = _unique(i for _, i in by_ref)
+        note, exact = _amount_note(amount, invoices)
+        confidence = min(r.confidence for r, _ in by_ref) - (0.0 if exact else 0.03)
+        hows = ", ".join(sorted({r.how for r, _ in by_ref}))
+        what = ", ".join(f"{i.structured_reference} of {i.number}" for i in invoices)
+        candidate = Candidate(
+            tuple(invoices),
+            confidence,
+            Method.STRUCTURED_REFERENCE,
+            f"structured reference {what} ({hows}); {note}",
+        )
+        out.append(_check(candidate, line))
+
+    # 2. invoice numbers
+    mentions = numbers_in_text(line.free_text)
+    strict = _unique(i for m in mentions for i in index.with_strict_number(m.strict))
+    weak = _unique(
+        i for m in mentions for k in m.weak for i in index.with_weak_number(k) if i not in strict
+    )
+    if strict:
+        note, exact = _amount_note(amount, strict)
+        numbers = ", ".join(i.number for i in strict)
+        candidate = Candidate(
+            tuple(strict),
+            0.97 if exact else 0.9,
+            Method.INVOICE_NUMBER,
+            f"invoice number {numbers} in the text; {note}",
+        )
+        out.append(_check(candidate, line))
+    if weak and not strict:
+        for group in _by_debtor(weak):
+            note, exact = _amount_note(amount, group)
+            numbers = ", ".join(i.number for i in group)
+            candidate = Candidate(
+                tuple(group),
+                0.95 if exact else 0.75,
+                Method.INVOICE_NUMBER,
+                f"invoice number {numbers} written without its prefix; {note}",
+            )
+            out.append(_check(candidate, line))
+
+    # 3. a known IBAN and the amount
+    debtors = index.debtors_by_iban.get((line.counterparty_iban or "").upper(), set())
+    for debtor_id in debtors:
+        open_items = index.open_of_debtor(debtor_id)
+        if not open_items:
+            continue
+        shared = " (the IBAN is shared by several debtors)" if len(debtors) > 1 else ""
+        cap = 0.85 if shared else 1.0
+        same = [i for i in open_items if i.open_amount == amount]
+        if len(same) == 1:
+            out.append(
+                Candidate(
+                    (same[0],),
+                    min(cap, 0.93),
+                    Method.IBAN_AMOUNT,
+                    f"IBAN {line.counterparty_iban} belongs to the debtor{shared}; "
+                    f"{same[0].number} is the one invoice open for {amount}",
+                )
+            )
+        elif len(same) > 1:
+            for invoice in same:
+                out.append(
+                    Candidate(
+                        (invoice,),
+                        0.8,
+                        Method.IBAN_AMOUNT,
+                        f"IBAN {line.counterparty_iban} belongs to the debtor{shared}; "
+                        f"{len(same)} invoices are open for {amount}",
+                    )
+                )
+        elif len(open_items) > 1 and _open_total(open_items) == amount:
+            out.append(
+                Candidate(
+                    tuple(open_items),
+                    min(cap, 0.92),
+                    Method.IBAN_AMOUNT,
+                    f"IBAN {line.counterparty_iban} belongs to the debtor{shared}; "
+                    f"the amount equals the sum of its {len(open_items)} open invoices",
+                )
+            )
+        else:
+            out.append(
+                Candidate(
+                    tuple(open_items),
+                    0.5,
+                    Method.IBAN_AMOUNT,
+                    f"IBAN {line.counterparty_iban} belongs to the debtor{shared}; "
+                    f"no open invoice or sum of them equals {amount}",
+                )
+            )
+
+    # 4. a similar name and the amount
+    name = normalise_name(line.counterparty_name)
+    if name:
+        same_amount = index.open_for_amount(amount)
+        scored = [
+            (similarity(name, normalise_name(i.debtor_name)), i)
+            for i in same_amount
+            if i.currency == line.currency
+        ]
+        close = [(s, i) for s, i in scored if s >= policy.name_similarity]
+        for score, invoice in close:
+            confidence = 0.85 if len(close) == 1 else 0.7
+            out.append(
+                Candidate(
+                    (invoice,),
+                    confidence,
+                    Method.NAME_AMOUNT,
+                    f"{line.counterparty_name!r} resembles {invoice.debtor_name!r} "
+                    f"({score:.0f}%) and {invoice.number} is open for {amount}",
+                )
+            )
+    return out
+
+
+def _check(candidate: Candidate, line: StatementLine) -> Candidate:
+    """Lower a candidate that pays invoices of several debtors or another currency."""
+    if any(i.currency != line.currency for i in candidate.invoices):
+        return _doubt(candidate, f"an invoice is not in {line.currency}", cap=0.5)
+    if len(candidate.debtor_ids) > 1:
+        return _doubt(candidate, "the invoices belong to different debtors", cap=0.7)
+    return candidate
+
+
+def _unique(invoices: Iterable[OpenInvoice]) -> list[OpenInvoice]:
+    seen: dict[int, OpenInvoice] = {}
+    for invoice in invoices:
+        seen.setdefault(invoice.id, invoice)
+    return list(seen.values())
+
+
+def _by_debtor(invoices: Sequence[OpenInvoice]) -> list[list[OpenInvoice]]:
+    groups: dict[int, list[OpenInvoice]] = {}
+    for invoice in invoices:
+        groups.setdefault(invoice.debtor_id, []).append(invoice)
+    return list(groups.values())

@@ -1,0 +1,121 @@
+"""Import -> match -> allocate, on SQLite and PostgreSQL (the ``engine`` fixture)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.bank.detect import parse_file
+from adapters.db.bank_repo import import_statements, refunds_due, transactions_to_review
+from adapters.db.bank_schema import bank_transactions, debtor_credits
+from tests.integration.bank_fixtures import Inv, invoice_state, seed
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TODAY = date(2026, 3, 12)
+
+NAMES = {
+    "D1": "Boulangerie Dupont SRL",
+    "D2": "Jan Peeters",
+    "D3": "ACME Industries GmbH",
+    "D4": "Marie Dubois",
+    "D5": "La Croix d'Or SPRL",
+}
+IBANS = {"BE71096123456769": "D1", "DE89370400440532013000": "D3"}
+INVOICES = [
+    Inv("INV-1001", "D1", "400.00", "000000100131"),
+    Inv("INV-1002", "D2", "500.00", "000000100232"),
+    Inv("INV-2026-0042", "D4", "150.50", "002026004240"),
+    Inv("INV-1005", "D3", "1210.00", "RF18539007547034"),
+    Inv("INV-0817", "D5", "817.56", "269021157996"),
+]
+
+
+async def _import(engine: AsyncEngine, *names: str) -> dict[str, int]:
+    parsed = [s for name in names for s in parse_file(DATA / name)]
+    return (await import_statements(engine, parsed, today=TODAY)).summary()
+
+
+async def test_camt053_pays_and_partially_pays(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, INVOICES)
+    summary = await _import(engine, "camt/camt053_v02_batch.xml")
+    assert summary == {
+        "transactions": 4,
+        "duplicates": 0,
+        "matched": 2,
+        "partially_matched": 1,
+        "to_review": 0,
+    }
+    state = await invoice_state(engine)
+    assert state["INV-1001"] == ("0.00", "paid")  # OGM in the structured field
+    assert state["INV-1002"] == ("300.00", "partially_paid")  # +++OGM+++ typed in Ustrd
+    assert state["INV-2026-0042"] == ("0.00", "paid")  # invoice number in the text
+    assert state["INV-1005"] == ("1210.00", "open")
+
+
+async def test_same_file_twice_and_an_overlapping_notification(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, INVOICES)
+    await _import(engine, "camt/camt053_v02_batch.xml")
+    before = await invoice_state(engine)
+    again = await _import(engine, "camt/camt053_v02_batch.xml")
+    assert again == {
+        "transactions": 0,
+        "duplicates": 4,
+        "matched": 0,
+        "partially_matched": 0,
+        "to_review": 0,
+    }
+    # The camt.054 of the same day repeats the 400.00 movement (same AcctSvcrRef):
+    # a duplicate; its other entry names no invoice we have, so staff look at it.
+    notification = await _import(engine, "camt/camt054_v04.xml")
+    assert notification["duplicates"] == 1
+    assert notification["transactions"] == 1
+    assert notification["to_review"] == 1
+    assert await invoice_state(engine) == before
+    review = await transactions_to_review(engine)
+    assert [r["amount"] for r in review] == ["300.00"]
+
+
+async def test_reversal_reopens_what_the_payment_paid(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, INVOICES)
+    summary = await _import(engine, "camt/camt053_v08_reversal.xml")
+    assert summary["transactions"] == 2
+    assert summary["matched"] == 1
+    state = await invoice_state(engine)
+    assert state["INV-1005"] == ("1210.00", "open")
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(bank_transactions.c.amount, bank_transactions.c.status).order_by(
+                bank_transactions.c.id
+            )
+        )
+        assert [(f"{a:.2f}", s) for a, s in rows] == [
+            ("1210.00", "reversed"),
+            ("-1210.00", "reversal"),
+        ]
+
+
+async def test_real_kbc_coda_file(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, INVOICES)
+    summary = await _import(engine, "coda/tryton-CODA.txt")
+    assert summary["transactions"] == 85
+    state = await invoice_state(engine)
+    assert state["INV-0817"] == ("0.00", "paid")  # type-101 communication 269/0211/57996
+    again = await _import(engine, "coda/tryton-CODA.txt")
+    assert again["transactions"] == 0
+    assert again["duplicates"] == 85
+
+
+async def test_overpayment_becomes_a_credit_with_a_refund(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, [Inv("INV-1001", "D1", "350.00", "000000100131")])
+    summary = await _import(engine, "camt/camt053_v02_batch.xml")
+    assert summary["matched"] == 1
+    state = await invoice_state(engine)
+    assert state["INV-1001"] == ("0.00", "paid")
+    async with engine.connect() as conn:
+        credits = (await conn.execute(select(debtor_credits.c.amount))).scalars().all()
+    assert [f"{c:.2f}" for c in credits] == ["50.00"]
+    due = await refunds_due(engine)
+    assert [(r.iban, f"{r.amount:.2f}") for r in due.payable] == [("BE71096123456769", "50.00")]
