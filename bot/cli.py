@@ -21,6 +21,8 @@ from bot.errors import ImportRefused, RelanceError
 COMMAND_MODULES = (
     "bot.commands.bank",
     "bot.commands.db",
+    "bot.commands.dunning",
+    "bot.commands.email",
     "bot.commands.ledger",
     "bot.commands.serve",
 )

@@ -270,7 +270,7 @@ def decide(
         return stop
     level = policy.level(s.last_level + 1)
     if level is None:
-        return Skip(s.invoice_id, s.number, s.debtor_code, "all levels sent: for staff to decide")
+        return Skip(s.invoice_id, s.number, s.debtor_name, "all levels sent: for staff to decide")
     if s.last_level == 0:
         due = s.due_date + timedelta(days=level.days)
     elif s.last_sent_on is None:
@@ -286,7 +286,7 @@ def decide(
         the_claim = Claim(s.open_amount, Amount.nothing(why), Amount.nothing(why))
     else:
         if s.first_reminder is None and (s.consumer or policy.jurisdiction is Jurisdiction.NL):
-            return Skip(s.invoice_id, s.number, s.debtor_code, "first reminder not sent yet")
+            return Skip(s.invoice_id, s.number, s.debtor_name, "first reminder not sent yet")
         the_claim = claim(
             principal=s.open_amount,
             due_date=s.due_date,
@@ -301,14 +301,14 @@ def decide(
         if (s.consumer or policy.jurisdiction is Jurisdiction.NL) and start and send_on < start:
             until = (start - timedelta(days=1)).isoformat()
             return Skip(
-                s.invoice_id, s.number, s.debtor_code, f"waiting period until {until}", start
+                s.invoice_id, s.number, s.debtor_name, f"waiting period until {until}", start
             )
     tone = tone_for(history, level)
     return DunningLine(
         invoice_id=s.invoice_id,
         invoice=s.number,
         debtor_id=s.debtor_id,
-        debtor=s.debtor_code,
+        debtor=s.debtor_name,
         level=level,
         tone=tone,
         channel=channel,
@@ -321,7 +321,7 @@ def decide(
 
 def _stop_reason(s: InvoiceSituation, policy: DunningPolicy, today: date) -> Skip | None:
     def skip(reason: str, until: date | None = None) -> Skip:
-        return Skip(s.invoice_id, s.number, s.debtor_code, reason, until)
+        return Skip(s.invoice_id, s.number, s.debtor_name, reason, until)
 
     if s.disputed:
         return skip("dispute open")

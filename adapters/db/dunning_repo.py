@@ -1,0 +1,678 @@
+"""Storage for dunning: holds, promises, the situations a run decides on, lines, outbox.
+
+The API other parts call (conversations, console, payment plans):
+
+    hold_id = await add_hold(conn, debtor_id=7, reason="out_of_office", until=date(2026, 3, 25))
+    await release_hold(conn, hold_id=hold_id, released_by="staff:anne")
+    await record_promise(conn, [42, 43], Decimal("250.00"), date(2026, 3, 15), "email")
+
+``stream_situations`` reads every open, late invoice with what the domain needs
+(last level sent, holds, promises, the debtor's payment history), ordered by debtor
+so a run can group a debtor's invoices into one message without holding the whole
+ledger in memory.  Histories are aggregated by the database, per debtor.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, cast, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
+
+from adapters.db.dunning_schema import (
+    dunning_holds,
+    dunning_lines,
+    dunning_runs,
+    outbox,
+    payment_promises,
+    promise_invoices,
+)
+from adapters.db.schema import allocations, debtor_emails, debtors, invoices
+from domain.dunning import (
+    Channel,
+    DunningLine,
+    Hold,
+    HoldReason,
+    InvoiceSituation,
+    LineState,
+    PaymentHistory,
+    Promise,
+)
+from domain.fees import FirstReminder
+from domain.invoice import InvoiceKind
+
+
+class HoldError(ValueError):
+    """A hold was asked for nothing or for something unknown."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- Holds and promises: the API of other parts ----------------------------------------------
+
+
+async def add_hold(
+    conn: AsyncConnection,
+    *,
+    debtor_id: int | None = None,
+    invoice_id: int | None = None,
+    reason: str | HoldReason,
+    until: date | None = None,
+    note: str = "",
+    created_by: str = "relance",
+) -> int:
+    """Stop reminding one invoice, or every invoice of a debtor, until ``until``
+    (contact resumes that day) or for good (None).  Returns the hold's id."""
+    if (debtor_id is None) == (invoice_id is None):
+        raise HoldError("a hold is on exactly one debtor or one invoice")
+    try:
+        reason = HoldReason(reason)
+    except ValueError:
+        known = ", ".join(r.value for r in HoldReason)
+        raise HoldError(f"unknown hold reason {reason!r} (one of {known})") from None
+    result = await conn.execute(
+        insert(dunning_holds)
+        .values(
+            debtor_id=debtor_id,
+            invoice_id=invoice_id,
+            reason=reason.value,
+            until=until,
+            note=note,
+            created_by=created_by,
+            created_at=_now(),
+        )
+        .returning(dunning_holds.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def release_hold(
+    conn: AsyncConnection,
+    *,
+    hold_id: int | None = None,
+    debtor_id: int | None = None,
+    invoice_id: int | None = None,
+    reason: str | HoldReason | None = None,
+    released_by: str = "relance",
+) -> int:
+    """Release one hold by id, or every open hold on a debtor/invoice (optionally of
+    one reason).  Returns how many were released."""
+    conditions: list[ColumnElement[bool]] = [dunning_holds.c.released_at.is_(None)]
+    if hold_id is not None:
+        conditions.append(dunning_holds.c.id == hold_id)
+    elif debtor_id is not None or invoice_id is not None:
+        if debtor_id is not None:
+            conditions.append(dunning_holds.c.debtor_id == debtor_id)
+        if invoice_id is not None:
+            conditions.append(dunning_holds.c.invoice_id == invoice_id)
+    else:
+        raise HoldError("say which hold to release: hold_id, debtor_id or invoice_id")
+    if reason is not None:
+        conditions.append(dunning_holds.c.reason == HoldReason(reason).value)
+    result = await conn.execute(
+        update(dunning_holds).where(*conditions).values(released_at=_now(), released_by=released_by)
+    )
+    return int(result.rowcount or 0)
+
+
+async def record_promise(
+    conn: AsyncConnection,
+    invoice_ids: Sequence[int],
+    amount: Decimal,
+    promised_date: date,
+    channel: str,
+) -> int:
+    """A promise to pay ``amount`` by ``promised_date`` for these invoices (all of one
+    debtor).  Reminders for them wait until the date plus the policy's grace days."""
+    if not invoice_ids:
+        raise ValueError("a promise names at least one invoice")
+    rows = (
+        await conn.execute(
+            select(invoices.c.id, invoices.c.debtor_id, invoices.c.currency).where(
+                invoices.c.id.in_(list(invoice_ids))
+            )
+        )
+    ).all()
+    if len(rows) != len(set(invoice_ids)):
+        missing = set(invoice_ids) - {r.id for r in rows}
+        raise ValueError(f"unknown invoices: {sorted(missing)}")
+    debtor_ids = {r.debtor_id for r in rows}
+    if len(debtor_ids) != 1:
+        raise ValueError("a promise covers invoices of one debtor")
+    result = await conn.execute(
+        insert(payment_promises)
+        .values(
+            debtor_id=debtor_ids.pop(),
+            amount=amount,
+            currency=rows[0].currency,
+            promised_date=promised_date,
+            channel=channel,
+            status="open",
+            created_at=_now(),
+        )
+        .returning(payment_promises.c.id)
+    )
+    promise_id = int(result.scalar_one())
+    await conn.execute(
+        insert(promise_invoices),
+        [{"promise_id": promise_id, "invoice_id": i} for i in sorted(set(invoice_ids))],
+    )
+    return promise_id
+
+
+async def resolve_promise(conn: AsyncConnection, promise_id: int, status: str) -> None:
+    """Close a promise as kept, broken or cancelled (its history shapes the tone)."""
+    if status not in ("kept", "broken", "cancelled"):
+        raise ValueError(f"a promise is resolved as kept, broken or cancelled, not {status!r}")
+    await conn.execute(
+        update(payment_promises)
+        .where(payment_promises.c.id == promise_id)
+        .values(status=status, resolved_at=_now())
+    )
+
+
+# --- What a run decides on --------------------------------------------------------------------
+
+
+def _days_late(dialect: str) -> ColumnElement[Any]:
+    """Days between an invoice's due date and its last allocation (its payment)."""
+    paid_at = func.max(allocations.c.created_at)
+    if dialect == "sqlite":
+        return func.julianday(func.date(paid_at)) - func.julianday(invoices.c.due_date)
+    return cast(func.date(paid_at), type_=invoices.c.due_date.type) - invoices.c.due_date
+
+
+def _history_subquery(dialect: str) -> Any:
+    paid = (
+        select(
+            invoices.c.debtor_id.label("debtor_id"),
+            _days_late(dialect).label("days_late"),
+        )
+        .join(allocations, allocations.c.invoice_id == invoices.c.id)
+        .where(invoices.c.open_amount == 0, invoices.c.kind == InvoiceKind.INVOICE.value)
+        .group_by(invoices.c.id, invoices.c.debtor_id, invoices.c.due_date)
+        .subquery("paid")
+    )
+    return (
+        select(
+            paid.c.debtor_id,
+            func.count().label("paid_invoices"),
+            func.avg(case((paid.c.days_late > 0, paid.c.days_late), else_=0)).label("avg_late"),
+        )
+        .group_by(paid.c.debtor_id)
+        .subquery("history")
+    )
+
+
+def _promise_subquery() -> Any:
+    return (
+        select(
+            payment_promises.c.debtor_id,
+            func.sum(case((payment_promises.c.status == "kept", 1), else_=0)).label("kept"),
+            func.sum(case((payment_promises.c.status == "broken", 1), else_=0)).label("broken"),
+        )
+        .group_by(payment_promises.c.debtor_id)
+        .subquery("promise_history")
+    )
+
+
+def _lines_subquery() -> Any:
+    live = dunning_lines.c.state.in_([LineState.QUEUED.value, LineState.SENT.value])
+    first = dunning_lines.c.level == 1
+    return (
+        select(
+            dunning_lines.c.invoice_id,
+            func.max(dunning_lines.c.level).label("last_level"),
+            func.count(dunning_lines.c.sent_on).label("sent_count"),
+            func.max(dunning_lines.c.sent_on).label("last_sent_on"),
+            func.max(case((first, dunning_lines.c.sent_on))).label("first_sent_on"),
+            func.max(case((first, dunning_lines.c.channel))).label("first_channel"),
+        )
+        .where(live)
+        .group_by(dunning_lines.c.invoice_id)
+        .subquery("last_line")
+    )
+
+
+def _emails_subquery() -> Any:
+    return (
+        select(debtor_emails.c.debtor_id, func.min(debtor_emails.c.email).label("email"))
+        .where(debtor_emails.c.failing.is_(False))
+        .group_by(debtor_emails.c.debtor_id)
+        .subquery("email")
+    )
+
+
+def situation_query(today: date, dialect: str) -> Any:
+    history, promises, lines, emails = (
+        _history_subquery(dialect),
+        _promise_subquery(),
+        _lines_subquery(),
+        _emails_subquery(),
+    )
+    return (
+        select(
+            invoices.c.id,
+            invoices.c.number,
+            invoices.c.debtor_id,
+            invoices.c.issue_date,
+            invoices.c.due_date,
+            invoices.c.currency,
+            invoices.c.amount,
+            invoices.c.open_amount,
+            invoices.c.disputed,
+            invoices.c.structured_reference,
+            invoices.c.description,
+            debtors.c.code.label("debtor_code"),
+            debtors.c.name.label("debtor_name"),
+            debtors.c.kind.label("debtor_kind"),
+            debtors.c.language,
+            emails.c.email,
+            lines.c.last_level,
+            lines.c.sent_count,
+            lines.c.last_sent_on,
+            lines.c.first_sent_on,
+            lines.c.first_channel,
+            history.c.paid_invoices,
+            history.c.avg_late,
+            promises.c.kept,
+            promises.c.broken,
+        )
+        .join(debtors, debtors.c.id == invoices.c.debtor_id)
+        .outerjoin(emails, emails.c.debtor_id == invoices.c.debtor_id)
+        .outerjoin(lines, lines.c.invoice_id == invoices.c.id)
+        .outerjoin(history, history.c.debtor_id == invoices.c.debtor_id)
+        .outerjoin(promises, promises.c.debtor_id == invoices.c.debtor_id)
+        .where(
+            invoices.c.kind == InvoiceKind.INVOICE.value,
+            invoices.c.open_amount > 0,
+            invoices.c.written_off.is_(False),
+            invoices.c.due_date < today,
+        )
+        .order_by(invoices.c.debtor_id, invoices.c.due_date, invoices.c.id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceFacts:
+    """What a message about the invoice shows beyond the decision."""
+
+    issue_date: date
+    due_date: date
+    amount: Decimal
+    structured_reference: str
+    description: str
+    email: str | None
+
+
+async def _active_holds(
+    conn: AsyncConnection, today: date
+) -> tuple[dict[int, list[Hold]], dict[int, list[Hold]]]:
+    rows = await conn.execute(
+        select(dunning_holds).where(
+            dunning_holds.c.released_at.is_(None),
+            or_(dunning_holds.c.until.is_(None), dunning_holds.c.until > today),
+        )
+    )
+    by_debtor: dict[int, list[Hold]] = defaultdict(list)
+    by_invoice: dict[int, list[Hold]] = defaultdict(list)
+    for row in rows:
+        hold = Hold(HoldReason(row.reason), row.until, row.debtor_id is not None, row.note)
+        if row.debtor_id is not None:
+            by_debtor[row.debtor_id].append(hold)
+        else:
+            by_invoice[row.invoice_id].append(hold)
+    return by_debtor, by_invoice
+
+
+async def _open_promises(conn: AsyncConnection) -> dict[int, list[Promise]]:
+    rows = await conn.execute(
+        select(
+            promise_invoices.c.invoice_id,
+            payment_promises.c.promised_date,
+            payment_promises.c.amount,
+        )
+        .join(payment_promises, payment_promises.c.id == promise_invoices.c.promise_id)
+        .where(payment_promises.c.status == "open")
+    )
+    found: dict[int, list[Promise]] = defaultdict(list)
+    for row in rows:
+        found[row.invoice_id].append(Promise(row.promised_date, row.amount))
+    return found
+
+
+async def stream_situations(
+    conn: AsyncConnection, today: date, batch: int = 5000
+) -> AsyncIterator[tuple[InvoiceSituation, PaymentHistory, InvoiceFacts]]:
+    """Every open late invoice with what a run decides on, ordered by debtor."""
+    holds_by_debtor, holds_by_invoice = await _active_holds(conn, today)
+    promises = await _open_promises(conn)
+    query = situation_query(today, conn.dialect.name).execution_options(yield_per=batch)
+    result = await conn.stream(query)
+    no_history = PaymentHistory()
+    async for row in result:
+        first: FirstReminder | None = None
+        if row.first_sent_on is not None:
+            first = FirstReminder(row.first_sent_on, Channel(row.first_channel).medium)
+        last_level = int(row.last_level or 0)
+        last_sent = row.last_sent_on if (row.sent_count or 0) >= last_level else None
+        channels = (Channel.EMAIL,) if row.email else (Channel.LETTER,)
+        situation = InvoiceSituation(
+            invoice_id=row.id,
+            number=row.number,
+            debtor_id=row.debtor_id,
+            debtor_code=row.debtor_code,
+            debtor_name=row.debtor_name,
+            consumer=row.debtor_kind == "consumer",
+            language=row.language,
+            due_date=row.due_date,
+            open_amount=row.open_amount,
+            currency=row.currency,
+            channels=channels,
+            disputed=bool(row.disputed),
+            last_level=last_level,
+            last_sent_on=last_sent,
+            first_reminder=first,
+            holds=(*holds_by_debtor.get(row.debtor_id, ()), *holds_by_invoice.get(row.id, ())),
+            promises=tuple(promises.get(row.id, ())),
+        )
+        if row.paid_invoices or row.kept or row.broken:
+            history = PaymentHistory(
+                paid_invoices=int(row.paid_invoices or 0),
+                average_days_late=Decimal(str(row.avg_late or 0)),
+                promises_kept=int(row.kept or 0),
+                promises_broken=int(row.broken or 0),
+            )
+        else:
+            history = no_history
+        facts = InvoiceFacts(
+            row.issue_date,
+            row.due_date,
+            row.amount,
+            row.structured_reference,
+            row.description,
+            row.email,
+        )
+        yield situation, history, facts
+
+
+# --- Runs, lines and the outbox -------------------------------------------------------------
+
+
+async def start_run(conn: AsyncConnection, run_date: date, policy: str) -> int:
+    result = await conn.execute(
+        insert(dunning_runs)
+        .values(run_date=run_date, policy=policy, created_at=_now())
+        .returning(dunning_runs.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def finish_run(conn: AsyncConnection, run_id: int, lines: int, messages: int) -> None:
+    await conn.execute(
+        update(dunning_runs)
+        .where(dunning_runs.c.id == run_id)
+        .values(lines=lines, messages=messages)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    message_id: str
+    channel: str
+    recipient: str
+    subject: str
+    payload: bytes
+    not_before: datetime
+    kind: str = "dunning"
+
+
+async def enqueue(conn: AsyncConnection, message: OutgoingMessage) -> int:
+    """Put a message in the outbox (in the caller's transaction)."""
+    result = await conn.execute(
+        insert(outbox)
+        .values(
+            message_id=message.message_id,
+            kind=message.kind,
+            channel=message.channel,
+            recipient=message.recipient,
+            subject=message.subject,
+            payload=message.payload,
+            state="pending",
+            attempts=0,
+            not_before=message.not_before,
+            created_at=_now(),
+        )
+        .returning(outbox.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def save_lines(
+    conn: AsyncConnection, run_id: int, lines: Iterable[DunningLine], outbox_id: int | None
+) -> int:
+    now = _now()
+    state = LineState.QUEUED if outbox_id is not None else LineState.DRAFT
+    rows = [
+        {
+            "run_id": run_id,
+            "invoice_id": line.invoice_id,
+            "debtor_id": line.debtor_id,
+            "level": line.level.number,
+            "level_name": line.level.name,
+            "tone": line.tone.label,
+            "channel": line.channel.value,
+            "language": line.language,
+            "state": state.value,
+            "send_on": line.send_on,
+            "principal": line.claim.principal,
+            "fees": line.claim.fees.value,
+            "interest": line.claim.interest.value,
+            "total": line.claim.total,
+            "breakdown": json.dumps(
+                {"fees": line.claim.fees.breakdown, "interest": line.claim.interest.breakdown}
+            ),
+            "outbox_id": outbox_id,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for line in lines
+    ]
+    if rows:
+        await conn.execute(insert(dunning_lines), rows)
+    return len(rows)
+
+
+async def set_line_state(
+    conn: AsyncConnection,
+    *,
+    outbox_id: int,
+    state: LineState,
+    sent_on: date | None = None,
+    error: str | None = None,
+) -> None:
+    """Move every line of one outbox message to ``state``."""
+    values: dict[str, Any] = {"state": state.value, "updated_at": _now()}
+    if sent_on is not None:
+        values["sent_on"] = sent_on
+    if error is not None:
+        values["error"] = error
+    await conn.execute(
+        update(dunning_lines).where(dunning_lines.c.outbox_id == outbox_id).values(**values)
+    )
+
+
+async def claim_messages(
+    conn: AsyncConnection, *, worker: str, now: datetime, limit: int, channels: Sequence[str]
+) -> list[Any]:
+    """Atomically reserve up to ``limit`` due pending messages ("claimed") for ``worker``.
+
+    One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) ... RETURNING: on
+    PostgreSQL concurrent senders skip each other's rows instead of waiting; on SQLite
+    the statement takes the write lock at once, so two processes cannot claim the same
+    row either.  The caller commits before sending anything.  A claimed message has
+    not been handed to SMTP yet: if its sender dies it simply goes back to pending.
+    """
+    due = (
+        select(outbox.c.id)
+        .where(
+            outbox.c.state == "pending",
+            outbox.c.not_before <= now,
+            outbox.c.channel.in_(list(channels)),
+        )
+        .order_by(outbox.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
+        .values(state="claimed", claimed_by=worker, claimed_at=now)
+        .returning(
+            outbox.c.id,
+            outbox.c.message_id,
+            outbox.c.channel,
+            outbox.c.recipient,
+            outbox.c.payload,
+            outbox.c.attempts,
+        )
+    )
+    return sorted(result.all(), key=lambda row: row.id)
+
+
+async def begin_sending(
+    conn: AsyncConnection, message_id: int, *, worker: str, now: datetime
+) -> bool:
+    """claimed -> sending, committed by the caller right before the SMTP transaction."""
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == message_id,
+            outbox.c.state == "claimed",
+            outbox.c.claimed_by == worker,
+        )
+        .values(state="sending", claimed_at=now, attempts=outbox.c.attempts + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_message(
+    conn: AsyncConnection,
+    message_id: int,
+    state: str,
+    *,
+    worker: str,
+    error: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record the outcome of a message ``worker`` holds (sent, failed or pending)."""
+    values: dict[str, Any] = {"state": state, "last_error": error}
+    if state == "sent":
+        values["sent_at"] = now or _now()
+    if state == "pending":
+        values.update(claimed_by=None, claimed_at=None)
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.id == message_id,
+            outbox.c.state.in_(["claimed", "sending"]),
+            outbox.c.claimed_by == worker,
+        )
+        .values(**values)
+    )
+    return bool(result.rowcount)
+
+
+async def recover_stale(conn: AsyncConnection, *, older_than: datetime) -> tuple[int, list[int]]:
+    """Clean up after senders that died.
+
+    "claimed" rows were never handed to SMTP: back to pending.  "sending" rows may or
+    may not have reached the server: delivered-unknown ("unknown"), never resent
+    automatically; staff decide with ``relance outbox resend`` (same Message-ID) or
+    ``relance outbox resolve``.  Returns (released, unknown ids)."""
+    released = await conn.execute(
+        update(outbox)
+        .where(outbox.c.state == "claimed", outbox.c.claimed_at < older_than)
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    unknown = await conn.execute(
+        update(outbox)
+        .where(outbox.c.state == "sending", outbox.c.claimed_at < older_than)
+        .values(state="unknown", last_error="sender stopped while sending: delivery unknown")
+        .returning(outbox.c.id)
+    )
+    return int(released.rowcount or 0), sorted(int(r.id) for r in unknown)
+
+
+async def requeue(conn: AsyncConnection, message_id: int, *, from_states: Sequence[str]) -> bool:
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.state.in_(list(from_states)))
+        .values(state="pending", claimed_by=None, claimed_at=None)
+    )
+    return bool(result.rowcount)
+
+
+async def resolve_unknown(conn: AsyncConnection, message_id: int, *, sent_at: datetime) -> bool:
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.state == "unknown")
+        .values(state="sent", sent_at=sent_at, last_error="marked sent by staff")
+    )
+    return bool(result.rowcount)
+
+
+async def list_messages(conn: AsyncConnection, state: str | None = None) -> list[Any]:
+    query = select(
+        outbox.c.id,
+        outbox.c.message_id,
+        outbox.c.channel,
+        outbox.c.recipient,
+        outbox.c.subject,
+        outbox.c.state,
+        outbox.c.attempts,
+        outbox.c.last_error,
+    ).order_by(outbox.c.id)
+    if state is not None:
+        query = query.where(outbox.c.state == state)
+    return list((await conn.execute(query)).all())
+
+
+async def outbox_counts(conn: AsyncConnection) -> dict[str, int]:
+    rows = await conn.execute(select(outbox.c.state, func.count()).group_by(outbox.c.state))
+    return {state: int(count) for state, count in rows}
+
+
+__all__ = [
+    "HoldError",
+    "InvoiceFacts",
+    "OutgoingMessage",
+    "add_hold",
+    "begin_sending",
+    "claim_messages",
+    "enqueue",
+    "finish_run",
+    "list_messages",
+    "mark_message",
+    "outbox_counts",
+    "record_promise",
+    "recover_stale",
+    "release_hold",
+    "requeue",
+    "resolve_promise",
+    "resolve_unknown",
+    "save_lines",
+    "set_line_state",
+    "situation_query",
+    "start_run",
+    "stream_situations",
+]

@@ -1,0 +1,163 @@
+"""Delivering the outbox: claim, then send, then mark — never twice, never lost.
+
+A dunning run writes its lines and their messages in one transaction (``bot.dunning``);
+this sender delivers them:
+
+    pending --claim (commit)--> claimed --(commit)--> sending --SMTP--> sent (commit)
+                                   |                     |
+              sender died: back to pending     sender died: unknown (staff decide)
+
+Why this design.  SMTP offers no way to ask a server "did you already accept
+Message-ID X?", so after a crash between the server's "250 OK" and our "sent"
+commit nobody can know whether the mail left.  Resending automatically could give
+the debtor two reminders; flagging could lose none but needs a person.  We flag:
+a stale "sending" row becomes ``unknown``, is never resent by itself, and staff
+either resolve it (``relance outbox resolve ID --sent``) or resend it
+(``relance outbox resend ID``) with the *same* bytes and Message-ID, so a mailbox
+that already has it can recognise the duplicate.  The window is kept as small as
+possible: a message enters "sending" in its own committed transaction just before
+its SMTP transaction, one message at a time, and is marked "sent" in its own commit
+right after; messages merely *claimed* by a dead sender were never handed to SMTP
+and go back to pending automatically.  So a crash can leave at most one message
+per sender in ``unknown``, and none is ever sent twice by the machine.
+
+Several senders share the work: claiming is one UPDATE over a
+``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL), so no message is claimed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.db import dunning_repo
+from adapters.mail.smtp import Mailer, PermanentFailure, TemporaryFailure
+from domain.dunning import LineState
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+STALE_AFTER = timedelta(minutes=15)  # well above the SMTP timeout of one message
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    failed: int = 0
+    retry: int = 0
+    released: int = 0
+    unknown: list[int] = field(default_factory=list)
+
+
+async def send_pending(
+    engine: AsyncEngine,
+    mailer: Mailer,
+    *,
+    envelope_from: str,
+    timezone: ZoneInfo,
+    worker: str | None = None,
+    batch: int = 10,
+    stale_after: timedelta = STALE_AFTER,
+    clock: Callable[[], datetime] = _utc_now,
+    max_messages: int | None = None,
+) -> SendReport:
+    """Deliver every due e-mail of the outbox; return what happened."""
+    worker = worker or worker_name()
+    report = SendReport()
+    async with engine.begin() as conn:
+        released, unknown = await dunning_repo.recover_stale(conn, older_than=clock() - stale_after)
+    report.released, report.unknown = released, unknown
+    for message_id in unknown:
+        log.warning("outbox message %s: sender died while sending; left for staff", message_id)
+    while max_messages is None or report.sent + report.failed < max_messages:
+        async with engine.begin() as conn:
+            claimed = await dunning_repo.claim_messages(
+                conn, worker=worker, now=clock(), limit=batch, channels=["email"]
+            )
+        if not claimed:
+            break
+        for row in claimed:
+            await _deliver(engine, mailer, row, envelope_from, timezone, worker, clock, report)
+    return report
+
+
+async def _deliver(
+    engine: AsyncEngine,
+    mailer: Mailer,
+    row: object,
+    envelope_from: str,
+    timezone: ZoneInfo,
+    worker: str,
+    clock: Callable[[], datetime],
+    report: SendReport,
+) -> None:
+    outbox_id = int(row.id)  # type: ignore[attr-defined]
+    async with engine.begin() as conn:
+        if not await dunning_repo.begin_sending(conn, outbox_id, worker=worker, now=clock()):
+            return  # recovered by someone else meanwhile: not ours any more
+    try:
+        await mailer.send(envelope_from, row.recipient, row.payload)  # type: ignore[attr-defined]
+    except PermanentFailure as exc:
+        async with engine.begin() as conn:
+            await dunning_repo.mark_message(
+                conn, outbox_id, "failed", worker=worker, error=str(exc)
+            )
+            await dunning_repo.set_line_state(
+                conn, outbox_id=outbox_id, state=LineState.ERROR, error=str(exc)
+            )
+        report.failed += 1
+        return
+    except TemporaryFailure as exc:
+        attempts = int(row.attempts) + 1  # type: ignore[attr-defined]
+        state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        async with engine.begin() as conn:
+            await dunning_repo.mark_message(conn, outbox_id, state, worker=worker, error=str(exc))
+            if state == "failed":
+                await dunning_repo.set_line_state(
+                    conn, outbox_id=outbox_id, state=LineState.ERROR, error=str(exc)
+                )
+        if state == "failed":
+            report.failed += 1
+        else:
+            report.retry += 1
+        return
+    now = clock()
+    async with engine.begin() as conn:
+        await dunning_repo.mark_message(conn, outbox_id, "sent", worker=worker, now=now)
+        await dunning_repo.set_line_state(
+            conn, outbox_id=outbox_id, state=LineState.SENT, sent_on=now.astimezone(timezone).date()
+        )
+    report.sent += 1
+
+
+async def resend(engine: AsyncEngine, outbox_id: int) -> bool:
+    """Staff decided a message in ``unknown`` or ``failed`` must go (again): same
+    bytes, same Message-ID."""
+    async with engine.begin() as conn:
+        return await dunning_repo.requeue(conn, outbox_id, from_states=["unknown", "failed"])
+
+
+async def resolve_sent(engine: AsyncEngine, outbox_id: int, today_local: datetime) -> bool:
+    """Staff checked (e.g. in the SMTP server's log) that an ``unknown`` message left."""
+    async with engine.begin() as conn:
+        done = await dunning_repo.resolve_unknown(conn, outbox_id, sent_at=today_local)
+        if done:
+            await dunning_repo.set_line_state(
+                conn, outbox_id=outbox_id, state=LineState.SENT, sent_on=today_local.date()
+            )
+        return done
