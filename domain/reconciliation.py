@@ -43,6 +43,7 @@ from enum import StrEnum
 from domain.allocation import Allocation, AllocationOrder, OpenItem, allocate
 from domain.money import ZERO
 from domain.reference import is_valid_ogm, is_valid_rf
+from domain.reference import normalise as normalise_reference
 from domain.statement import StatementLine
 
 # --- finding references and invoice numbers in what payers type -------------------
@@ -102,6 +103,22 @@ def references_in_text(text: str) -> list[FoundReference]:
         if is_valid_rf(compact):
             found.setdefault(compact, FoundReference(compact, "RF in the text", 0.97))
     return list(found.values())
+
+
+def typed_reference(text: str) -> str | None:
+    """The structured reference a payer typed as free text, when it is unmistakable:
+    the whole text is one, or it holds a ``+++…+++``/``***…***`` OGM or an RF.
+
+    "+++090/9337/55493+++ merci" -> "090933755493";  "invoice 090933755493" -> None
+    (twelve bare digits among other words are left to the matching, less sure).
+    """
+    whole = normalise_reference(text) if text and len(text) <= 40 else None
+    if whole:
+        return whole
+    for ref in references_in_text(text):
+        if ref.how[:3] in ("+++", "***") or ref.how.startswith("RF"):
+            return ref.reference
+    return None
 
 
 def number_key(number: str) -> str:

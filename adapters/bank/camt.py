@@ -29,6 +29,7 @@ from lxml import etree
 
 from adapters.bank import StatementError
 from domain.money import to_cents
+from domain.reconciliation import typed_reference
 from domain.reference import normalise as normalise_reference
 from domain.statement import StatementLine
 
@@ -277,6 +278,8 @@ def _detail_parts(detail: etree._Element, incoming: bool) -> dict[str, str | Non
             elif raw:
                 texts.append(raw)  # an unchecked or foreign reference: still readable
             texts.extend((a.text or "").strip() for a in strd.findall("AddtlRmtInf"))
+    if structured is None:  # banks and payers still type the OGM in Ustrd
+        structured = typed_reference(" ".join(t for t in texts if t))
     if not any(texts):
         texts.append(_text(detail, "AddtlTxInf"))
     return {

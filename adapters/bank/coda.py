@@ -15,9 +15,9 @@ one file.
 A movement globalised by the customer or the bank (transaction type 1, 2 or 3)
 carries its total on the main record and the individual amounts on detail records
 (types 5-8; 9 details a 7).  Each payment is counted once: the details replace
-their total when they add up to it (so each debtor's payment can be matched), and
-otherwise the total stands alone; the statement's debit and credit totals are the
-same either way.
+their total when they add up to it with its sign (so each debtor's payment can be
+matched), otherwise the total stands alone; the lines' debit and credit totals are
+then always the trailer's.
 
 Why not ``febelfin-coda`` (BSD, the Tryton parser, installed): we read it and use
 it as a cross-check in the tests, but it checks the file with ``assert`` (gone
@@ -39,6 +39,7 @@ from stdnum import iban as std_iban
 
 from adapters.bank import StatementError
 from domain.money import to_cents
+from domain.reconciliation import typed_reference
 from domain.reference import normalise as normalise_reference
 from domain.statement import StatementLine
 
@@ -332,7 +333,11 @@ def _lines(source: str, statement: _Statement) -> list[StatementLine]:
     lines = []
     for movement in statement.movements:
         details = movement.details
-        if details and sum((d.amount for d in details), Decimal(0)) == movement.amount:
+        adds_up = sum((d.amount for d in details), Decimal(0)) == movement.amount
+        # A net amount (a payment less its charges) keeps its total: splitting it
+        # would put a credit and a debit on the statement where the bank booked one.
+        same_sign = all((d.amount < 0) == (movement.amount < 0) for d in details)
+        if details and adds_up and same_sign:
             for detail in details:
                 # A detail often repeats none of the payer's data: inherit it.
                 lines.append(_line(source, statement, detail, movement))
@@ -346,7 +351,8 @@ def _communication(movement: _Movement) -> tuple[str | None, str]:
     raw = movement.communication
     info = _collapse(" ".join(movement.information))
     if not movement.structured:
-        return None, _collapse(" ".join(filter(None, [_collapse(raw), info])))
+        free = _collapse(raw)
+        return typed_reference(free), _collapse(" ".join(filter(None, [free, info])))
     kind = raw[:3]
     reference: str | None = None
     rest = raw[3:]

@@ -1,0 +1,137 @@
+"""camt.052/053/054: golden files over several versions, zips, refusals by element path."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.bank import StatementError
+from adapters.bank.camt import parse_camt
+from adapters.bank.detect import parse_bytes
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "camt"
+SAMPLES = sorted(DATA.glob("*.xml"))
+
+
+def _json_lines(data: bytes, name: str) -> list[dict[str, object]]:
+    return [line.to_json() for s in parse_bytes(data, name) for line in s.lines]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_golden(sample: Path) -> None:
+    expected_error = sample.with_suffix(".error")
+    if expected_error.exists():
+        with pytest.raises(StatementError) as caught:
+            _json_lines(sample.read_bytes(), sample.name)
+        assert str(caught.value) == expected_error.read_text().strip()
+    else:
+        expected = [json.loads(t) for t in sample.with_suffix(".jsonl").read_text().splitlines()]
+        assert _json_lines(sample.read_bytes(), sample.name) == expected
+
+
+def test_versions_are_detected() -> None:
+    formats = {p.name: parse_bytes(p.read_bytes(), p.name)[0].format for p in SAMPLES[1:]}
+    assert formats == {
+        "camt053_v02_batch.xml": "camt.053",
+        "camt053_v08_reversal.xml": "camt.053",
+        "camt054_v04.xml": "camt.054",
+    }
+
+
+def test_only_booked_entries() -> None:
+    _, lines = parse_camt((DATA / "camt053_v02_batch.xml").read_bytes())
+    assert Decimal("99.00") not in {line.amount for line in lines}  # Sts PDNG
+    _, lines = parse_camt((DATA / "camt053_v08_reversal.xml").read_bytes())
+    assert Decimal("75.00") not in {line.amount for line in lines}  # Sts/Cd INFO
+
+
+def test_reversal_indicator_and_datetime_booking() -> None:
+    _, lines = parse_camt((DATA / "camt053_v08_reversal.xml").read_bytes())
+    assert [(line.amount, line.reversal) for line in lines] == [
+        (Decimal("1210.00"), False),
+        (Decimal("-1210.00"), True),
+    ]
+    assert lines[0].booking_date.isoformat() == "2026-03-11"  # from BookgDt/DtTm
+    assert lines[0].counterparty_name == "ACME Industries GmbH"  # Dbtr/Pty/Nm
+    assert lines[0].counterparty_bic == "COBADEFFXXX"
+
+
+def test_a_notification_and_its_statement_name_the_same_movement() -> None:
+    _, statement = parse_camt((DATA / "camt053_v02_batch.xml").read_bytes())
+    _, notification = parse_camt((DATA / "camt054_v04.xml").read_bytes())
+    assert statement[0].identity == notification[0].identity
+    assert statement[0].statement != notification[0].statement
+
+
+def test_unsplittable_batch_stays_one_line_with_every_text() -> None:
+    _, lines = parse_camt((DATA / "camt054_v04.xml").read_bytes())
+    batch = lines[1]
+    assert batch.amount == Decimal("300.00")
+    assert batch.structured_reference == "000000100434"
+    assert "1003 and 1004" in batch.free_text
+
+
+def test_without_namespace_reads_the_same() -> None:
+    data = (DATA / "camt053_v02_batch.xml").read_bytes()
+    bare = data.replace(b' xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"', b"")
+    assert _json_lines(bare, "a") == _json_lines(data, "a")
+
+
+def test_zip_of_several_statements() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(DATA / "camt054_v04.xml", "b/notification.xml")
+        archive.write(DATA / "camt053_v02_batch.xml", "a/statement.xml")
+        archive.write(DATA.parent / "coda" / "globalisation.cod", "c/coda.cod")
+        archive.writestr("__MACOSX/._statement.xml", b"junk")
+    parsed = parse_bytes(buffer.getvalue(), "day.zip")
+    assert [p.source for p in parsed] == [
+        "day.zip!a/statement.xml",
+        "day.zip!b/notification.xml",
+        "day.zip!c/coda.cod",
+    ]
+    assert [len(p.lines) for p in parsed] == [4, 2, 3]
+
+
+def test_a_bad_member_of_a_zip_is_named() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(DATA / "camt053_v02_batch.xml", "good.xml")
+        archive.write(DATA / "camt053_bad_amount.xml", "bad.xml")
+    with pytest.raises(StatementError, match=r"^day.zip!bad.xml: /Document/.*/Ntry\[2\]/Amt"):
+        parse_bytes(buffer.getvalue(), "day.zip")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            (b"<CdtDbtInd>DBIT</CdtDbtInd>", b"<CdtDbtInd>DEBIT</CdtDbtInd>"),
+            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[4]/CdtDbtInd: must be CRDT or DBIT, "
+            "not 'DEBIT'",
+        ),
+        (
+            (
+                b"<BookgDt><Dt>2026-03-10</Dt></BookgDt>\n        <ValDt><Dt>2026-03-09",
+                b"<ValDt><Dt>2026-03-09",
+            ),
+            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[2]: a booked entry without BookgDt",
+        ),
+        (
+            (b"<IBAN>BE68539007547034</IBAN></Id><Ccy>", b"</Id><Ccy>"),
+            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Acct/Id: no IBAN or Othr/Id",
+        ),
+        ((b"</BkToCstmrStmt>", b""), "x.xml: line "),
+    ],
+)
+def test_refusals_name_the_element(change: tuple[bytes, bytes], message: str) -> None:
+    data = (DATA / "camt053_v02_batch.xml").read_bytes()
+    assert change[0] in data
+    with pytest.raises(StatementError) as caught:
+        parse_bytes(data.replace(*change), "x.xml")
+    assert str(caught.value).startswith(message)

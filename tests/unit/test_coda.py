@@ -1,0 +1,144 @@
+"""CODA 2.x: golden files, the real KBC file against its trailer, refusals by line."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from adapters.bank import StatementError
+from adapters.bank.coda import parse_coda
+from adapters.bank.detect import parse_bytes
+from domain.reference import is_valid_ogm
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "coda"
+KBC = DATA / "tryton-CODA.txt"
+SAMPLES = sorted([*DATA.glob("*.cod"), KBC])
+
+
+def _json_lines(path: Path) -> list[dict[str, object]]:
+    statements = parse_bytes(path.read_bytes(), path.name)
+    return [line.to_json() for s in statements for line in s.lines]
+
+
+@pytest.mark.parametrize("sample", SAMPLES, ids=lambda p: p.name)
+def test_golden(sample: Path) -> None:
+    expected_lines = sample.with_suffix(".jsonl")
+    expected_error = sample.with_suffix(".error")
+    if expected_error.exists():
+        with pytest.raises(StatementError) as caught:
+            _json_lines(sample)
+        assert str(caught.value) == expected_error.read_text().strip()
+    else:
+        expected = [json.loads(t) for t in expected_lines.read_text().splitlines()]
+        assert _json_lines(sample) == expected
+
+
+def _trailer_and_records(raw: str) -> tuple[int, Decimal, Decimal, int]:
+    records = raw.splitlines()
+    trailer = next(r for r in records if r.startswith("9"))
+    counted = sum(1 for r in records if r[:1] in ("1", "2", "3", "8"))
+    return (
+        int(trailer[16:22]),
+        Decimal(trailer[22:37]) / 1000,
+        Decimal(trailer[37:52]) / 1000,
+        counted,
+    )
+
+
+def test_real_kbc_file_adds_up_to_its_trailer() -> None:
+    raw = KBC.read_text(encoding="windows-1252")
+    records, debit, credit, counted = _trailer_and_records(raw)
+    lines = parse_coda(KBC.read_bytes(), KBC.name)
+    assert records == counted == 260
+    assert sum(-line.amount for line in lines if line.amount < 0) == debit
+    assert sum(line.amount for line in lines if line.amount > 0) == credit
+    assert debit == Decimal("3085871.600")
+    assert credit == Decimal("12491168.590")
+    assert all(line.account_iban == "BE47435000000080" for line in lines)
+
+
+def test_real_kbc_file_type_101_references() -> None:
+    lines = parse_coda(KBC.read_bytes(), KBC.name)
+    structured = {line.structured_reference: line for line in lines if line.structured_reference}
+    assert set(structured) == {"269021157996", "702600521948"}
+    assert all(is_valid_ogm(ref) for ref in structured)
+    assert structured["269021157996"].amount == Decimal("817.56")
+    assert structured["269021157996"].counterparty_name == "LA CROIX D OR SPRL"
+
+
+def test_main_movements_agree_with_febelfin_coda() -> None:
+    """The Tryton parser, read independently, sees the same movements and totals."""
+    import coda
+
+    theirs = coda.CODA(str(KBC)).statements[0]
+    ours = parse_coda(KBC.read_bytes(), KBC.name)
+    assert sum(m.amount for m in theirs.moves) == sum(line.amount for line in ours)
+    their_refs = {
+        m.communication for m in theirs.all_moves if m.communication_type in ("101", "102")
+    }
+    assert their_refs == {line.structured_reference for line in ours} - {None}
+
+
+def test_crlf_and_lf_read_alike() -> None:
+    data = KBC.read_bytes()
+    crlf = data.replace(b"\n", b"\r\n")
+    assert parse_coda(crlf, "x") == parse_coda(data, "x")
+
+
+def test_windows_1252_names() -> None:
+    lines = parse_coda((DATA / "foreign_account_multi.cod").read_bytes(), "x")
+    assert lines[0].counterparty_name == "Société Générale Café"
+    assert (lines[0].account_iban, lines[0].currency) == ("NL91ABNA0417164300", "USD")
+
+
+def test_globalisation_counted_once() -> None:
+    lines = parse_coda((DATA / "globalisation.cod").read_bytes(), "x")
+    # the customer's batch stays one total (no details); the bank's batch of 700.00
+    # is replaced by its two payments, each with its own reference
+    assert [line.amount for line in lines] == [Decimal("-900.00"), Decimal(300), Decimal(400)]
+
+
+def _broken(transform: object) -> str:
+    records = KBC.read_text(encoding="windows-1252").splitlines()
+    transform(records)  # type: ignore[operator]
+    with pytest.raises(StatementError) as caught:
+        parse_coda("\n".join(records).encode("windows-1252"), "kbc.cod")
+    return str(caught.value)
+
+
+def test_wrong_trailer_count_names_the_line() -> None:
+    def change(records: list[str]) -> None:
+        records[-1] = records[-1][:16] + "000259" + records[-1][22:]
+
+    assert _broken(change).startswith("kbc.cod: line 262: the trailer counts 259 records")
+
+
+def test_too_long_record_names_the_line() -> None:
+    def change(records: list[str]) -> None:
+        records[4] += "X"
+
+    assert _broken(change) == "kbc.cod: line 5: a CODA record has 128 characters, this one 129"
+
+
+def test_unknown_record_type_names_the_line() -> None:
+    def change(records: list[str]) -> None:
+        records[6] = "7" + records[6][1:]
+
+    assert _broken(change) == "kbc.cod: line 7: unknown record type '7'"
+
+
+def test_a_bad_date_names_the_line() -> None:
+    def change(records: list[str]) -> None:
+        records[2] = records[2][:47] + "311306" + records[2][53:]
+
+    assert "line 3: value date is not a date DDMMYY: '311306'" in _broken(change)
+
+
+def test_truncated_file_is_refused() -> None:
+    def change(records: list[str]) -> None:
+        del records[-1]
+
+    assert _broken(change) == "kbc.cod: line 261: the file ends without a trailer record (9)"
