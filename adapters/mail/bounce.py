@@ -69,6 +69,7 @@ _TRANSIENT = re.compile(
     r"vertraagd|verzögert|retardé|différé|warning:",
     re.I,
 )
+_REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|réf|ref|tr|fw|fwd|wg)\s*:", re.I)
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -91,10 +92,11 @@ def looks_like_bounce(message: Message) -> bool:
     sender = _header(message, "from")
     subject = _header(message, "subject")
     by_sender = bool(_SENDER.search(sender))
-    by_subject = bool(_SUBJECT.search(subject))
+    # A person answering ("Re: Delivery failed?") is not a delivery report.
+    by_subject = bool(_SUBJECT.search(subject)) and not _REPLY_PREFIX.match(subject)
     if by_sender and by_subject:
         return True
-    if by_subject and _header(message, "return-path") in ("<>", ""):
+    if by_subject and _header(message, "return-path") == "<>":
         return True
     # An undelivered message returned as an attachment, sent by the mail system.
     return by_sender and any(
@@ -165,6 +167,7 @@ def analyse_bounce(message: Message, raw: bytes, body_text: str) -> Bounce:
         permanent = not (_TRANSIENT.search(subject) or _TRANSIENT.search(body_text[:2000]))
     if transient_actions and not status:
         permanent = False
+    failed = list(dict.fromkeys(addr.strip(" .,;:<>()[]'\"") for addr in failed))
     original_id, original_subject = _original(message)
     if original_subject is None:
         # Plain-text bounces paste the returned message under the explanation.

@@ -1,0 +1,140 @@
+"""Automatic replies: headers, subjects, text-only out-of-office, return dates, false positives."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from adapters.mail.autoreply import (
+    header_says_automatic,
+    is_auto_reply,
+    return_date,
+    subject_says_automatic,
+    text_says_out_of_office,
+)
+
+MARCH_10 = date(2026, 3, 10)
+PLAIN_REPLY = "Bonjour, je paierai vendredi."
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"auto-submitted": "auto-replied"}, True),
+        ({"auto-submitted": "auto-generated"}, True),
+        ({"auto-submitted": "auto-notified; owner-email=x@y.be"}, True),
+        ({"auto-submitted": "no"}, False),
+        ({"x-autoreply": "yes"}, True),
+        ({"x-autorespond": "Vacation"}, True),
+        ({"precedence": "bulk"}, True),
+        ({"precedence": "junk"}, True),
+        ({"precedence": "auto_reply"}, True),
+        ({"precedence": "first-class"}, False),
+        ({"x-auto-response-suppress": "All"}, False),  # asks us not to answer; says nothing else
+        ({}, False),
+    ],
+)
+def test_header_flags(headers: dict[str, str], expected: bool) -> None:
+    assert header_says_automatic(headers) is expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Automatic reply: Payment reminder",
+        "Auto reply: Payment reminder",
+        "AutoReply: Payment reminder",
+        "Out of Office: Payment reminder",
+        "Out of Office AutoReply: Payment reminder",
+        "Réponse automatique : Rappel : facture INV-2026-0042",
+        "Réponse automatique\u00a0: Rappel",
+        "Absence du bureau : Rappel",
+        "Automatisch antwoord: Herinnering",
+        "Afwezig: Herinnering",
+        "Automatische Antwort: Zahlungserinnerung",
+        "Abwesenheitsnotiz: Zahlungserinnerung",
+        "[EXT] Automatic reply: Payment reminder",
+    ],
+)
+def test_subject_cues_in_four_languages(subject: str) -> None:
+    assert subject_says_automatic(subject)
+    assert is_auto_reply({}, subject, PLAIN_REPLY)
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Re: Rappel : facture INV-2026-0042",
+        "RE: Out of office question",
+        "Re: Afwezigheid van levering",
+    ],
+)
+def test_ordinary_subjects(subject: str) -> None:
+    assert not subject_says_automatic(subject)
+
+
+@pytest.mark.parametrize(
+    ("text", "until"),
+    [
+        (
+            "Je suis absente du bureau jusqu'au 20 mars inclus. En cas d'urgence, contactez "
+            "info@x.be.",
+            date(2026, 3, 20),
+        ),
+        ("Je suis en congé. Je serai de retour le lundi 23 mars.", date(2026, 3, 23)),
+        (
+            "Ik ben afwezig tot en met 20 maart. Voor dringende zaken: 03 123 45 67.",
+            date(2026, 3, 20),
+        ),
+        ("Ik ben met verlof, terug op 20/03.", date(2026, 3, 20)),
+        ("Ich bin bis einschließlich 20.03.2026 nicht im Büro.", date(2026, 3, 20)),
+        ("Ich bin derzeit nicht im Büro, zurück am 20.03.", date(2026, 3, 20)),
+        ("I am out of the office, back on March 20th.", date(2026, 3, 20)),
+        ("I'm on annual leave until 20 March with limited access to email.", date(2026, 3, 20)),
+    ],
+)
+def test_text_only_out_of_office_and_its_date(text: str, until: date) -> None:
+    assert text_says_out_of_office(text, MARCH_10)
+    assert is_auto_reply({}, "Re: Rappel", text, MARCH_10)
+    assert return_date(text, MARCH_10) == until
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was out of office last week, I paid yesterday.",
+        "Sorry for the delay, I was away until Monday. I will pay on Friday.",
+        "J'étais absente jusqu'au 5 mars, j'ai payé hier.",
+        "Ik was afwezig tot vorige week, ik heb gisteren betaald.",
+        "Ich war im Urlaub bis zum 5.3., ich habe gestern überwiesen.",
+        "Je paierai le 20 mars.",
+        "We are closed on Mondays? No, just pay attention to the address please.",
+    ],
+)
+def test_people_mentioning_absence_are_not_auto_replies(text: str) -> None:
+    assert not text_says_out_of_office(text, MARCH_10)
+    assert not is_auto_reply({"x-auto-response-suppress": "All"}, "RE: Reminder", text, MARCH_10)
+
+
+def test_weak_headers_count_only_with_a_cue() -> None:
+    weak = {"x-auto-response-suppress": "All", "return-path": "<>"}
+    assert not is_auto_reply(weak, "RE: Reminder", "I will pay on Friday.", MARCH_10)
+    assert is_auto_reply(weak, "RE: Reminder", "I am out of the office.", MARCH_10)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("absent à partir du 10 mars jusqu'au 20 mars", date(2026, 3, 20)),
+        ("Ik ben afwezig vanaf 10 maart tot 20 maart", date(2026, 3, 20)),
+        ("Abwesend vom 10.03. bis 20.03.2026", date(2026, 3, 20)),
+        ("I am on leave until 2026-03-20", date(2026, 3, 20)),
+        ("back on the 20th of March", date(2026, 3, 20)),
+        ("de retour le 5 janvier", date(2027, 1, 5)),  # next year: January is past in March
+        ("jusqu'au 31 février", None),  # not a date
+        ("Je suis absent.", None),
+    ],
+)
+def test_return_date(text: str, expected: date | None) -> None:
+    assert return_date(text, MARCH_10) == expected

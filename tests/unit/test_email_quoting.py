@@ -1,0 +1,432 @@
+"""New text only: quotes, reply headers, signatures and disclaimers, per client and language."""
+
+# The cases are mail lines as clients write them; wrapping them would hide what is tested.
+# ruff: noqa: E501
+
+from __future__ import annotations
+
+import pytest
+
+from adapters.mail.quoting import html_to_text, new_text
+
+QUOTED = "> Bonjour,\n> la facture INV-2026-0042 reste impayée.\n> Relance Demo SRL"
+
+# (client, language, body, expected new text)
+PLAIN = [
+    # Reply attributions, one line and wrapped.
+    (
+        "gmail",
+        "en",
+        "I paid yesterday.\n\nOn Mon, 9 Mar 2026 at 10:12, Relance <credit@relance.example> wrote:\n"
+        + QUOTED,
+        "I paid yesterday.",
+    ),
+    (
+        "gmail",
+        "en",
+        "I paid yesterday.\n\nOn Mon, 9 Mar 2026 at 10:12, Relance <credit@relance.example>\nwrote:\n\n"
+        + QUOTED,
+        "I paid yesterday.",
+    ),
+    (
+        "gmail",
+        "fr",
+        "J'ai payé hier.\n\nLe lun. 9 mars 2026 à 10:12, Relance <credit@relance.example> a écrit :\n"
+        + QUOTED,
+        "J'ai payé hier.",
+    ),
+    (
+        "gmail",
+        "fr",
+        "J'ai payé hier.\n\nLe lun. 9 mars 2026 à 10:12, Relance Demo SRL <credit@relance.example> a\nécrit :\n"
+        + QUOTED,
+        "J'ai payé hier.",
+    ),
+    (
+        "gmail",
+        "nl",
+        "Ik heb betaald.\n\nOp ma 9 mrt 2026 om 10:12 schreef Relance <credit@relance.example>:\n"
+        + QUOTED,
+        "Ik heb betaald.",
+    ),
+    (
+        "gmail",
+        "nl",
+        "Ik heb betaald.\n\nOp ma 9 mrt 2026 om 10:12 schreef Relance Demo SRL <\ncredit@relance.example>:\n"
+        + QUOTED,
+        "Ik heb betaald.",
+    ),
+    (
+        "gmail",
+        "de",
+        "Ich habe bezahlt.\n\nAm Mo., 9. März 2026 um 10:12 Uhr schrieb Relance <credit@relance.example>:\n"
+        + QUOTED,
+        "Ich habe bezahlt.",
+    ),
+    (
+        "apple",
+        "nl",
+        "Ik heb betaald.\n\n> Op 9 mrt 2026 om 10:12 heeft Relance <credit@relance.example> het volgende geschreven:\n"
+        + QUOTED,
+        "Ik heb betaald.",
+    ),
+    (
+        "apple",
+        "fr",
+        "J'ai payé.\n\n> Le 9 mars 2026 à 10:12, Relance <credit@relance.example> a écrit :\n"
+        + QUOTED,
+        "J'ai payé.",
+    ),
+    (
+        "apple",
+        "de",
+        "Bezahlt.\n\n> Am 09.03.2026 um 10:12 schrieb Relance <credit@relance.example>:\n" + QUOTED,
+        "Bezahlt.",
+    ),
+    (
+        "apple",
+        "en",
+        "Paid.\n\n> On 9 Mar 2026, at 10:12, Relance <credit@relance.example> wrote:\n" + QUOTED,
+        "Paid.",
+    ),
+    (
+        "thunderbird",
+        "fr",
+        "Payé.\n\nLe 09/03/2026 à 10:12, Relance Demo SRL a écrit :\n" + QUOTED,
+        "Payé.",
+    ),
+    (
+        "thunderbird",
+        "en",
+        "Paid.\n\nOn 09/03/2026 10:12, Relance Demo SRL wrote:\n" + QUOTED,
+        "Paid.",
+    ),
+    (
+        "thunderbird",
+        "de",
+        "Bezahlt.\n\nAm 09.03.26 um 10:12 schrieb Relance Demo SRL:\n" + QUOTED,
+        "Bezahlt.",
+    ),
+    (
+        "thunderbird",
+        "nl",
+        "Betaald.\n\nOp 09-03-2026 om 10:12 schreef Relance Demo SRL:\n" + QUOTED,
+        "Betaald.",
+    ),
+    # Outlook header blocks.
+    (
+        "outlook",
+        "en",
+        "Paid.\n\nFrom: Relance <credit@relance.example>\nSent: Monday, March 9, 2026 10:12 AM\nTo: Tom <t@x.be>\nSubject: Reminder\n\nDear Tom",
+        "Paid.",
+    ),
+    (
+        "outlook",
+        "fr",
+        "Payé.\n\nDe : Relance <credit@relance.example>\nEnvoyé : lundi 9 mars 2026 10:12\nÀ : Jean <j@x.be>\nObjet : Rappel\n\nMonsieur",
+        "Payé.",
+    ),
+    (
+        "outlook",
+        "nl",
+        "Betaald.\n\nVan: Relance <credit@relance.example>\nVerzonden: maandag 9 maart 2026 10:12\nAan: Jan <j@x.be>\nOnderwerp: Herinnering\n\nBeste",
+        "Betaald.",
+    ),
+    (
+        "outlook",
+        "de",
+        "Bezahlt.\n\nVon: Relance <credit@relance.example>\nGesendet: Montag, 9. März 2026 10:12\nAn: Anna <a@x.de>\nBetreff: Zahlungserinnerung\n\nSehr geehrte",
+        "Bezahlt.",
+    ),
+    (
+        "outlook",
+        "en",
+        "Paid.\n\n-----Original Message-----\nFrom: Relance <credit@relance.example>\nSent: 09 March 2026 09:12\n\nDear",
+        "Paid.",
+    ),
+    (
+        "outlook",
+        "fr",
+        "Payé.\n\n-----Message d'origine-----\nDe : Relance\nEnvoyé : lundi\n\nMonsieur",
+        "Payé.",
+    ),
+    (
+        "outlook",
+        "nl",
+        "Betaald.\n\n-----Oorspronkelijk bericht-----\nVan: Relance\nVerzonden: maandag\n\nBeste",
+        "Betaald.",
+    ),
+    (
+        "outlook",
+        "de",
+        "Bezahlt.\n\n-----Ursprüngliche Nachricht-----\nVon: Relance\nGesendet: Montag\n\nHallo",
+        "Bezahlt.",
+    ),
+    (
+        "outlook-web",
+        "fr",
+        "Payé.\n\n________________________________\nDe : Relance <credit@relance.example>\nEnvoyé : lundi 9 mars 2026 10:12\n\nMonsieur",
+        "Payé.",
+    ),
+    (
+        "outlook",
+        "en",
+        "Paid.\n\n*From:* Relance <credit@relance.example>\n*Sent:* Monday, March 9, 2026 10:12 AM\n*To:* Tom\n\nDear",
+        "Paid.",
+    ),
+    # Forwards.
+    (
+        "apple",
+        "en",
+        "See the proof below.\n\nBegin forwarded message:\n\nFrom: Bank <noreply@bank.be>\nSubject: Transfer",
+        "See the proof below.",
+    ),
+    (
+        "apple",
+        "de",
+        "Siehe unten.\n\nAnfang der weitergeleiteten Nachricht:\n\nVon: Bank",
+        "Siehe unten.",
+    ),
+    (
+        "gmail",
+        "en",
+        "Proof attached.\n\n---------- Forwarded message ---------\nFrom: Bank <noreply@bank.be>\nDate: Mon, 9 Mar 2026",
+        "Proof attached.",
+    ),
+    (
+        "gmail",
+        "nl",
+        "Bewijs.\n\n---------- Doorgestuurd bericht ---------\nVan: Bank <noreply@bank.be>",
+        "Bewijs.",
+    ),
+    (
+        "thunderbird",
+        "fr",
+        "Preuve.\n\n-------- Message transféré --------\nSujet : Virement\nDe : Banque",
+        "Preuve.",
+    ),
+    # Phone and client footers.
+    ("ios", "fr", "Je paierai vendredi.\n\nEnvoyé de mon iPhone", "Je paierai vendredi."),
+    ("ios", "nl", "Ik betaal vrijdag.\n\nVerstuurd vanaf mijn iPhone", "Ik betaal vrijdag."),
+    ("ios", "de", "Ich zahle Freitag.\n\nVon meinem iPhone gesendet", "Ich zahle Freitag."),
+    ("ios", "en", "I'll pay Friday.\n\nSent from my iPhone", "I'll pay Friday."),
+    ("android", "en", "I'll pay Friday.\n\nSent from my Galaxy", "I'll pay Friday."),
+    (
+        "android",
+        "fr",
+        "Je paierai vendredi.\n\nEnvoyé depuis mon appareil Galaxy",
+        "Je paierai vendredi.",
+    ),
+    (
+        "android",
+        "nl",
+        "Ik betaal vrijdag.\n\nVerzonden vanaf mijn Samsung Galaxy-smartphone.",
+        "Ik betaal vrijdag.",
+    ),
+    (
+        "android",
+        "de",
+        "Ich zahle Freitag.\n\nGesendet von meinem Huawei Handy",
+        "Ich zahle Freitag.",
+    ),
+    (
+        "outlook-ios",
+        "en",
+        "I'll pay Friday.\n\nGet Outlook for iOS<https://aka.ms/o0ukef>",
+        "I'll pay Friday.",
+    ),
+    (
+        "outlook-android",
+        "fr",
+        "Je paierai vendredi.\n\nObtenir Outlook pour Android<https://aka.ms/AAb9ysg>",
+        "Je paierai vendredi.",
+    ),
+    (
+        "outlook-ios",
+        "de",
+        "Ich zahle Freitag.\n\nOutlook für iOS beziehen<https://aka.ms/o0ukef>",
+        "Ich zahle Freitag.",
+    ),
+    (
+        "windows-mail",
+        "nl",
+        "Ik betaal vrijdag.\n\nVerzonden vanuit Mail voor Windows",
+        "Ik betaal vrijdag.",
+    ),
+    # Signatures: "-- " and closing blocks.
+    (
+        "thunderbird",
+        "en",
+        "Paid in full.\n\n-- \nPeter Jones\nJones Design\n+353 1 555 0101",
+        "Paid in full.",
+    ),
+    (
+        "any",
+        "fr",
+        "Bonjour,\nJ'ai payé.\n\nCordialement,\nJean Dupont\nComptable\nTél. +32 2 555 12 34",
+        "Bonjour,\nJ'ai payé.",
+    ),
+    ("any", "fr", "J'ai payé.\n\nBien à vous,\nJean", "J'ai payé."),
+    (
+        "any",
+        "nl",
+        "Is betaald.\n\nMet vriendelijke groeten,\n\nJan Peeters\nPeeters Bouw BV",
+        "Is betaald.",
+    ),
+    ("any", "nl", "Is betaald.\n\nMvg,\nPieter", "Is betaald."),
+    ("any", "de", "Ist bezahlt.\n\nMit freundlichen Grüßen\nAnna Schneider", "Ist bezahlt."),
+    ("any", "de", "Ist bezahlt.\nViele Grüße, Klaus", "Ist bezahlt."),
+    ("any", "en", "Paid.\n\nKind regards,\nTom Baker\nBrightside Ltd", "Paid."),
+    ("any", "en", "Paid.\n\nThanks\nTom", "Paid."),
+    # Disclaimers.
+    (
+        "any",
+        "fr",
+        "Payé.\n\nCe message et ses pièces jointes sont confidentiels et destinés exclusivement à leur destinataire.",
+        "Payé.",
+    ),
+    (
+        "any",
+        "nl",
+        "Betaald.\n\nDit bericht is vertrouwelijk en uitsluitend bestemd voor de geadresseerde.",
+        "Betaald.",
+    ),
+    (
+        "any",
+        "de",
+        "Bezahlt.\n\nDiese E-Mail enthält vertrauliche Informationen und ist nur für den Empfänger bestimmt.",
+        "Bezahlt.",
+    ),
+    (
+        "any",
+        "en",
+        "Paid.\n\nThis email and any attachments are confidential and intended solely for the addressee.",
+        "Paid.",
+    ),
+    (
+        "any",
+        "en",
+        "Paid.\n\nCONFIDENTIALITY NOTICE: the information in this e-mail is confidential.",
+        "Paid.",
+    ),
+    ("any", "fr", "Payé.\n\nPensez à l'environnement avant d'imprimer ce courriel.", "Payé."),
+]
+
+KEEP = [
+    # What must survive: content that looks a little like a footer or closing.
+    ("en", "Thanks, I will pay on Friday.", "Thanks, I will pay on Friday."),
+    ("fr", "Merci beaucoup !", "Merci beaucoup !"),
+    ("nl", "Bedankt", "Bedankt"),
+    (
+        "en",
+        "Best,\nI paid half yesterday and will pay the rest next week, is that OK with you all?",
+        "Best,\nI paid half yesterday and will pay the rest next week, is that OK with you all?",
+    ),
+    (
+        "fr",
+        "Cordialement,\nmais je conteste cette facture car la livraison n'a jamais eu lieu chez nous.",
+        "Cordialement,\nmais je conteste cette facture car la livraison n'a jamais eu lieu chez nous.",
+    ),
+    (
+        "en",
+        "From: my accountant's side, all is paid.\nThe transfer left on Monday.",
+        "From: my accountant's side, all is paid.\nThe transfer left on Monday.",
+    ),
+    (
+        "de",
+        "Ich habe am 2. März überwiesen.\nAm Montag schreibe ich Ihnen wieder.",
+        "Ich habe am 2. März überwiesen.\nAm Montag schreibe ich Ihnen wieder.",
+    ),
+    (
+        "fr",
+        "Bonjour,\n\nle virement est parti.\n\n\n\nBonne journée",
+        "Bonjour,\n\nle virement est parti.",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("client", "language", "body", "expected"),
+    PLAIN,
+    ids=[f"{c}-{lang}-{i}" for i, (c, lang, _, _) in enumerate(PLAIN)],
+)
+def test_plain_text_new_text(client: str, language: str, body: str, expected: str) -> None:
+    assert new_text(body) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "body", "expected"), KEEP, ids=[f"{k[0]}-{i}" for i, k in enumerate(KEEP)]
+)
+def test_content_is_kept(language: str, body: str, expected: str) -> None:
+    assert new_text(body) == expected
+
+
+def test_inline_answers_keep_only_the_senders_lines() -> None:
+    body = (
+        "On 09/03/2026 09:12, Relance Demo SRL wrote:\n"
+        "> Invoice INV-2026-0091 is still unpaid.\n\n"
+        "It was paid on 27 February.\n\n"
+        "> Please pay within 8 days.\n\n"
+        "Nothing is due."
+    )
+    assert new_text(body) == "It was paid on 27 February.\n\nNothing is due."
+
+
+def test_last_line_with_the_senders_name_goes() -> None:
+    assert (
+        new_text("Voici la preuve.\n\nClaire", sender_name="Claire Lambert") == "Voici la preuve."
+    )
+    # Another person's name is content (maybe who to contact).
+    assert new_text("Voici la preuve.\n\nPaul Dupont", sender_name="Claire Lambert") == (
+        "Voici la preuve.\n\nPaul Dupont"
+    )
+
+
+def test_crlf_and_nbsp_are_normalised() -> None:
+    assert new_text("Pay\u00e9\u00a0!\r\n\r\n\r\n\r\nOK\r\n") == "Payé !\n\nOK"
+
+
+HTML = [
+    (
+        "gmail",
+        '<div dir="ltr">Je paierai vendredi.<div><br></div><div>Jean</div></div><br>'
+        '<div class="gmail_quote"><div class="gmail_attr">Le lun. 9 mars 2026, Relance a écrit :</div>'
+        "<blockquote>Rappel</blockquote></div>",
+        "Je paierai vendredi.\n\nJean",
+    ),
+    (
+        "thunderbird",
+        '<p>Betaald.</p><div class="moz-cite-prefix">Op 09-03-2026 om 10:12 schreef Relance:<br></div>'
+        '<blockquote type="cite">Herinnering</blockquote>',
+        "Betaald.",
+    ),
+    (
+        "outlook-web",
+        '<div>Bezahlt.</div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>Von:</b> Relance'
+        "<br><b>Gesendet:</b> Montag</div><div>Sehr geehrte Frau</div>",
+        "Bezahlt.",
+    ),
+    (
+        "outlook-desktop",
+        '<p class="MsoNormal">Paid.<o:p></o:p></p><p class="MsoNormal"><o:p>&nbsp;</o:p></p>'
+        '<div style="border:none;border-top:solid #E1E1E1 1.0pt"><p class="MsoNormal"><b>From:</b> Relance'
+        "<br><b>Sent:</b> Monday<br><b>To:</b> Tom<br><b>Subject:</b> Reminder</p></div><p>Dear Tom</p>",
+        "Paid.",
+    ),
+    (
+        "yahoo",
+        '<div>Paid today.</div><div class="yahoo_quoted"><div>On Monday, Relance wrote:</div>'
+        "<div>Reminder</div></div>",
+        "Paid today.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("client", "html", "expected"), HTML, ids=[h[0] for h in HTML])
+def test_html_only_new_text(client: str, html: str, expected: str) -> None:
+    assert new_text(None, html) == expected
+
+
+def test_html_to_text_keeps_line_structure() -> None:
+    html = "<html><body><p>Ligne 1</p>\n<p>Ligne&nbsp;2<br>Ligne 3</p><script>x()</script></body></html>"
+    assert html_to_text(html).strip() == "Ligne 1\nLigne\u00a02\nLigne 3"
