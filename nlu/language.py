@@ -49,7 +49,7 @@ _CUES: dict[str, list[str]] = {
         "du des et avec sans au aux une un de en cordialement bisous desole"
     ),
     "nl": _words(
-        "dank dankje dankjewel bedankt merci ja nee neen nope goed prima oke oké "
+        "dank dankje dankjewel bedankt merci ok ja nee neen nope goed prima oke oké "
         "hallo hoi dag goedemorgen goedemiddag goedenavond ik je u wij we het een "
         "is niet wel al betaald betalen morgen gisteren vandaag factuur rekening "
         "mvg groeten groetjes aub alstublieft alsjeblieft bedankt waarom wanneer "
@@ -61,7 +61,7 @@ _CUES: dict[str, list[str]] = {
         "perfect fine great regards cheers why when how much my your of on for with and"
     ),
     "de": _words(
-        "danke dankeschön dankeschon ja nein jawohl gut hallo guten tag morgen "
+        "danke dankeschön dankeschon ok ja nein jawohl gut hallo guten tag morgen "
         "ich sie wir du das die der ist nicht bezahlt zahle zahlen überwiesen "
         "uberwiesen rechnung gestern heute bitte gerne einverstanden grüße gruße "
         "grusse mfg lg warum wann wieviel wie viel mein ihre und mit ohne für fur "

@@ -26,17 +26,16 @@ __all__ = ["expand_chat_spelling", "fold", "mask_quoted", "normalise", "strip_qu
 
 @lru_cache(maxsize=4096)
 def _fold_char(char: str) -> str:
-    lowered = char.lower()
-    if len(lowered) != 1:  # e.g. "İ" lowers to two characters: keep the place
-        lowered = char
-    if lowered.isascii():
-        return lowered
-    decomposed = unicodedata.normalize("NFD", lowered)
-    base = decomposed[0]
+    if char.isascii():
+        return char.lower()
+    base = unicodedata.normalize("NFD", char)[0]
     if unicodedata.combining(base):
-        return lowered
+        return char
+    lowered = base.lower()
+    if len(lowered) != 1:  # a lower case of two characters would move every offset after it
+        lowered = base
     # Typographic look-alikes debtors paste from phones and word processors.
-    return _LOOKALIKES.get(base, base)
+    return _LOOKALIKES.get(lowered, lowered)
 
 
 _LOOKALIKES = {

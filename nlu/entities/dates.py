@@ -61,7 +61,7 @@ _E = r"(?![\w'])"  # a word ends here
 _WD = _alt(WEEKDAYS)
 _MON = _alt(MONTHS)
 _ORDINAL = r"(?:er|ere|re|e|eme|de|ste|st|nd|rd|th|ten|te|\.)"
-_WD_LEAD = rf"(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?)"
+_WD_LEAD = rf"(?:(?:(?:le|the)\s+)?(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?)"
 
 # Words after a number that show it is not a day of the month.
 _NOT_A_DAY_AFTER = re.compile(
@@ -81,13 +81,17 @@ _NOT_A_DAY_AFTER = re.compile(
     + r"(?![\w']))"
 )
 
+_PREPOSITION = re.compile(
+    r"(?:on|by|before|until|till|op|tegen|voor|vor|bis|ab|vanaf|avant|pour|vers|rond|"
+    r"omstreeks|d'ici|jusqu'au|au|du|vom)\s+"
+)
 _ISO = re.compile(r"(?<![\d/.-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d])")
 _DMY = re.compile(
     rf"{_B}{_WD_LEAD}?(?<![\d/.,-])(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P=sep)"
     r"(?P<y>\d{4}|\d{2})(?![\d/]|[.,]\d)"
 )
 _TEXT_DMY = re.compile(
-    rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on the|on)\s+)?"
+    rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on)\s+){{0,2}}"
     rf"(?P<d>\d{{1,2}}|premier|first|1st)(?:{_ORDINAL})?\s*(?:of\s+|de\s+|van\s+)?"
     rf"(?P<m>{_MON})\.?{_E}(?:\s*,?\s*(?P<y>\d{{4}}))?(?!\d)"
 )
@@ -141,10 +145,10 @@ _VAGUE_UNITS = re.compile(
     rf"working days|jours ouvrables|jours ouvres){_E}"
 )
 _PLAN_CUE = re.compile(
-    r"etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|gespreid|"
-    r"regeling|termijn|instal|payment plan|spread|in parts|ratenzahlung|raten|abzahl|"
-    r"abbezahl|teilzahl|verteil|per maand|par mois|a month|pro monat|monatlich|maandelijks|"
-    r"monthly|mensuel"
+    r"(?<![\w])(?:etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|"
+    r"gespreid|\w*regeling|\w*termijn|instal|payment plan|spread|in parts|(?:monats)?raten|"
+    r"ratenzahl|ratenplan|abzahl|abbezahl|teilzahl|verteil|per maand|par mois|a month|"
+    r"pro monat|monatlich|maandelijks|monthly|mensuel)"
 )
 
 # Tense cues, on folded text.
@@ -266,8 +270,16 @@ class _Dates:
         return tense_of(self.msg.folded, start, end, self.intent)
 
     def add(self, start: int, end: int, day: dt.date | None) -> None:
-        if day is not None:
-            self.msg.add("date", day.isoformat(), start, end)
+        if day is None:
+            return
+        # The span starts at the date, after a preposition the pattern needed to
+        # see ("op 28/02" -> "28/02"); articles stay ("le 15", "the 15th", "am 15.").
+        lead = _PREPOSITION.match(self.msg.folded, start, end)
+        if lead is not None:
+            if not self.msg.is_free(start, end):
+                return
+            start = lead.end()
+        self.msg.add("date", day.isoformat(), start, end)
 
     def run(self) -> None:
         text = self.msg.folded

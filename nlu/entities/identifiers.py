@@ -37,16 +37,16 @@ _PERCENT = re.compile(
 )
 _VAT = re.compile(r"(?<![\w])(?:be|nl|de|fr|lu)\s?[01]?\d{3}[\s.]?\d{3}[\s.]?\d{3}(?![\w])")
 _OTHER_NUMBER = re.compile(
-    r"(?:client|klant|kunde|kunden|customer|dossier|contrat|contract|vertrag|tva|btw|ust|"
-    r"mwst|gsm|tel|telefoon|telefon|phone|fax|rekening|konto|order|"
-    r"commande|bestelling|bestellung|postcode|code postal|plz|bus|boite|bte)"
-    r"(?:nummer|nr|number|no)?\s?(?:n°|nº|no\.?|nr\.?|num(?:ero|mer|ber)?\.?|#|:)?\s?"
-    r"[a-z]{0,4}[\s-]?\d[\d\s./-]*\d",
+    r"(?<![\w])(?:client|klant|kunde|kunden|customer|dossier|contrat|contract|vertrag|tva|btw|"
+    r"ust|mwst|gsm|tel|telefoon|telefon|phone|fax|order|commande|bestelling|"
+    r"bestellung|postcode|code postal|plz|bus|boite|bte)(?:nummer|nr|number|no|s)?(?![a-z])"
+    r"\s?(?:(?:n°|nº|no\.?|nr\.?|num(?:ero|mer|ber)?\.?|#|:)\s?)?(?:(?:be|nl|fr|de|lu)\s?)?"
+    r"\d[\d\s./-]*\d(?![\d])(?!\s?(?:€|eur))"
 )
 
 _INVOICE_KEYWORD = (
-    r"(?:factures?|factuur|facturen|factuurnummer|factuurnr|fact|fac|invoices?|inv|"
-    r"rechnung(?:en)?|rechnungsnummer|rechnungsnr|rechnungs-nr|re-nr|fa)"
+    r"(?:rechnungsnummer|rechnungs-nr|rechnungsnr|factuurnummer|rechnungen|factuurnr|"
+    r"factures|facturen|invoices|rechnung|facture|factuur|invoice|re-nr|fact|fac|inv|fa)"
 )
 _NUMBER_SIGN = r"(?:n°|nº|n\.|no\.?|nr\.?|num(?:ero|mer|ber)?\.?|#|:|number|nummer)"
 _TOKEN = r"[a-z0-9](?:[a-z0-9_]|[/.-](?=[a-z0-9]))*"
@@ -62,7 +62,7 @@ _NOT_INVOICE_PREFIX = {
     "tva", "btw", "ust", "tel", "gsm", "fax", "kbo", "bce", "p", "pp", "art", "k", "x",
     "h", "e", "n", "nr", "no", "covid", "iban", "bic", "ogm", "vcs", "u",
 }  # fmt: skip
-_DATE_LIKE = re.compile(r"^\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?$")
+_DATE_LIKE = re.compile(r"^(\d{1,4})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 _AMOUNT_AFTER = re.compile(r"\s?(?:€|eur\b|euros?\b|,-)")
 
 
@@ -129,11 +129,22 @@ def claim_lookalikes(msg: Message) -> None:
             msg.claim(match.start(), match.end())
 
 
+def _looks_like_date(token: str) -> bool:
+    """ "15/04", "15-04-2026", "2026-04-15": a day and a month (and a year)."""
+    match = _DATE_LIKE.match(token)
+    if match is None:
+        return False
+    first, second, third = match.groups()
+    if len(first) == 4:  # year first
+        return third is not None and 1 <= int(second) <= 12 and 1 <= int(third) <= 31
+    return 1 <= int(first) <= 31 and 1 <= int(second) <= 12
+
+
 def _invoice_value(msg: Message, start: int, end: int) -> str | None:
     token = msg.folded[start:end]
     if sum(c.isdigit() for c in token) < 2 or len(token) < 2:
         return None
-    if _DATE_LIKE.match(token) and not re.match(r"^\d{4}[-/]\d{3,}$", token):
+    if _looks_like_date(token):
         return None
     if _AMOUNT_AFTER.match(msg.folded, end):
         return None
@@ -165,7 +176,7 @@ def find_invoice_numbers(msg: Message) -> None:
         assert prefix is not None
         if prefix.group() in _NOT_INVOICE_PREFIX or sum(c.isdigit() for c in token) < 3:
             continue
-        if _DATE_LIKE.match(token[prefix.end() :].lstrip("-/_.")):  # "le15/04"
+        if _looks_like_date(token[prefix.end() :].lstrip("-/_.")):  # "le15/04"
             continue
         start, end = match.span("id")
         msg.add("invoice_number", msg.original[start:end], start, end)

@@ -1,0 +1,294 @@
+"""Dates resolved against the reference date, as shared/contracts/nlu.md says.
+
+The reference is Tuesday 10 March 2026 unless a case says otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nlu.entities import extract_entities
+from nlu.entities.dates import add_months
+
+TUESDAY = dt.date(2026, 3, 10)
+
+
+def dates(
+    text: str, language: str, intent: str | None = None, reference: dt.date = TUESDAY
+) -> list[tuple[str, str]]:
+    found = extract_entities(text, language, reference, intent)
+    return [(e["value"], text[e["start"] : e["end"]]) for e in found if e["entity"] == "date"]
+
+
+# The contract's own examples, reference 2026-03-10.
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "value"),
+    [
+        ("vendredi prochain", "fr", None, "2026-03-13"),
+        ("end of the month", "en", None, "2026-03-31"),
+        ("le 15", "fr", None, "2026-03-15"),
+        ("15/04", "fr", None, "2026-04-15"),
+        ("I'll pay next Friday", "en", "promise_to_pay", "2026-03-13"),
+        ("ik betaal volgende week vrijdag", "nl", "promise_to_pay", "2026-03-20"),
+        ("I paid last Friday", "en", "already_paid", "2026-03-06"),
+        ("je paierai le 5", "fr", "promise_to_pay", "2026-04-05"),
+        ("je paierai le 03/02", "fr", "promise_to_pay", "2027-02-03"),
+        ("j'ai payé le 3", "fr", "already_paid", "2026-03-03"),
+        ("j'ai payé le 12", "fr", "already_paid", "2026-02-12"),
+        ("Je paierai 250 € vendredi prochain", "fr", "promise_to_pay", "2026-03-13"),
+    ],
+)
+def test_contract_examples(text: str, language: str, intent: str | None, value: str) -> None:
+    assert [v for v, _ in dates(text, language, intent)] == [value]
+
+
+def test_contract_parse_example_offsets() -> None:
+    text = "Je paierai 250 € vendredi prochain"
+    found = extract_entities(text, "fr", TUESDAY, "promise_to_pay")
+    assert [(e["entity"], e["value"], e["start"], e["end"]) for e in found] == [
+        ("amount", "250.00", 11, 16),
+        ("date", "2026-03-13", 17, 34),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        # today, tomorrow, the day after, yesterday, the day before
+        ("je paie aujourd'hui", "fr", "2026-03-10", "aujourd'hui"),
+        ("je paie aujourdhui", "fr", "2026-03-10", "aujourdhui"),
+        ("je paie demain", "fr", "2026-03-11", "demain"),
+        ("je paie après-demain", "fr", "2026-03-12", "après-demain"),
+        ("je paie apres demain", "fr", "2026-03-12", "apres demain"),
+        ("j'ai payé hier", "fr", "2026-03-09", "hier"),
+        ("j'ai payé avant-hier", "fr", "2026-03-08", "avant-hier"),
+        ("ik betaal vandaag", "nl", "2026-03-10", "vandaag"),
+        ("ik betaal morgen", "nl", "2026-03-11", "morgen"),
+        ("ik betaal overmorgen", "nl", "2026-03-12", "overmorgen"),
+        ("ik heb gisteren betaald", "nl", "2026-03-09", "gisteren"),
+        ("eergisteren betaald", "nl", "2026-03-08", "eergisteren"),
+        ("I'll pay today", "en", "2026-03-10", "today"),
+        ("I'll pay tomorrow", "en", "2026-03-11", "tomorrow"),
+        ("I'll pay tmrw", "en", "2026-03-11", "tmrw"),
+        ("I'll pay the day after tomorrow", "en", "2026-03-12", "the day after tomorrow"),
+        ("I paid yesterday", "en", "2026-03-09", "yesterday"),
+        ("ich zahle heute", "de", "2026-03-10", "heute"),
+        ("ich zahle morgen", "de", "2026-03-11", "morgen"),
+        ("ich zahle übermorgen", "de", "2026-03-12", "übermorgen"),
+        ("ich zahle ubermorgen", "de", "2026-03-12", "ubermorgen"),
+        ("ich habe gestern bezahlt", "de", "2026-03-09", "gestern"),
+        ("vorgestern bezahlt", "de", "2026-03-08", "vorgestern"),
+        # weekdays: next = first one after today; next week's = in the following week
+        ("je paie vendredi", "fr", "2026-03-13", "vendredi"),
+        ("je paie vendredie", "fr", "2026-03-13", "vendredie"),
+        (
+            "je paierai vendredi de la semaine prochaine",
+            "fr",
+            "2026-03-20",
+            "vendredi de la semaine prochaine",
+        ),
+        ("je paierai lundi prochain", "fr", "2026-03-16", "lundi prochain"),
+        ("j'ai payé lundi dernier", "fr", "2026-03-09", "lundi dernier"),
+        ("je paie ce jeudi", "fr", "2026-03-12", "ce jeudi"),
+        ("je paierai mardi", "fr", "2026-03-17", "mardi"),
+        ("ik betaal vrijdag", "nl", "2026-03-13", "vrijdag"),
+        ("ik heb vrijdag betaald", "nl", "2026-03-06", "vrijdag"),
+        ("ik betaal volgende vrijdag", "nl", "2026-03-13", "volgende vrijdag"),
+        ("ik betaal vrijdag volgende week", "nl", "2026-03-20", "vrijdag volgende week"),
+        ("vorige maandag betaald", "nl", "2026-03-09", "vorige maandag"),
+        ("ik betaal deze woensdag", "nl", "2026-03-11", "deze woensdag"),
+        ("I'll pay on Friday", "en", "2026-03-13", "Friday"),
+        ("I'll pay next Tuesday", "en", "2026-03-17", "next Tuesday"),
+        ("I'll pay next week Friday", "en", "2026-03-20", "next week Friday"),
+        ("I paid last Tuesday", "en", "2026-03-03", "last Tuesday"),
+        ("I'll pay this Thursday", "en", "2026-03-12", "this Thursday"),
+        ("ich zahle am Freitag", "de", "2026-03-13", "Freitag"),
+        ("ich zahle nächsten Freitag", "de", "2026-03-13", "nächsten Freitag"),
+        ("ich zahle nachsten Freitag", "de", "2026-03-13", "nachsten Freitag"),
+        ("ich zahle nächste Woche Freitag", "de", "2026-03-20", "nächste Woche Freitag"),
+        ("ich habe letzten Montag bezahlt", "de", "2026-03-09", "letzten Montag"),
+        # end, start and middle of a month
+        ("fin du mois", "fr", "2026-03-31", "fin du mois"),
+        ("je paierai à la fin du mois", "fr", "2026-03-31", "fin du mois"),
+        ("fin de ce mois", "fr", "2026-03-31", "fin de ce mois"),
+        ("fin du mois prochain", "fr", "2026-04-30", "fin du mois prochain"),
+        ("début du mois prochain", "fr", "2026-04-01", "début du mois prochain"),
+        ("debut du mois prochain", "fr", "2026-04-01", "debut du mois prochain"),
+        ("fin avril", "fr", "2026-04-30", "fin avril"),
+        ("mi-avril", "fr", "2026-04-15", "mi-avril"),
+        ("eind deze maand", "nl", "2026-03-31", "eind deze maand"),
+        ("einde van de maand", "nl", "2026-03-31", "einde van de maand"),
+        ("eind volgende maand", "nl", "2026-04-30", "eind volgende maand"),
+        ("begin volgende maand", "nl", "2026-04-01", "begin volgende maand"),
+        ("eind april", "nl", "2026-04-30", "eind april"),
+        ("half april", "nl", "2026-04-15", "half april"),
+        ("end of the month", "en", "2026-03-31", "end of the month"),
+        ("by the end of next month", "en", "2026-04-30", "end of next month"),
+        ("beginning of next month", "en", "2026-04-01", "beginning of next month"),
+        ("end of April", "en", "2026-04-30", "end of April"),
+        ("Ende des Monats", "de", "2026-03-31", "Ende des Monats"),
+        ("Ende dieses Monats", "de", "2026-03-31", "Ende dieses Monats"),
+        ("Ende nächsten Monats", "de", "2026-04-30", "Ende nächsten Monats"),
+        ("Anfang nächsten Monats", "de", "2026-04-01", "Anfang nächsten Monats"),
+        ("zum Monatsende", "de", "2026-03-31", "zum Monatsende"),
+        ("Ende April", "de", "2026-04-30", "Ende April"),
+        ("Mitte April", "de", "2026-04-15", "Mitte April"),
+        # a day of this month (or the next one when it has passed, in a promise)
+        ("le 15", "fr", "2026-03-15", "le 15"),
+        ("le 1er", "fr", "2026-04-01", "le 1er"),
+        ("le 15 du mois prochain", "fr", "2026-04-15", "le 15 du mois prochain"),
+        ("je paierai le 10", "fr", "2026-03-10", "le 10"),
+        ("the 15th", "en", "2026-03-15", "the 15th"),
+        ("I will transfer it on the 28th", "en", "2026-03-28", "the 28th"),
+        ("de 15de", "nl", "2026-03-15", "de 15de"),
+        ("op de 15e", "nl", "2026-03-15", "de 15e"),
+        ("de 1ste van volgende maand", "nl", "2026-04-01", "de 1ste van volgende maand"),
+        ("am 15.", "de", "2026-03-15", "am 15."),
+        ("am 15", "de", "2026-03-15", "am 15"),
+        ("vendredi 13", "fr", "2026-03-13", "vendredi 13"),
+        # day and month, with or without year
+        ("15/04", "fr", "2026-04-15", "15/04"),
+        ("le 30/03", "fr", "2026-03-30", "le 30/03"),
+        ("15-04-2026", "nl", "2026-04-15", "15-04-2026"),
+        ("15/04/26", "fr", "2026-04-15", "15/04/26"),
+        ("15.04.", "de", "2026-04-15", "15.04."),
+        ("15.04.2026", "de", "2026-04-15", "15.04.2026"),
+        ("am 15.04", "de", "2026-04-15", "am 15.04"),
+        ("2026-04-15", "en", "2026-04-15", "2026-04-15"),
+        ("15 avril", "fr", "2026-04-15", "15 avril"),
+        ("le 1er avril", "fr", "2026-04-01", "le 1er avril"),
+        ("15 avril 2026", "fr", "2026-04-15", "15 avril 2026"),
+        ("le mardi 17 mars", "fr", "2026-03-17", "le mardi 17 mars"),
+        ("15 april", "nl", "2026-04-15", "15 april"),
+        ("maandag 16 maart", "nl", "2026-03-16", "maandag 16 maart"),
+        ("15. April", "de", "2026-04-15", "15. April"),
+        ("15. März", "de", "2026-03-15", "15. März"),
+        ("15 marz", "de", "2026-03-15", "15 marz"),
+        ("April 15th", "en", "2026-04-15", "April 15th"),
+        ("April 15, 2026", "en", "2026-04-15", "April 15, 2026"),
+        ("the 15th of April", "en", "2026-04-15", "the 15th of April"),
+        ("15 fevrier", "fr", "2027-02-15", "15 fevrier"),
+        # in N days / weeks / months
+        ("in two weeks", "en", "2026-03-24", "in two weeks"),
+        ("in 2 weeks", "en", "2026-03-24", "in 2 weeks"),
+        ("in a week", "en", "2026-03-17", "in a week"),
+        ("dans deux semaines", "fr", "2026-03-24", "dans deux semaines"),
+        ("dans 3 jours", "fr", "2026-03-13", "dans 3 jours"),
+        ("dans une semaine", "fr", "2026-03-17", "dans une semaine"),
+        ("dans un mois", "fr", "2026-04-10", "dans un mois"),
+        ("over twee weken", "nl", "2026-03-24", "over twee weken"),
+        ("over 3 dagen", "nl", "2026-03-13", "over 3 dagen"),
+        ("over een week", "nl", "2026-03-17", "over een week"),
+        ("in zwei Wochen", "de", "2026-03-24", "in zwei Wochen"),
+        ("in 3 Tagen", "de", "2026-03-13", "in 3 Tagen"),
+        ("in einer Woche", "de", "2026-03-17", "in einer Woche"),
+    ],
+)
+def test_date_forms(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("next week", "en"),
+        ("la semaine prochaine", "fr"),
+        ("volgende week", "nl"),
+        ("nächste Woche", "de"),
+        ("binnen 2 werkdagen", "nl"),
+        ("dans 3 jours ouvrables", "fr"),
+        ("within 5 business days", "en"),
+        ("innerhalb von 3 Tagen", "de"),
+        ("bientôt", "fr"),
+        ("zo snel mogelijk", "nl"),
+        ("as soon as possible", "en"),
+        ("le mois prochain", "fr"),
+        ("Guten Morgen", "de"),
+        ("goede morgen, ik heb een vraag", "nl"),
+        ("hier is het bewijs", "nl"),
+        ("ich bin hier", "de"),
+        ("le 3 fois", "fr"),
+        ("Le 2e rappel est abusif", "fr"),
+        ("1/2 betaald", "nl"),
+        ("3-4 jours", "fr"),
+        ("facture 2026-0042", "fr"),
+        ("€ 15.04", "fr"),
+        ("in 2025", "nl"),
+    ],
+)
+def test_not_a_date(text: str, language: str) -> None:
+    assert dates(text, language) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "value"),
+    [
+        # the intent gives the tense when the words do not
+        ("le 5", "fr", "already_paid", "2026-03-05"),
+        ("le 5", "fr", "promise_to_pay", "2026-04-05"),
+        ("le 20", "fr", "already_paid", "2026-02-20"),
+        ("vendredi", "fr", "already_paid", "2026-03-06"),
+        ("vendredi", "fr", "request_payment_plan", "2026-03-13"),
+        ("20/12", "fr", "already_paid", "2025-12-20"),
+        ("20/12", "fr", "promise_to_pay", "2026-12-20"),
+        ("03/02", "fr", "already_paid", "2026-02-03"),
+        ("5 februari", "nl", "promise_to_pay", "2027-02-05"),
+        ("5 februari", "nl", "already_paid", "2026-02-05"),
+        ("fin du mois", "fr", "already_paid", "2026-02-28"),
+        # without intent, tense cues decide
+        ("j'ai payé le 5", "fr", None, "2026-03-05"),
+        ("je payerai le 5", "fr", None, "2026-04-05"),
+        ("betaald op 5 maart", "nl", None, "2026-03-05"),
+        ("op de 5de overgeschreven", "nl", None, "2026-03-05"),
+        ("ik zal de 5de betalen", "nl", None, "2026-04-05"),
+        ("paid on the 5th", "en", None, "2026-03-05"),
+        ("I will pay on the 5th", "en", None, "2026-04-05"),
+        ("am 5. bezahlt", "de", None, "2026-03-05"),
+        ("am 5. überwiesen", "de", None, "2026-03-05"),
+        ("ich zahle am 5.", "de", None, "2026-04-05"),
+        # the clause's own tense wins over the intent
+        ("j'ai payé le 3", "fr", "promise_to_pay", "2026-03-03"),
+        ("I will pay on the 5th", "en", "already_paid", "2026-04-05"),
+    ],
+)
+def test_tense(text: str, language: str, intent: str | None, value: str) -> None:
+    assert [v for v, _ in dates(text, language, intent)] == [value]
+
+
+def test_past_and_future_in_one_message() -> None:
+    text = "J'ai payé 100 € le 3, je paierai le reste le 5"
+    assert dates(text, "fr", "promise_to_pay") == [("2026-03-03", "le 3"), ("2026-04-05", "le 5")]
+
+
+@pytest.mark.parametrize(
+    ("reference", "text", "intent", "value"),
+    [
+        # "next Friday" on other weekdays
+        (dt.date(2026, 3, 13), "vendredi prochain", None, "2026-03-20"),  # on a Friday
+        (dt.date(2026, 3, 14), "next Friday", None, "2026-03-20"),  # on a Saturday
+        (dt.date(2026, 3, 9), "volgende week vrijdag", None, "2026-03-20"),  # on a Monday
+        (dt.date(2026, 3, 15), "volgende week vrijdag", None, "2026-03-20"),  # on a Sunday
+        (dt.date(2026, 3, 13), "last Friday", None, "2026-03-06"),
+        # month and year ends
+        (dt.date(2026, 2, 10), "fin du mois", None, "2026-02-28"),
+        (dt.date(2028, 2, 10), "fin du mois", None, "2028-02-29"),
+        (dt.date(2026, 12, 20), "le 5", "promise_to_pay", "2027-01-05"),
+        (dt.date(2026, 1, 2), "le 20", "already_paid", "2025-12-20"),
+        (dt.date(2026, 12, 31), "demain", None, "2027-01-01"),
+        (dt.date(2026, 12, 10), "fin du mois prochain", None, "2027-01-31"),
+        # a day the current month does not have: the next month that has it
+        (dt.date(2026, 4, 10), "le 31", "promise_to_pay", "2026-05-31"),
+        (dt.date(2026, 3, 10), "le 31", "already_paid", "2026-01-31"),
+        (dt.date(2026, 1, 31), "dans un mois", None, "2026-02-28"),
+    ],
+)
+def test_calendar_edges(reference: dt.date, text: str, intent: str | None, value: str) -> None:
+    assert [v for v, _ in dates(text, "fr", intent, reference)] == [value]
+
+
+def test_add_months_clamps_to_month_end() -> None:
+    assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
+    assert add_months(dt.date(2026, 11, 15), 3) == dt.date(2027, 2, 15)
+    assert add_months(dt.date(2026, 3, 31), -1) == dt.date(2026, 2, 28)

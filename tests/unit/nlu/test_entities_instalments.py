@@ -1,0 +1,81 @@
+"""Instalment counts in fr, nl, en and de."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from nlu.entities import extract_entities
+
+REF = dt.date(2026, 3, 10)
+
+
+def instalments(text: str, language: str, intent: str | None = None) -> list[tuple[str, str]]:
+    return [
+        (e["value"], text[e["start"] : e["end"]])
+        for e in extract_entities(text, language, REF, intent)
+        if e["entity"] == "instalments"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Puis-je payer en trois fois ?", "fr", [("3", "en trois fois")]),
+        ("en 3 fois", "fr", [("3", "en 3 fois")]),
+        ("en 3x", "fr", [("3", "en 3x")]),
+        ("en 3 x sans frais", "fr", [("3", "en 3 x")]),
+        ("en deux fois", "fr", [("2", "en deux fois")]),
+        ("en 4 mensualités", "fr", [("4", "en 4 mensualités")]),
+        ("3 mensualités de 100 €", "fr", [("3", "3 mensualités")]),
+        ("en 5 versements", "fr", [("5", "en 5 versements")]),
+        ("payer en 6 mois", "fr", [("6", "en 6 mois")]),
+        ("étaler sur 10 mois", "fr", [("10", "sur 10 mois")]),
+        ("in 6 termijnen", "nl", [("6", "in 6 termijnen")]),
+        ("in zes termijnen", "nl", [("6", "in zes termijnen")]),
+        ("in 6 keer", "nl", [("6", "in 6 keer")]),
+        ("in twee keer betalen", "nl", [("2", "in twee keer")]),
+        ("Kan ik afbetalen in 6 maanden?", "nl", [("6", "in 6 maanden")]),
+        ("afbetalen over 3 maanden", "nl", [("3", "over 3 maanden")]),
+        ("in 4 instalments", "en", [("4", "in 4 instalments")]),
+        ("in 4 installments", "en", [("4", "in 4 installments")]),
+        ("in three installments", "en", [("3", "in three installments")]),
+        ("3 monthly payments", "en", [("3", "3 monthly payments")]),
+        ("spread over 6 months", "en", [("6", "over 6 months")]),
+        ("in drei Raten", "de", [("3", "in drei Raten")]),
+        ("in 3 Monatsraten", "de", [("3", "in 3 Monatsraten")]),
+        ("4 Raten", "de", [("4", "4 Raten")]),
+        ("in zwei Teilzahlungen", "de", [("2", "in zwei Teilzahlungen")]),
+        ("über 6 Monate verteilt", "de", [("6", "über 6 Monate")]),
+        ("je peux payer 3 x 100 €", "fr", [("3", "3 x")]),
+    ],
+)
+def test_instalment_forms(text: str, language: str, expected: list[tuple[str, str]]) -> None:
+    assert instalments(text, language) == expected
+
+
+def test_months_are_instalments_only_in_a_plan() -> None:
+    assert instalments("Kan ik over 2 maanden betalen?", "nl") == []
+    assert instalments("Kan ik over 2 maanden betalen?", "nl", "request_payment_plan") == [
+        ("2", "over 2 maanden")
+    ]
+    assert instalments("I'll pay in 3 months", "en") == []
+    assert instalments("Can I pay in 3 months with a payment plan?", "en") == [("3", "in 3 months")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("j'ai déjà appelé 3 fois", "fr"),
+        ("en une fois", "fr"),
+        ("je paie dans 3 mois", "fr"),
+        ("je suis au chômage depuis 2 mois", "fr"),
+        ("ik heb al 3 keer gebeld", "nl"),
+        ("I called you 3 times", "en"),
+        ("Ich habe schon 3 mal angerufen", "de"),
+        ("Le 2e versement", "fr"),
+    ],
+)
+def test_not_instalments(text: str, language: str) -> None:
+    assert instalments(text, language) == []
