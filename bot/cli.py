@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "bot.commands.dunning",
     "bot.commands.email",
     "bot.commands.ledger",
+    "bot.commands.nlu",
     "bot.commands.serve",
 )
 
