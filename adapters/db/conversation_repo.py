@@ -1,0 +1,378 @@
+"""Storing conversations: inbound messages exactly once, replies, escalations, audit.
+
+The order that makes "exactly once" hold:
+
+    store_inbound()        own transaction: the message exists, status "received"
+    ...crash here: the message waits, nothing was done...
+    claim + effects + replies + mark "handled"   one transaction (bot.conversations)
+
+A redelivered message (same channel and external id) is refused by the unique
+constraint and reported as a duplicate; a crash before "handled" leaves the
+message "received", and the next start handles it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.db.conversation_schema import (
+    audit_log,
+    conversations,
+    escalations,
+    link_tokens,
+    messages,
+)
+from adapters.db.schema import debtor_emails
+
+PRIORITY = {
+    "insolvency": 1,
+    "dispute": 2,
+    "angry": 2,
+    "human_asked": 2,
+    "plan_outside_policy": 3,
+    "wrong_recipient": 3,
+    "unknown_sender": 3,
+    "bounce": 3,
+    "stop_contact": 3,
+    "low_confidence": 4,
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    conversation_id: int
+    duplicate: bool
+
+
+async def conversation_for(
+    conn: AsyncConnection, channel: str, channel_key: str, language: str | None = None
+) -> int:
+    """The conversation of this identity on this channel, created on first contact."""
+    found = (
+        await conn.execute(
+            select(conversations.c.id).where(
+                conversations.c.channel == channel, conversations.c.channel_key == channel_key
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    now = _now()
+    result = await conn.execute(
+        insert(conversations)
+        .values(
+            channel=channel,
+            channel_key=channel_key,
+            language=language,
+            handler="bot",
+            state="{}",
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(conversations.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def store_inbound(
+    engine: AsyncEngine,
+    *,
+    channel: str,
+    channel_key: str,
+    external_id: str,
+    text: str,
+    kind: str = "message",
+    meta: dict[str, Any] | None = None,
+    received_at: datetime | None = None,
+) -> StoredMessage:
+    """Store an inbound message in its own committed transaction.
+
+    Returns ``duplicate=True`` (and the earlier message's id) when the same
+    channel + external id was stored before: a redelivery, to be ignored.
+    """
+    async with engine.begin() as conn:
+        existing = (
+            await conn.execute(
+                select(messages.c.id, messages.c.conversation_id).where(
+                    messages.c.channel == channel, messages.c.external_id == external_id
+                )
+            )
+        ).first()
+        if existing is not None:
+            return StoredMessage(existing.id, existing.conversation_id, True)
+        conversation_id = await conversation_for(conn, channel, channel_key)
+    # A second transaction for the insert itself: if a concurrent process stored the
+    # same message in between, the unique constraint refuses ours cleanly.
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                insert(messages)
+                .values(
+                    conversation_id=conversation_id,
+                    direction="in",
+                    channel=channel,
+                    external_id=external_id,
+                    author="debtor",
+                    text=text,
+                    kind=kind,
+                    meta=json.dumps(meta or {}, default=str),
+                    status="received",
+                    created_at=received_at or _now(),
+                )
+                .returning(messages.c.id)
+            )
+            message_id = int(result.scalar_one())
+            await conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(last_message_at=_now(), updated_at=_now())
+            )
+    except IntegrityError:
+        async with engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(messages.c.id, messages.c.conversation_id).where(
+                        messages.c.channel == channel, messages.c.external_id == external_id
+                    )
+                )
+            ).one()
+        return StoredMessage(row.id, row.conversation_id, True)
+    return StoredMessage(message_id, conversation_id, False)
+
+
+async def claim_received(conn: AsyncConnection, message_id: int) -> Any | None:
+    """Lock an inbound message that still waits to be handled (None if it does not)."""
+    query = select(messages).where(messages.c.id == message_id, messages.c.status == "received")
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return (await conn.execute(query)).first()
+
+
+async def pending_message_ids(engine: AsyncEngine, limit: int = 1000) -> list[int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(messages.c.id)
+            .where(messages.c.status == "received", messages.c.direction == "in")
+            .order_by(messages.c.id)
+            .limit(limit)
+        )
+        return [int(r[0]) for r in rows]
+
+
+async def mark_handled(
+    conn: AsyncConnection,
+    message_id: int,
+    *,
+    status: str = "handled",
+    intent: str | None = None,
+    confidence: float | None = None,
+    entities: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    await conn.execute(
+        update(messages)
+        .where(messages.c.id == message_id)
+        .values(
+            status=status,
+            intent=intent,
+            confidence=confidence,
+            entities=json.dumps(list(entities or []), ensure_ascii=False),
+            handled_at=_now(),
+        )
+    )
+
+
+async def add_outbound(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    channel: str,
+    text: str,
+    author: str,
+    status: str,
+    outbox_id: int | None = None,
+    meta: dict[str, Any] | None = None,
+) -> int:
+    result = await conn.execute(
+        insert(messages)
+        .values(
+            conversation_id=conversation_id,
+            direction="out",
+            channel=channel,
+            external_id=f"out:{secrets.token_hex(12)}",
+            author=author,
+            text=text,
+            kind="message",
+            meta=json.dumps(meta or {}, default=str, ensure_ascii=False),
+            status=status,
+            outbox_id=outbox_id,
+            created_at=_now(),
+            handled_at=_now(),
+        )
+        .returning(messages.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def load_conversation(conn: AsyncConnection, conversation_id: int) -> Any:
+    return (
+        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+    ).one()
+
+
+async def save_conversation(
+    conn: AsyncConnection,
+    conversation_id: int,
+    *,
+    state: dict[str, Any] | None = None,
+    debtor_id: int | None = None,
+    language: str | None = None,
+    handler: str | None = None,
+    assigned_to: str | None = None,
+) -> None:
+    values: dict[str, Any] = {"updated_at": _now()}
+    if state is not None:
+        values["state"] = json.dumps(state, default=str, ensure_ascii=False)
+    if debtor_id is not None:
+        values["debtor_id"] = debtor_id
+    if language is not None:
+        values["language"] = language
+    if handler is not None:
+        values["handler"] = handler
+        values["assigned_to"] = assigned_to
+    await conn.execute(
+        update(conversations).where(conversations.c.id == conversation_id).values(**values)
+    )
+
+
+async def debtors_by_email(conn: AsyncConnection, address: str) -> list[int]:
+    rows = await conn.execute(
+        select(debtor_emails.c.debtor_id).where(
+            func.lower(debtor_emails.c.email) == address.strip().lower()
+        )
+    )
+    return sorted({int(r[0]) for r in rows})
+
+
+async def escalate(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    debtor_id: int | None,
+    reason: str,
+    message_id: int | None = None,
+    note: str = "",
+) -> int:
+    """Open an escalation, or return the open one of the same reason on that conversation."""
+    existing = (
+        await conn.execute(
+            select(escalations.c.id).where(
+                escalations.c.conversation_id == conversation_id,
+                escalations.c.reason == reason,
+                escalations.c.status != "resolved",
+            )
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return int(existing)
+    result = await conn.execute(
+        insert(escalations)
+        .values(
+            conversation_id=conversation_id,
+            debtor_id=debtor_id,
+            message_id=message_id,
+            reason=reason,
+            priority=PRIORITY.get(reason, 4),
+            status="open",
+            note=note,
+            created_at=_now(),
+        )
+        .returning(escalations.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def audit(
+    conn: AsyncConnection,
+    actor: str,
+    action: str,
+    *,
+    debtor_id: int | None = None,
+    conversation_id: int | None = None,
+    invoice_id: int | None = None,
+    **details: Any,
+) -> None:
+    await conn.execute(
+        insert(audit_log).values(
+            at=_now(),
+            actor=actor,
+            action=action,
+            debtor_id=debtor_id,
+            conversation_id=conversation_id,
+            invoice_id=invoice_id,
+            details=json.dumps(details, default=str, ensure_ascii=False),
+        )
+    )
+
+
+async def create_link_token(
+    conn: AsyncConnection, debtor_id: int, purpose: str, valid_for: timedelta = timedelta(days=60)
+) -> str:
+    """A single-use, unguessable token (32 url-safe characters, within Telegram's 64)."""
+    token = secrets.token_urlsafe(24)
+    now = _now()
+    await conn.execute(
+        insert(link_tokens).values(
+            token=token,
+            debtor_id=debtor_id,
+            purpose=purpose,
+            expires_at=now + valid_for,
+            created_at=now,
+        )
+    )
+    return token
+
+
+async def use_link_token(
+    conn: AsyncConnection, token: str, purpose: str, used_by: str
+) -> int | None:
+    """The debtor a valid token links to, consuming it; None if unknown, used or expired.
+
+    The same identity presenting its own token again (a second /start) is accepted.
+    """
+    now = _now()
+    row = (
+        await conn.execute(
+            select(link_tokens).where(
+                link_tokens.c.token == token,
+                link_tokens.c.purpose == purpose,
+                link_tokens.c.expires_at > now,
+                or_(
+                    link_tokens.c.used_at.is_(None),
+                    and_(link_tokens.c.used_by == used_by),
+                ),
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    if row.used_at is None:
+        await conn.execute(
+            update(link_tokens)
+            .where(link_tokens.c.token == token, link_tokens.c.used_at.is_(None))
+            .values(used_at=now, used_by=used_by)
+        )
+    return int(row.debtor_id)
