@@ -35,6 +35,7 @@ _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:\[[^\]]{1,30}\]\s*)?"
     r"(?:automatic\s+reply|auto(?:matic)?[-\s]?(?:reply|response|responder)|autoreply|"
     r"out\s+of\s+(?:the\s+)?office|ooo\b|away\s+from\s+(?:the\s+)?office|on\s+vacation|"
+    r"respuesta\s+automática|risposta\s+automatica|resposta\s+automática|autosvar|"
     r"réponse\s+automatique|reponse\s+automatique|absence\s+du\s+bureau|absent(?:e)?\s+du\s+bureau|"
     r"message\s+d'absence|absence\b|en\s+congé|"
     r"automatisch\s+antwoord|automatisch\s+bericht|afwezig(?:heid)?\b|niet\s+aanwezig|"
@@ -147,10 +148,10 @@ def is_auto_reply(
         return True
     if subject_says_automatic(subject):
         return True
-    weak = bool(_header(headers, "x-auto-response-suppress")) or _header(
-        headers, "return-path"
-    ) in ("<>", "")
-    if weak and _ABSENCE.search(text or ""):
+    weak = bool(_header(headers, "x-auto-response-suppress")) or (
+        _header(headers, "return-path") == "<>"
+    )
+    if weak and _ABSENCE.search(text or "") and not _PAST_OR_ACTION.search(text or ""):
         return True
     return text_says_out_of_office(text, reference)
 
@@ -273,6 +274,8 @@ def _to_date(match: re.Match[str], reference: date | None) -> date | None:
         day, month, year_text = int(groups["id"]), int(groups["im"]), groups["iy"]
     elif groups["d1"]:
         day, month, year_text = int(groups["d1"]), int(groups["m1"]), groups["y1"]
+        if month > 12 >= day:  # "3/23": an American month/day
+            day, month = month, day
     elif groups["d2"]:
         day, month, year_text = int(groups["d2"]), _MONTHS[groups["mn2"].lower()], groups["y2"]
     else:

@@ -216,7 +216,9 @@ _SEPARATORS = [
         r"^[-_*=\s]{2,}\s*(?:Original\s+Message|Message\s+d'origine|Message\s+original|"
         r"Oorspronkelijk\s+bericht|Origineel\s+bericht|Ursprüngliche\s+Nachricht|"
         r"Originalnachricht|Forwarded\s+message|Message\s+transféré|Doorgestuurd\s+bericht|"
-        r"Weitergeleitete\s+Nachricht|Reply\s+message|Réponse\s+au\s+message)\s*[-_*=\s]{2,}$",
+        r"Weitergeleitete\s+Nachricht|Reply\s+message|Réponse\s+au\s+message|"
+        r"Mail\s+original|Ursprüngliche\s+Mail|Originele\s+e-?mail|Oorspronkelijke\s+e-?mail|"
+        r"Message\s+d'origine|Original\s+Mail)\s*[-_*=\s]{2,}$",
         re.I,
     ),
     re.compile(
@@ -226,6 +228,8 @@ _SEPARATORS = [
         re.I,
     ),
     re.compile(r"^_{20,}$"),
+    # IBM Notes: "-----Relance <credit@relance.example> wrote: -----"
+    re.compile(r"^-{3,}\s*.{1,100}\s" + _WROTE + r"\s?:\s*-{3,}$", re.I),
 ]
 _HEADER_NAMES = (
     "from|sent|to|cc|bcc|date|subject|reply-to|"
@@ -434,14 +438,31 @@ def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
+_CONFIDENTIAL = re.compile(
+    r"confidenti|vertrouwelijk|vertraulich|privileged|geheimhaltung|secret\s+professionnel", re.I
+)
+_ADDRESSEE = re.compile(
+    r"intended|addressee|recipient|destinataire|destiné|geadresseerde|bestemd|ontvanger|"
+    r"empfänger|adressat|bestimmt|erreur|error|vergissing|irrtümlich|fehlerhaft",
+    re.I,
+)
+
+
+def _is_disclaimer(paragraph: str) -> bool:
+    if len(paragraph) < 45 or "?" in paragraph:
+        return False  # short or asking something: the sender's own words
+    if _DISCLAIMER_START.match(paragraph):
+        return True
+    return bool(_CONFIDENTIAL.search(paragraph) and _ADDRESSEE.search(paragraph))
+
+
 def _strip_disclaimer(lines: list[str]) -> list[str]:
-    """Cut from the first disclaimer paragraph that has only disclaimers or contacts after it."""
+    """Cut from the first legal-footer paragraph (never the first paragraph) to the end."""
     spans = _paragraphs(lines)
     for index, (start, end) in enumerate(spans):
         if index == 0:
             continue
-        head = _joined(lines, start, end - start)
-        if _DISCLAIMER_START.match(head):
+        if _is_disclaimer(_joined(lines, start, end - start)):
             return lines[:start]
     return lines
 
@@ -455,15 +476,29 @@ def _strip_closing(lines: list[str]) -> list[str]:
     content = [i for i, line in enumerate(lines) if line.strip()]
     for i in content:
         closing = _CLOSINGS.match(lines[i].strip())
-        if not closing or not _NAME_AFTER_CLOSING.match(closing.group("rest") or ""):
+        if not closing or not _closing_rest_ok(closing.group("rest") or ""):
             continue
         before = [j for j in content if j < i]
         after = [j for j in content if j > i]
-        if not before or len(after) > 10:
+        if not any(_has_substance(lines[j]) for j in before) or len(after) > 10:
             continue
         if all(_looks_like_signature_line(lines[j]) for j in after):
             return lines[:i]
     return lines
+
+
+def _closing_rest_ok(rest: str) -> bool:
+    """After a closing on its line: nothing, a name, or a closing in another language."""
+    if _NAME_AFTER_CLOSING.match(rest):
+        return True
+    other = re.match(r"^\s*[/|–-]\s*(.+)$", rest)
+    return bool(other and _CLOSINGS.match(other.group(1).strip()))
+
+
+def _has_substance(line: str) -> bool:
+    """More than a salutation ("Bonjour Madame,", "Hallo,"): the closing may go."""
+    stripped = line.strip()
+    return not stripped.endswith(",") or len(stripped.split()) > 5
 
 
 def _looks_like_signature_line(line: str) -> bool:

@@ -1,5 +1,7 @@
 """Automatic replies: headers, subjects, text-only out-of-office, return dates, false positives."""
 
+# ruff: noqa: E501  (the cases are whole sentences as responders write them)
+
 from __future__ import annotations
 
 from datetime import date
@@ -74,26 +76,28 @@ def test_ordinary_subjects(subject: str) -> None:
     assert not subject_says_automatic(subject)
 
 
-@pytest.mark.parametrize(
-    ("text", "until"),
-    [
-        (
-            "Je suis absente du bureau jusqu'au 20 mars inclus. En cas d'urgence, contactez "
-            "info@x.be.",
-            date(2026, 3, 20),
-        ),
-        ("Je suis en congé. Je serai de retour le lundi 23 mars.", date(2026, 3, 23)),
-        (
-            "Ik ben afwezig tot en met 20 maart. Voor dringende zaken: 03 123 45 67.",
-            date(2026, 3, 20),
-        ),
-        ("Ik ben met verlof, terug op 20/03.", date(2026, 3, 20)),
-        ("Ich bin bis einschließlich 20.03.2026 nicht im Büro.", date(2026, 3, 20)),
-        ("Ich bin derzeit nicht im Büro, zurück am 20.03.", date(2026, 3, 20)),
-        ("I am out of the office, back on March 20th.", date(2026, 3, 20)),
-        ("I'm on annual leave until 20 March with limited access to email.", date(2026, 3, 20)),
-    ],
-)
+OUT_OF_OFFICE = [
+    (
+        "Je suis absente du bureau jusqu'au 20 mars inclus. En cas d'urgence, contactez info@x.be.",
+        date(2026, 3, 20),
+    ),
+    ("Je suis en congé. Je serai de retour le lundi 23 mars.", date(2026, 3, 23)),
+    ("Merci pour votre message. Je suis absent jusqu'au vendredi 20 mars 2026.", date(2026, 3, 20)),
+    ("Ik ben afwezig tot en met 20 maart. Voor dringende zaken: 03 123 45 67.", date(2026, 3, 20)),
+    ("Ik ben met verlof, terug op 20/03.", date(2026, 3, 20)),
+    (
+        "Bedankt voor uw e-mail. Ik ben momenteel niet op kantoor. Vanaf maandag 23 maart ben ik terug.",
+        date(2026, 3, 23),
+    ),
+    ("Ich bin bis einschließlich 20.03.2026 nicht im Büro.", date(2026, 3, 20)),
+    ("Ich bin derzeit nicht im Büro, zurück am 20.03.", date(2026, 3, 20)),
+    ("I am out of the office, back on March 20th.", date(2026, 3, 20)),
+    ("I'm on annual leave until 20 March with limited access to email.", date(2026, 3, 20)),
+    ("I'm OOO until 3/23. For urgent matters contact office@x.com.", date(2026, 3, 23)),
+]
+
+
+@pytest.mark.parametrize(("text", "until"), OUT_OF_OFFICE)
 def test_text_only_out_of_office_and_its_date(text: str, until: date) -> None:
     assert text_says_out_of_office(text, MARCH_10)
     assert is_auto_reply({}, "Re: Rappel", text, MARCH_10)
@@ -121,6 +125,11 @@ def test_weak_headers_count_only_with_a_cue() -> None:
     weak = {"x-auto-response-suppress": "All", "return-path": "<>"}
     assert not is_auto_reply(weak, "RE: Reminder", "I will pay on Friday.", MARCH_10)
     assert is_auto_reply(weak, "RE: Reminder", "I am out of the office.", MARCH_10)
+    # A person on holiday who answers anyway is still a person.
+    holiday = "I am on holiday until the 20th, I will pay when I am back."
+    assert not is_auto_reply(weak, "RE: Reminder", holiday, MARCH_10)
+    # A missing Return-Path (saved .eml files) is no cue at all.
+    assert not is_auto_reply({}, "RE: Reminder", "I am away today, call me.", MARCH_10)
 
 
 @pytest.mark.parametrize(

@@ -344,6 +344,48 @@ KEEP = [
     ),
 ]
 
+# Less common clients and footers.
+PLAIN += [
+    (
+        "zimbra",
+        "fr",
+        "Payé.\n\n----- Mail original -----\nDe: Relance <credit@relance.example>\nÀ: moi@x.be\nEnvoyé: Lundi 9 Mars 2026 10:12:00\n\nBonjour",
+        "Payé.",
+    ),
+    (
+        "notes",
+        "de",
+        "Bezahlt.\n\n-----Relance <credit@relance.example> schrieb: -----\n\nAn: x@y.de",
+        "Bezahlt.",
+    ),
+    (
+        "yahoo",
+        "en",
+        "Paid.\n\nOn Monday, March 9, 2026, 10:12:14 AM GMT+1, Relance <credit@relance.example> wrote:\n\n\nDear",
+        "Paid.",
+    ),
+    (
+        "any",
+        "nl",
+        "Is betaald.\n\nMet vriendelijke groeten / Meilleures salutations\nJan Peeters",
+        "Is betaald.",
+    ),
+    (
+        "any",
+        "en",
+        "Paid.\n\nThe content of this email is confidential and intended for the recipient specified in message only.",
+        "Paid.",
+    ),
+]
+KEEP += [
+    (
+        "en",
+        "Hello,\n\nConfidential: we are in trouble, can we pay in 3 instalments?",
+        "Hello,\n\nConfidential: we are in trouble, can we pay in 3 instalments?",
+    ),
+    ("fr", "Bonjour,\n\nMerci\nJean", "Bonjour,\n\nMerci\nJean"),
+]
+
 
 @pytest.mark.parametrize(
     ("client", "language", "body", "expected"),
