@@ -9,7 +9,7 @@ and the caller forgot fails a test instead of printing an empty hole in a debtor
 mail.  Amounts and dates go through Babel in the language of the message (the
 context's ``language``: fr, nl, en, de, formatted the Belgian way):
 
-    {{ 1234.5 | money }}      fr -> 1 234,50 €    nl -> € 1.234,50    de -> 1.234,50 €
+    {{ 1234.5 | money }}      fr -> 1 234,50 €    nl -> € 1.234,50    en -> €1,234.50
     {{ due | long_date }}     fr -> 3 mars 2026   nl -> 3 maart 2026   de -> 3. März 2026
 """
 
@@ -33,7 +33,10 @@ from jinja2 import (
 from jinja2.runtime import Context
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_BE", "de": "de_BE"}
+# Belgian conventions for the national languages; English readers get Irish English
+# (en_IE: euro first, decimal point, day-month-year), which they read more easily than
+# en_BE's "55,00 €".
+LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_IE", "de": "de_BE"}
 
 
 def locale_of(language: str) -> str:
