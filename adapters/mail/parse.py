@@ -245,9 +245,45 @@ def _bodies(message: Message) -> tuple[str | None, str | None]:
         ctype = part.get_content_type()
         if ctype == "text/plain" and plain is None:
             plain = decode_part(part)
+            if str(part.get_param("format") or "").lower() == "flowed":
+                delsp = str(part.get_param("delsp") or "").lower() == "yes"
+                plain = unflow(plain, delsp)
         elif ctype == "text/html" and html is None:
             html = decode_part(part)
     return plain, html
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """Undo RFC 3676 ``format=flowed`` soft line breaks (Thunderbird, Apple Mail).
+
+        "Je ne peux pas payer pour le \nmoment." -> "Je ne peux pas payer pour le moment."
+
+    A line ending in a space continues on the next line of the same quote depth;
+    "-- " (the signature separator) never does.  Written here because the standard
+    library's email package does not decode flowed text.  Unlike RFC 3676, an
+    empty line always ends the paragraph (hand-edited mail keeps stray spaces).
+    """
+    out: list[str] = []
+    pending: str | None = None
+    pending_depth = 0
+    for raw_line in text.replace("\r\n", "\n").split("\n"):
+        depth = len(raw_line) - len(raw_line.lstrip(">"))
+        line = raw_line[depth:]
+        if line.startswith(" "):  # space-stuffing
+            line = line[1:]
+        if pending is not None and depth == pending_depth and line:
+            line = pending + line
+        elif pending is not None:
+            out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+        pending = None
+        if line.endswith(" ") and line != "-- ":
+            pending = line[:-1] if delsp else line
+            pending_depth = depth
+            continue
+        out.append(">" * depth + (" " if depth else "") + line)
+    if pending is not None:
+        out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
+    return "\n".join(out)
 
 
 def _body_parts(message: Message) -> list[Message]:

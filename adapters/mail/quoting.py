@@ -89,6 +89,10 @@ _QUOTE_XPATH = (
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' yahoo_quoted ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' protonmail_quote ')]"
     " | //*[@id='mail-editor-reference-message-container']"
+    # Signatures the clients mark as such (Gmail, Thunderbird, Outlook on the web).
+    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' gmail_signature ')]"
+    " | //*[contains(concat(' ', normalize-space(@class), ' '), ' moz-signature ')]"
+    " | //*[@id='Signature'] | //*[@id='x_Signature']"
 )
 # Markers after which everything in the document is the earlier message (Outlook).
 _CUT_AFTER_XPATH = (

@@ -472,3 +472,31 @@ def test_html_only_new_text(client: str, html: str, expected: str) -> None:
 def test_html_to_text_keeps_line_structure() -> None:
     html = "<html><body><p>Ligne 1</p>\n<p>Ligne&nbsp;2<br>Ligne 3</p><script>x()</script></body></html>"
     assert html_to_text(html).strip() == "Ligne 1\nLigne\u00a02\nLigne 3"
+
+
+def test_format_flowed_is_unwrapped() -> None:
+    from adapters.mail.parse import unflow
+
+    text = (
+        "Je ne peux pas payer pour le \nmoment.\n\n-- \nSophie\n> la facture reste \n> impayée.\n"
+    )
+    assert unflow(text) == (
+        "Je ne peux pas payer pour le moment.\n\n-- \nSophie\n> la facture reste impayée.\n"
+    )
+    assert unflow("pay \nment", delsp=True) == "payment"
+    # An empty line always ends a paragraph, even after a stray trailing space.
+    assert unflow("Bonjour, \n\nPayé.") == "Bonjour, \n\nPayé."
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        '<div dir="ltr">Betaald.<br clear="all"><div><br></div><span class="gmail_signature_prefix">-- </span><br>'
+        '<div dir="ltr" class="gmail_signature" data-smartmail="gmail_signature">Jan Peeters<br>Peeters Bouw</div></div>',
+        '<p>Betaald.</p><div class="moz-signature">-- <br>Jan Peeters</div>',
+        '<div>Betaald.</div><div id="Signature"><p>Jan Peeters | Peeters Bouw BV</p></div>',
+    ],
+    ids=["gmail", "thunderbird", "outlook-web"],
+)
+def test_html_signatures_marked_by_the_client_go(html: str) -> None:
+    assert new_text(None, html) == "Betaald."
