@@ -26,7 +26,7 @@ from nlu.entities.spans import Message
 _NUM = r"(?:\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
 _DASHES = r"(?:[.,]-{1,2})?"
 _CUR_BEFORE = r"(?:€|eur\.?|euros?)"
-_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?\.?|euroos|balles|boules)"
+_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?|euroos|balles|boules)"
 _START = r"(?<![\w.,/€-])"
 
 _PATTERNS = (
@@ -41,13 +41,19 @@ _PATTERNS = (
     # "125,50": two decimals without currency
     re.compile(rf"{_START}(?P<num>\d{{1,3}}(?:[.' ]\d{{3}})*[.,]\d{{2}})(?![\w.,/%-]|\s?%)"),
 )
-_BARE = re.compile(r"(?<![\w.,/€+#°-])(?P<num>\d{2,6})(?![\w.,/%°-]|\s?[x×%])")
+_BARE = re.compile(r"(?<![\w.,/€+#°£$-])(?P<num>\d{2,6})(?![\w.,/%°-]|\s?[x×%])")
 _PAY_WORD = re.compile(
     r"(?<![\w])(?:pay|paye|payer|payerai|paierai|paie|verse|vire|regle|montant|somme|solde|"
     r"reste|rembourse|acompte|avance|betaald|betaal|betalen|overgeschreven|overgemaakt|gestort|"
     r"storten|stort|bedrag|saldo|rest|restant|voorschot|paid|payed|sent|transferred|amount|"
     r"balance|remaining|deposit|bezahlt|zahle|zahlen|uberwiesen|ueberwiesen|uberweise|betrag|"
     r"summe|anzahlung|restbetrag)(?:e|es|ee|s|d|t|n|rai|ra)?(?![\w])"
+)
+# Dutch and German put the verb last: "ik heb 300 betaald", "ich kann nur 50 zahlen".
+_PAY_VERB_AFTER = re.compile(
+    r"(?:\s+(?:euro|eur|al|reeds|schon|bereits|nog|noch))?\s+(?:betaald|overgemaakt|"
+    r"overgeschreven|gestort|betalen|storten|overmaken|bezahlt|uberwiesen|ueberwiesen|gezahlt|"
+    r"zahlen|bezahlen|uberweisen|paid)(?![\w])"
 )
 _ORDINAL_BEFORE = re.compile(r"(?:le|la|les|de|du|au|the|het|der|die|den|am)\s*$")
 _UNIT_AFTER = re.compile(
@@ -113,6 +119,7 @@ def find_amounts(msg: Message) -> None:
         if not msg.is_free(start, end) or _YEAR.match(number) or _UNIT_AFTER.match(text, end):
             continue
         clause_start = max(text.rfind(c, 0, start) for c in ".!?\n;")
-        window = text[max(clause_start + 1, start - 40) : start] + " " + text[end : end + 20]
-        if _PAY_WORD.search(window) and not _DAY_BEFORE.search(text, max(0, start - 6), start):
+        before = text[max(clause_start + 1, start - 40) : start]
+        paid = _PAY_WORD.search(before) or _PAY_VERB_AFTER.match(text, end)
+        if paid and not _DAY_BEFORE.search(text, max(0, start - 6), start):
             _add(msg, start, end, to_decimal(number))

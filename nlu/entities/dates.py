@@ -82,14 +82,18 @@ _NOT_A_DAY_AFTER = re.compile(
 )
 
 _PREPOSITION = re.compile(
-    r"(?:on|by|before|until|till|op|tegen|voor|vor|bis|ab|vanaf|avant|pour|vers|rond|"
-    r"omstreeks|d'ici|jusqu'au|au|du|vom)\s+"
+    r"(?:vor dem|ab dem|nach dem|spatestens|au plus tard|uiterlijk op|uiterlijk|on|by|before|"
+    r"until|till|op|tegen|voor|vor|bis|ab|vanaf|avant|pour|vers|rond|omstreeks|d'ici|"
+    r"jusqu'au|au|du|vom)\s+"
 )
 _ISO = re.compile(r"(?<![\d/.-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d])")
 _DMY = re.compile(
     rf"{_B}{_WD_LEAD}?(?<![\d/.,-])(?P<d>\d{{1,2}})(?P<sep>[/.-])(?P<m>\d{{1,2}})(?P=sep)"
     r"(?P<y>\d{4}|\d{2})(?![\d/]|[.,]\d)"
 )
+_ABBREVIATED_MONTHS = {
+    word for word in MONTHS if len(word) <= 4 and word not in ("mai", "mei", "may", "mars", "aout")
+} - {"juni", "juli", "june", "july", "marz"}
 _TEXT_DMY = re.compile(
     rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on)\s+){{0,2}}"
     rf"(?P<d>\d{{1,2}}|premier|first|1st)(?:{_ORDINAL})?\s*(?:of\s+|de\s+|van\s+)?"
@@ -121,7 +125,8 @@ _EDGE_OF_MONTH_WORD = re.compile(
 _DAY_OF_MONTH = re.compile(
     rf"(?P<pre>{_B}(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?|"
     r"(?:le|the|on the|by the|before the|until the|de|den|am|op de|vanaf de|tegen de|voor de|"
-    r"bis zum|zum|au|avant le|pour le|jusqu'au|d'ici le|vers le|rond de|omstreeks de|"
+    r"bis zum|zum|vor dem|ab dem|nach dem|spatestens am|au|avant le|pour le|jusqu'au|d'ici le|"
+    r"vers le|au plus tard le|rond de|omstreeks de|uiterlijk de|uiterlijk op de|"
     r"on|by|before|until|op|tegen|voor|vor|bis|ab)\s+))"
     rf"(?P<d>\d{{1,2}}|premier|first)(?P<suf>{_ORDINAL})?"
     r"(?P<of>\s+(?:du|de|van|of|des)\s+(?:(?P<det>the|this|next|ce|deze|volgende|nachsten|"
@@ -140,6 +145,13 @@ _DURATION = re.compile(
     r"banking|werktage|werktagen|arbeitstage|arbeitstagen))?"
     rf"{_E}"
 )
+# "il y a 3 jours", "drie dagen geleden", "three days ago", "vor drei Tagen"
+_AGO = re.compile(
+    rf"{_B}(?:il y a\s+(?P<n1>{NUMBER}|an?)\s+(?P<u1>{_alt(DURATION_UNITS)})"
+    rf"|(?P<n2>{NUMBER}|an?)\s+(?P<u2>{_alt(DURATION_UNITS)})\s+(?:geleden|ago)"
+    rf"|vor\s+(?P<n3>{NUMBER})\s+(?P<u3>tagen|tag|wochen|woche|monaten|monat))"
+    rf"{_E}"
+)
 _VAGUE_UNITS = re.compile(
     rf"{_B}(?:werkdagen|werkdag|werktage|werktagen|arbeitstage|arbeitstagen|business days|"
     rf"working days|jours ouvrables|jours ouvres){_E}"
@@ -148,7 +160,8 @@ _PLAN_CUE = re.compile(
     r"(?<![\w])(?:etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|"
     r"gespreid|\w*regeling|\w*termijn|instal|payment plan|spread|in parts|(?:monats)?raten|"
     r"ratenzahl|ratenplan|abzahl|abbezahl|teilzahl|verteil|per maand|par mois|a month|"
-    r"pro monat|monatlich|maandelijks|monthly|mensuel)"
+    r"pro monat|monatlich|maandelijks|monthly|mensuel|per month|each month|every month|"
+    r"chaque mois|tous les mois|elke maand|iedere maand|jeden monat)"
 )
 
 # Tense cues, on folded text.
@@ -163,11 +176,15 @@ _PAST = re.compile(
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
     r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|compte|prevois|promets|"
-    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|"
+    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|sera|seront|"
     r"zal|zullen|zou|ga|gaan|betaal|betalen|stort|kan|kunnen|wil|wordt|beloof|"
     r"will|shall|gonna|going to|can|could|would|promise|intend|plan|"
     r"werde|werden|wird|zahle|zahlen|uberweise|ueberweise|begleiche|kann|konnen|mochte)"
     r"(?![\w'])|'ll(?![\w])"
+)
+_PAST_PARTICIPLE = re.compile(
+    r"(?<![\w'])(?P<aux>(?:sera|seront|serait|être|etre)\s+)?"
+    r"(?:payée?s?|réglée?s?|virée?s?|versée?s?|effectuée?s?|envoyée?s?|transférée?s?)(?![\w'])"
 )
 _CLAUSE_BREAK = re.compile(
     r"[.!?;\n]|,\s|\s(?:mais|maar|but|aber|sinon|et je|en ik|and i|und ich)\s"
@@ -193,22 +210,37 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
-def tense_of(folded: str, start: int, end: int, intent: str | None) -> str:
-    """``"past"`` or ``"future"`` for the date at ``folded[start:end]``."""
+def _tense_counts(folded: str, original: str) -> tuple[int, int]:
+    participles = _PAST_PARTICIPLE.finditer(original.lower())
+    past = len(_PAST.findall(folded)) + sum(1 for m in participles if m["aux"] is None)
+    return past, len(_FUTURE.findall(folded))
+
+
+def tense_of(
+    folded: str, start: int, end: int, intent: str | None, original: str | None = None
+) -> str:
+    """``"past"`` or ``"future"`` for the date at ``folded[start:end]``.
+
+    ``original`` (same length as ``folded``) lets accents speak: French "payé"
+    is done, "paye" may be "je paye" (I pay).
+    """
+    original = folded if original is None else original
     clause_start = 0
     for brk in _CLAUSE_BREAK.finditer(folded, 0, start):
         clause_start = brk.end()
     brk_after = _CLAUSE_BREAK.search(folded, end)
     clause_end = brk_after.start() if brk_after else len(folded)
-    clause = folded[clause_start:start] + " " + folded[end:clause_end]
-    past, future = len(_PAST.findall(clause)), len(_FUTURE.findall(clause))
+    past, future = _tense_counts(
+        folded[clause_start:start] + " " + folded[end:clause_end],
+        original[clause_start:start] + " " + original[end:clause_end],
+    )
     if past and not future:
         return "past"
     if future and not past:
         return "future"
     if intent is not None:
         return "past" if intent == "already_paid" else "future"
-    past, future = len(_PAST.findall(folded)), len(_FUTURE.findall(folded))
+    past, future = _tense_counts(folded, original)
     return "past" if past > future else "future"
 
 
@@ -267,14 +299,14 @@ class _Dates:
         self.intent = intent
 
     def tense(self, start: int, end: int) -> str:
-        return tense_of(self.msg.folded, start, end, self.intent)
+        return tense_of(self.msg.folded, start, end, self.intent, self.msg.original)
 
-    def add(self, start: int, end: int, day: dt.date | None) -> None:
+    def add(self, start: int, end: int, day: dt.date | None, *, trim: bool = True) -> None:
         if day is None:
             return
         # The span starts at the date, after a preposition the pattern needed to
         # see ("op 28/02" -> "28/02"); articles stay ("le 15", "the 15th", "am 15.").
-        lead = _PREPOSITION.match(self.msg.folded, start, end)
+        lead = _PREPOSITION.match(self.msg.folded, start, end) if trim else None
         if lead is not None:
             if not self.msg.is_free(start, end):
                 return
@@ -314,6 +346,8 @@ class _Dates:
             self._day_month_numeric(match)
         for match in _DURATION.finditer(text):
             self._duration(match)
+        for match in _AGO.finditer(text):
+            self._ago(match)
         for match in _VAGUE_UNITS.finditer(text):
             self.msg.claim(*match.span())
         for match in _DAY_OF_MONTH.finditer(text):
@@ -325,6 +359,8 @@ class _Dates:
 
     def _textual(self, match: re.Match[str]) -> None:
         start, end = match.span()
+        if self.msg.folded[end - 1] == "." and match["m"] not in _ABBREVIATED_MONTHS:
+            end -= 1  # "le 20 mars." ends a sentence
         if _NOT_A_DAY_AFTER.match(self.msg.folded, end) and not match["y"]:
             return
         word = match["d"]
@@ -443,6 +479,18 @@ class _Dates:
         days = count * 7 if unit == "week" else count
         self.add(start, end, self.reference + dt.timedelta(days=days))
 
+    def _ago(self, match: re.Match[str]) -> None:
+        words = match["n1"] or match["n2"] or match["n3"]
+        unit = DURATION_UNITS[match["u1"] or match["u2"] or match["u3"]]
+        count = 1 if words in ("a", "an") else number_value(words, self.msg.language)
+        if count is None or count > 400:
+            return
+        if unit == "month":
+            day = add_months(self.reference, -count)
+        else:
+            day = self.reference - dt.timedelta(days=count * 7 if unit == "week" else count)
+        self.add(*match.span(), day, trim=False)
+
     def _day_of_month(self, match: re.Match[str]) -> None:
         text = self.msg.folded
         start, end = match.span()
@@ -467,8 +515,8 @@ class _Dates:
         )
         if (bare_prep or pre == "de") and not match["suf"]:
             return  # "op 15" / "de 15" without "de"/"ste": too often a count
-        german = ("am", "den", "zum", "bis zum", "vor", "bis", "ab")
-        if match["suf"] == "." and pre not in german and match["wd"] is None:
+        german = pre.rsplit(" ", 1)[-1] in ("am", "den", "zum", "dem", "vor", "bis", "ab")
+        if match["suf"] == "." and not german and match["wd"] is None:
             end -= 1  # "le 15." ends a sentence
         if match["of"] is not None:
             det, rel = match["det"], match["rel"]

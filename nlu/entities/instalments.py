@@ -36,8 +36,17 @@ _ALWAYS_MONTHS = {("en", "mois"), ("sur", "mois"), ("in", "maanden"), ("over", "
 _NEED_PREPOSITION = {
     "fois", "x", "keer", "keren", "delen", "parts", "mal", "maanden", "mois", "months",
     "monate", "monaten", "paiements", "payments", "betalingen", "zahlungen", "tranches",
-    "parties", "schijven", "payements", "paiments",
+    "parties", "schijven", "payements", "paiments", "goes", "teilen", "teile",
 }  # fmt: skip
+# ... unless an amount per payment follows: "3 paiements de 100 €", "4 Zahlungen von je 50 €".
+_PER_PAYMENT = re.compile(r"\s+(?:de|d'un|d'une|of|van|von|von je|a|à|zu|zu je)\s+(?:€\s?)?\d")
+_COUNTABLE = {"paiements", "payments", "betalingen", "zahlungen", "versements", "tranches"}
+# A plan's length in months: "pendant 6 mois", "for 6 months", "6 Monate lang" (with a plan cue).
+_FOR_MONTHS = re.compile(
+    rf"(?<![\w'])(?:(?:pendant|durant|gedurende|for|during|während|wahrend)\s+(?P<n1>{NUMBER})"
+    rf"\s+(?:mois|maanden|months|monate|monaten)|(?P<n2>{NUMBER})\s+(?:maanden|monate)\s+lang)"
+    r"(?![\w'])"
+)
 
 _WITH_PREPOSITION = re.compile(
     rf"(?<![\w'])(?P<prep>en|in|over|sur|uber|ueber|auf|op|a)\s+(?P<n>{NUMBER})"
@@ -67,11 +76,19 @@ def find_instalments(msg: Message, intent: str | None) -> None:
         if count is not None:
             msg.add("instalments", str(count), *match.span())
     for match in _WITHOUT_PREPOSITION.finditer(text):
-        if match["unit"] in _NEED_PREPOSITION:
+        unit = match["unit"]
+        if unit in _NEED_PREPOSITION and not (
+            unit in _COUNTABLE and _PER_PAYMENT.match(text, match.end())
+        ):
             continue
         count = _count(msg, match["n"])
         if count is not None:
             msg.add("instalments", str(count), *match.span())
+    if plan:
+        for match in _FOR_MONTHS.finditer(text):
+            count = _count(msg, match["n1"] or match["n2"])
+            if count is not None:
+                msg.add("instalments", str(count), *match.span())
     for match in _TIMES_AMOUNT.finditer(text):
         count = _count(msg, match["n"])
         if count is not None:

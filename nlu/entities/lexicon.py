@@ -156,8 +156,8 @@ INSTALMENT_UNITS = (
     "maandbedragen", "maanden",
     # English
     "instalments", "installments", "instalment", "installment", "payments", "parts",
-    "monthly payments", "monthly instalments", "monthly installments", "months",
+    "monthly payments", "monthly instalments", "monthly installments", "months", "goes",
     # German
     "raten", "monatsraten", "teilzahlungen", "teilbetragen", "teilbetraege", "zahlungen",
-    "monatliche raten", "monatlichen raten", "monate", "monaten", "mal",
+    "monatliche raten", "monatlichen raten", "monate", "monaten", "mal", "teilen", "teile",
 )  # fmt: skip

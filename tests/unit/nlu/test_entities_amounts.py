@@ -136,3 +136,33 @@ def test_to_decimal_reads_chat_numbers(typed: str, value: str) -> None:
     result = to_decimal(typed)
     assert result is not None
     assert f"{result:.2f}" == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # a signature's address, phone and VAT number and the quoted dunning mail give nothing
+        (
+            "Bonjour,\n\nJe paierai 200 € le 20 mars.\n\nCordialement,\nJean Dupont\n"
+            "Rue de la Loi 16, 1000 Bruxelles\nTél. +32 2 123 45 67 - TVA BE 0123.456.789\n\n"
+            "Le lun. 9 mars 2026 à 10:00, Relance <factures@relance.be> a écrit :\n"
+            "> votre facture F2026/123 de 250,00 € est échue.",
+            "fr",
+            [("200.00", "200 €")],
+        ),
+        (
+            "Wij hebben 1.250 euro overgemaakt.\nKerkstraat 12 bus 3, 9000 Gent",
+            "nl",
+            [("1250.00", "1.250 euro")],
+        ),
+        ("ma référence client est 4582 et j'ai payé 80", "fr", [("80.00", "80")]),
+        ("Am 16. zahle ich den Rest von 200 EUR.", "de", [("200.00", "200 EUR")]),
+        ("Ich kann nur 50 zahlen", "de", [("50.00", "50")]),
+        # pounds and dollars are not our euros
+        ("I've sent 2 payments of £50 and $20", "en", []),
+    ],
+)
+def test_amounts_in_real_messages(
+    text: str, language: str, expected: list[tuple[str, str]]
+) -> None:
+    assert amounts(text, language) == expected

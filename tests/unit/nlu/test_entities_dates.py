@@ -292,3 +292,45 @@ def test_add_months_clamps_to_month_end() -> None:
     assert add_months(dt.date(2026, 1, 31), 1) == dt.date(2026, 2, 28)
     assert add_months(dt.date(2026, 11, 15), 3) == dt.date(2027, 2, 15)
     assert add_months(dt.date(2026, 3, 31), -1) == dt.date(2026, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        ("j'ai payé il y a trois jours", "fr", "2026-03-07", "il y a trois jours"),
+        ("il y a une semaine", "fr", "2026-03-03", "il y a une semaine"),
+        ("drie dagen geleden betaald", "nl", "2026-03-07", "drie dagen geleden"),
+        ("2 weken geleden", "nl", "2026-02-24", "2 weken geleden"),
+        ("I paid three days ago", "en", "2026-03-07", "three days ago"),
+        ("a week ago", "en", "2026-03-03", "a week ago"),
+        ("vor drei Tagen bezahlt", "de", "2026-03-07", "vor drei Tagen"),
+        ("vor einem Tag bezahlt", "de", "2026-03-09", "vor einem Tag"),
+        ("Ich zahle vor dem 20.", "de", "2026-03-20", "20."),
+        ("ich zahle spätestens am 20.", "de", "2026-03-20", "am 20."),
+        ("uiterlijk op de 20ste betaal ik", "nl", "2026-03-20", "de 20ste"),
+        ("Je paierai avant le 20", "fr", "2026-03-20", "le 20"),
+        ("I will pay before the 20th", "en", "2026-03-20", "the 20th"),
+    ],
+)
+def test_days_ago_and_deadlines(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # an accent tells "payé" (done) from "je paye" (I pay)
+        ("Payé 45.30 via l'app le 8/3", "2026-03-08"),
+        ("je paye le 8/3", "2027-03-08"),
+        # a passive future is a future
+        ("la facture sera payée le 20 mars.", "2026-03-20"),
+        ("la facture a été payée le 20 février", "2026-02-20"),
+    ],
+)
+def test_tense_from_french_participles(text: str, value: str) -> None:
+    assert [v for v, _ in dates(text, "fr")] == [value]
+
+
+def test_sentence_final_dot_is_not_part_of_a_month() -> None:
+    assert dates("Je paierai le 20 mars.", "fr") == [("2026-03-20", "le 20 mars")]
+    assert dates("Ich zahle am 3. Okt. 2026", "de") == [("2026-10-03", "am 3. Okt. 2026")]

@@ -79,3 +79,33 @@ def test_months_are_instalments_only_in_a_plan() -> None:
 )
 def test_not_instalments(text: str, language: str) -> None:
     assert instalments(text, language) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("I can make 3 payments of 100 euros", "en", [("3", "3 payments")]),
+        ("Ich kann 4 Zahlungen von je 50 € leisten", "de", [("4", "4 Zahlungen")]),
+        ("je fais 3 paiements de 100 €", "fr", [("3", "3 paiements")]),
+        ("to pay 100 euros per month for 6 months", "en", [("6", "for 6 months")]),
+        ("6 Monate lang 100 € pro Monat", "de", [("6", "6 Monate lang")]),
+        ("pendant 6 mois 50 € par mois", "fr", [("6", "pendant 6 mois")]),
+        ("6 maanden lang 50 euro per maand", "nl", [("6", "6 maanden lang")]),
+        ("in 3 Teilen", "de", [("3", "in 3 Teilen")]),
+        ("could I pay in 3 goes?", "en", [("3", "in 3 goes")]),
+    ],
+)
+def test_more_instalment_forms(text: str, language: str, expected: list[tuple[str, str]]) -> None:
+    assert instalments(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("I've been out of work for 6 months", "en"),
+        ("Ich bin seit 6 Monaten ohne Arbeit", "de"),
+        ("I sent 2 payments last week", "en"),
+    ],
+)
+def test_durations_that_are_not_plans(text: str, language: str) -> None:
+    assert instalments(text, language) == []
