@@ -39,6 +39,11 @@ def register(subparsers: Any) -> None:
     review = sub.add_parser("review", help="list transactions waiting for staff (JSON lines)")
     review.set_defaults(handler=_review)
 
+    accept = sub.add_parser("accept", help="apply a candidate of a line waiting for staff")
+    accept.add_argument("transaction", type=int, help="the id shown by `relance bank review`")
+    accept.add_argument("--rank", type=int, default=1, help="which candidate (1 = best)")
+    accept.set_defaults(handler=_accept)
+
     refunds = sub.add_parser("refunds", help="write a SEPA pain.001 file refunding overpayments")
     refunds.add_argument("--out", required=True, help="the pain.001 XML file to write")
     refunds.add_argument(
@@ -88,7 +93,6 @@ async def _store(parsed: list[Any], today: date | None) -> dict[str, int]:
     from datetime import datetime
 
     from adapters.db.bank_repo import import_statements
-
     from bot.runtime import database
 
     settings = load_settings()
@@ -100,7 +104,6 @@ async def _store(parsed: list[Any], today: date | None) -> dict[str, int]:
 
 def _review(args: argparse.Namespace) -> int:
     from adapters.db.bank_repo import transactions_to_review
-
     from bot.runtime import database
 
     async def run() -> list[dict[str, Any]]:
@@ -112,13 +115,34 @@ def _review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accept(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from adapters.db.bank_repo import accept_candidate
+    from bot.runtime import database
+
+    settings = load_settings()
+
+    async def run() -> list[Any]:
+        async with database(settings) as engine:
+            try:
+                return await accept_candidate(
+                    engine, args.transaction, args.rank, datetime.now(settings.timezone).date()
+                )
+            except LookupError as exc:
+                raise UserError(str(exc)) from None
+
+    for event in asyncio.run(run()):
+        print(json.dumps({"invoice": event.invoice_number, "amount": f"{event.amount:.2f}"}))
+    return 0
+
+
 def _refunds(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
 
     from adapters.bank.pain001 import RefundError, refund_file
     from adapters.db.bank_repo import mark_refunds_exported, refunds_due
-
     from bot.runtime import database
 
     settings = load_settings()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bank.detect import parse_file
-from adapters.db.bank_repo import import_statements, refunds_due, transactions_to_review
+from adapters.db.bank_repo import (
+    accept_candidate,
+    import_statements,
+    refunds_due,
+    transactions_to_review,
+)
 from adapters.db.bank_schema import bank_transactions, debtor_credits
 from tests.integration.bank_fixtures import Inv, invoice_state, seed
 
@@ -119,3 +125,21 @@ async def test_overpayment_becomes_a_credit_with_a_refund(engine: AsyncEngine) -
     assert [f"{c:.2f}" for c in credits] == ["50.00"]
     due = await refunds_due(engine)
     assert [(r.iban, f"{r.amount:.2f}") for r in due.payable] == [("BE71096123456769", "50.00")]
+
+
+async def test_staff_accept_a_name_and_amount_candidate(engine: AsyncEngine) -> None:
+    await seed(engine, NAMES, IBANS, [Inv("X-9", "D4", "150.50", "")])
+    summary = await _import(engine, "camt/camt053_v02_batch.xml")
+    assert summary["to_review"] == 3  # the two others name references we do not have
+    [waiting] = [r for r in await transactions_to_review(engine) if r["amount"] == "150.50"]
+    [candidate] = waiting["candidates"]
+    assert candidate["invoices"] == "X-9"
+    assert candidate["method"] == "name_amount"
+    assert "'Marie Dubois' resembles 'Marie Dubois'" in candidate["reason"]
+    assert (await invoice_state(engine))["X-9"] == ("150.50", "open")
+    events = await accept_candidate(engine, waiting["id"], 1, TODAY)
+    assert [(e.invoice_number, e.amount, e.open_amount) for e in events] == [
+        ("X-9", Decimal("150.50"), Decimal("0.00"))
+    ]
+    assert (await invoice_state(engine))["X-9"] == ("0.00", "paid")
+    assert len(await transactions_to_review(engine)) == 2
