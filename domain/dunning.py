@@ -195,6 +195,7 @@ class InvoiceSituation:
     first_reminder: FirstReminder | None = None
     holds: tuple[Hold, ...] = ()
     promises: tuple[Promise, ...] = ()
+    delivery_failed: bool = False  # a previous reminder could not be delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,6 +339,8 @@ def _stop_reason(s: InvoiceSituation, policy: DunningPolicy, today: date) -> Ski
         until = promise.promised_date + timedelta(days=policy.promise_grace_days)
         if today <= until:
             return skip(f"promise to pay by {promise.promised_date.isoformat()}", until)
+    if s.delivery_failed:
+        return skip("a reminder could not be delivered: check the address, then resend")
     if s.open_amount < policy.minimum_open_amount:
         return skip(f"open amount below {policy.minimum_open_amount:.2f}")
     return None

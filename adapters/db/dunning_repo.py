@@ -57,6 +57,14 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(moment: datetime) -> datetime:
+    """Timestamps are stored and compared in UTC: SQLite compares them as text, so
+    one offset for all is what makes "not_before <= now" mean what it says."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one")
+    return moment.astimezone(UTC)
+
+
 # --- Holds and promises: the API of other parts ----------------------------------------------
 
 
@@ -226,18 +234,25 @@ def _promise_subquery() -> Any:
 
 
 def _lines_subquery() -> Any:
-    live = dunning_lines.c.state.in_([LineState.QUEUED.value, LineState.SENT.value])
+    """Per invoice: the highest level recorded, when each was sent, and whether one
+    could not be delivered.  An ignored line (dropped by staff) counts as done on its
+    planned day, so the cadence goes on."""
     first = dunning_lines.c.level == 1
+    done_on = func.coalesce(
+        dunning_lines.c.sent_on,
+        case((dunning_lines.c.state == LineState.IGNORED.value, dunning_lines.c.send_on)),
+    )
+    failed = dunning_lines.c.state == LineState.ERROR.value
     return (
         select(
             dunning_lines.c.invoice_id,
             func.max(dunning_lines.c.level).label("last_level"),
-            func.count(dunning_lines.c.sent_on).label("sent_count"),
-            func.max(dunning_lines.c.sent_on).label("last_sent_on"),
+            func.count(done_on).label("sent_count"),
+            func.max(done_on).label("last_sent_on"),
             func.max(case((first, dunning_lines.c.sent_on))).label("first_sent_on"),
             func.max(case((first, dunning_lines.c.channel))).label("first_channel"),
+            func.sum(case((failed, 1), else_=0)).label("failed"),
         )
-        .where(live)
         .group_by(dunning_lines.c.invoice_id)
         .subquery("last_line")
     )
@@ -282,6 +297,7 @@ def situation_query(today: date, dialect: str) -> Any:
             lines.c.last_sent_on,
             lines.c.first_sent_on,
             lines.c.first_channel,
+            lines.c.failed,
             history.c.paid_invoices,
             history.c.avg_late,
             promises.c.kept,
@@ -384,6 +400,7 @@ async def stream_situations(
             first_reminder=first,
             holds=(*holds_by_debtor.get(row.debtor_id, ()), *holds_by_invoice.get(row.id, ())),
             promises=tuple(promises.get(row.id, ())),
+            delivery_failed=bool(row.failed),
         )
         if row.paid_invoices or row.kept or row.broken:
             history = PaymentHistory(
@@ -449,7 +466,7 @@ async def enqueue(conn: AsyncConnection, message: OutgoingMessage) -> int:
             payload=message.payload,
             state="pending",
             attempts=0,
-            not_before=message.not_before,
+            not_before=_utc(message.not_before),
             created_at=_now(),
         )
         .returning(outbox.c.id)
@@ -526,7 +543,7 @@ async def claim_messages(
         select(outbox.c.id)
         .where(
             outbox.c.state == "pending",
-            outbox.c.not_before <= now,
+            outbox.c.not_before <= _utc(now),
             outbox.c.channel.in_(list(channels)),
         )
         .order_by(outbox.c.id)
@@ -536,7 +553,7 @@ async def claim_messages(
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
-        .values(state="claimed", claimed_by=worker, claimed_at=now)
+        .values(state="claimed", claimed_by=worker, claimed_at=_utc(now))
         .returning(
             outbox.c.id,
             outbox.c.message_id,
@@ -560,7 +577,7 @@ async def begin_sending(
             outbox.c.state == "claimed",
             outbox.c.claimed_by == worker,
         )
-        .values(state="sending", claimed_at=now, attempts=outbox.c.attempts + 1)
+        .values(state="sending", claimed_at=_utc(now), attempts=outbox.c.attempts + 1)
     )
     return bool(result.rowcount)
 
@@ -577,7 +594,7 @@ async def mark_message(
     """Record the outcome of a message ``worker`` holds (sent, failed or pending)."""
     values: dict[str, Any] = {"state": state, "last_error": error}
     if state == "sent":
-        values["sent_at"] = now or _now()
+        values["sent_at"] = _utc(now or _now())
     if state == "pending":
         values.update(claimed_by=None, claimed_at=None)
     result = await conn.execute(
@@ -601,12 +618,12 @@ async def recover_stale(conn: AsyncConnection, *, older_than: datetime) -> tuple
     ``relance outbox resolve``.  Returns (released, unknown ids)."""
     released = await conn.execute(
         update(outbox)
-        .where(outbox.c.state == "claimed", outbox.c.claimed_at < older_than)
+        .where(outbox.c.state == "claimed", outbox.c.claimed_at < _utc(older_than))
         .values(state="pending", claimed_by=None, claimed_at=None)
     )
     unknown = await conn.execute(
         update(outbox)
-        .where(outbox.c.state == "sending", outbox.c.claimed_at < older_than)
+        .where(outbox.c.state == "sending", outbox.c.claimed_at < _utc(older_than))
         .values(state="unknown", last_error="sender stopped while sending: delivery unknown")
         .returning(outbox.c.id)
     )
@@ -626,7 +643,7 @@ async def resolve_unknown(conn: AsyncConnection, message_id: int, *, sent_at: da
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.id == message_id, outbox.c.state == "unknown")
-        .values(state="sent", sent_at=sent_at, last_error="marked sent by staff")
+        .values(state="sent", sent_at=_utc(sent_at), last_error="marked sent by staff")
     )
     return bool(result.rowcount)
 

@@ -158,6 +158,10 @@ def test_after_the_last_level_staff_decide() -> None:
             "promise to pay by 2026-04-12",
         ),
         ({"open_amount": D("2.00")}, "open amount below 5.00"),
+        (
+            {"delivery_failed": True},
+            "a reminder could not be delivered: check the address, then resend",
+        ),
     ],
 )
 def test_stop_conditions(changes: dict[str, object], reason: str) -> None:
