@@ -15,7 +15,8 @@ more specific claims its characters first, so no span yields two entities:
 
 All patterns read ``fold(mask_quoted(text))``: lower case without accents,
 quoted earlier mail blanked, same length as the text, so offsets are the
-original's.
+original's; long date words with a typo ("vendredie", "wensday") are corrected
+first (``typos``), and offsets mapped back.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nlu.entities.identifiers import (
 )
 from nlu.entities.instalments import find_instalments
 from nlu.entities.spans import EXTRACTOR, Message
+from nlu.entities.typos import apply_fixes, find_typos
 from nlu.normalise import fold, mask_quoted
 
 __all__ = ["ENTITY_NAMES", "EXTRACTOR", "extract_entities"]
@@ -51,7 +53,14 @@ def extract_entities(
     ``already_paid`` -> the most recent such date not in the future; any other
     intent -> the next one from today on.
     """
-    msg = Message(original=text, folded=fold(mask_quoted(text)), language=language)
+    folded = fold(mask_quoted(text))
+    fixes = find_typos(folded)
+    if fixes:
+        corrected, origin = apply_fixes(folded, fixes)
+        aligned, _ = apply_fixes(text, fixes)
+        msg = Message(aligned, corrected, language, origin=origin, text=text)
+    else:
+        msg = Message(original=text, folded=folded, language=language)
     find_ibans(msg)
     find_references(msg)
     claim_lookalikes(msg)
@@ -59,4 +68,9 @@ def extract_entities(
     find_dates(msg, reference_date, intent)
     find_instalments(msg, intent)
     find_amounts(msg)
-    return [found.as_dict() for found in sorted(msg.found, key=lambda f: (f.start, f.end))]
+    entities = []
+    for found in sorted(msg.found, key=lambda f: (f.start, f.end)):
+        entity = found.as_dict()
+        entity["start"], entity["end"] = msg.span_in_text(found.start, found.end)
+        entities.append(entity)
+    return entities

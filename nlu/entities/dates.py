@@ -135,7 +135,7 @@ _DAY_OF_MONTH = re.compile(
 )
 _RELATIVE = re.compile(rf"{_B}(?P<w>{_alt(RELATIVE_DAYS)}){_E}")
 _WEEKDAY = re.compile(
-    rf"{_B}(?:(?P<before>{_alt(WEEKDAY_BEFORE)})\s+)?(?P<wd>{_WD})s?"
+    rf"{_B}(?:(?P<before>{_alt(WEEKDAY_BEFORE)})\s+)?(?P<wd>{_WD})"
     rf"(?:(?:\s*,?\s+|\s+)(?P<after>{_alt(WEEKDAY_AFTER)}))?{_E}"
 )
 _DURATION = re.compile(

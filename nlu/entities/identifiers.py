@@ -152,7 +152,7 @@ def _invoice_value(msg: Message, start: int, end: int) -> str | None:
         return None
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{1,2})?", token) and len(token) < 3:
         return None
-    return msg.original[start:end].strip()
+    return msg.text_of(start, end).strip()
 
 
 def find_invoice_numbers(msg: Message) -> None:
@@ -181,4 +181,4 @@ def find_invoice_numbers(msg: Message) -> None:
         if _looks_like_date(token[prefix.end() :].lstrip("-/_.")):  # "le15/04"
             continue
         start, end = match.span("id")
-        msg.add("invoice_number", msg.original[start:end], start, end)
+        msg.add("invoice_number", msg.text_of(start, end), start, end)

@@ -31,14 +31,31 @@ class Found:
 
 @dataclass(slots=True)
 class Message:
-    """``original`` as the debtor wrote it; ``folded`` = fold(mask_quoted(original)),
-    of the same length, which is what the patterns read."""
+    """What the patterns read: ``folded`` = fold(mask_quoted(text)) with typos of
+    long date words corrected, and ``original``, the debtor's text with the same
+    corrections (so accents are still there), both of the same length.
+    ``origin[i]`` is the position in the debtor's text of ``folded[i]`` (None:
+    the identity, no typo was corrected)."""
 
     original: str
     folded: str
     language: str
+    origin: list[int] | None = None
+    text: str = ""
     taken: list[tuple[int, int]] = field(default_factory=list)
     found: list[Found] = field(default_factory=list)
+
+    def span_in_text(self, start: int, end: int) -> tuple[int, int]:
+        if self.origin is None:
+            return start, end
+        return self.origin[start], self.origin[end - 1] + 1
+
+    def text_of(self, start: int, end: int) -> str:
+        """The characters the debtor typed for ``folded[start:end]``."""
+        if self.origin is None:
+            return self.original[start:end]
+        start, end = self.span_in_text(start, end)
+        return self.text[start:end]
 
     def is_free(self, start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in self.taken)

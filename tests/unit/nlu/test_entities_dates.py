@@ -334,3 +334,35 @@ def test_tense_from_french_participles(text: str, value: str) -> None:
 def test_sentence_final_dot_is_not_part_of_a_month() -> None:
     assert dates("Je paierai le 20 mars.", "fr") == [("2026-03-20", "le 20 mars")]
     assert dates("Ich zahle am 3. Okt. 2026", "de") == [("2026-10-03", "am 3. Okt. 2026")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        ("je paie vendredy", "fr", "2026-03-13", "vendredy"),
+        ("je paie mecredi prochain, 50 €", "fr", "2026-03-11", "mecredi prochain"),
+        ("ik betaal woensdga 100 euro", "nl", "2026-03-11", "woensdga"),
+        ("I will pay on wednesdy", "en", "2026-03-11", "wednesdy"),
+        ("I will pay tommorrow", "en", "2026-03-11", "tommorrow"),
+        ("Ich zahle am Donerstag", "de", "2026-03-12", "Donerstag"),
+        ("le 15 septmbre", "fr", "2026-09-15", "le 15 septmbre"),
+        ("overmorgn betaal ik", "nl", "2026-03-12", "overmorgn"),
+    ],
+)
+def test_typos_in_date_words(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]
+
+
+def test_offsets_after_a_corrected_typo_point_at_the_typed_text() -> None:
+    text = "Ich zahle am Donerstag 50 € für FA-2026-118"
+    found = extract_entities(text, "de", TUESDAY)
+    assert [(e["entity"], text[e["start"] : e["end"]]) for e in found] == [
+        ("date", "Donerstag"),
+        ("amount", "50 €"),
+        ("invoice_number", "FA-2026-118"),
+    ]
+
+
+@pytest.mark.parametrize("text", ["ik kom daar vandaan", "sonntags nie", "à quelle heure ?"])
+def test_real_words_are_not_corrected_into_dates(text: str) -> None:
+    assert dates(text, "fr") == []
