@@ -37,6 +37,7 @@ forward markers), so it runs as a second pass after our rules.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import quotequail
 
@@ -232,8 +233,8 @@ _SEPARATORS = [
         re.I,
     ),
     re.compile(r"^_{20,}$"),
-    # IBM Notes: "-----Relance <credit@relance.example> wrote: -----"
-    re.compile(r"^-{3,}\s*.{1,100}\s" + _WROTE + r"\s?:\s*-{3,}$", re.I),
+    # IBM Notes "-----Relance <credit@x> wrote: -----", Zoho "---- On … wrote ----"
+    re.compile(r"^-{2,}\s*.{1,100}\s" + _WROTE + r"\s?:?\s*-{2,}$", re.I),
 ]
 _HEADER_NAMES = (
     "from|sent|to|cc|bcc|date|subject|reply-to|"
@@ -355,7 +356,7 @@ _FOOTERS = [
     ),
     re.compile(r"^.{0,40}\b(?:" + _DEVICE + r")\b.{0,20}(?:gesendet|verzonden|envoyé)\.?$", re.I),
 ]
-_SIG_DASHES = re.compile(r"^(?:--|—|-- ?)\s*$")
+_SIG_DASHES = re.compile(r"^\s*(?:-- ?|[-—–_=~*]{2,}|—)\s*$")
 # Closing formulas that end a message; only these, never "Merci"/"Thanks" (content).
 _CLOSINGS = re.compile(
     r"^(?:(?:bien\s+|très\s+|tres\s+)?cordialement|bien\s+à\s+(?:vous|toi)|bien\s+a\s+vous|"
@@ -401,13 +402,20 @@ def strip_footers(text: str, sender_name: str = "") -> str:
     """Remove phone footers, a "-- " signature, a trailing disclaimer and a closing block,
     and a last line that is only the sender's name ("Claire", "Peter Jones")."""
     lines = text.split("\n")
-    # "-- " delimiter: everything under it is the signature.
     for i, line in enumerate(lines):
+        # "-- " delimiter: everything under it is the signature.  A longer rule
+        # ("—————", "______") only when short contact lines follow (tables use rules too).
         if i > 0 and _SIG_DASHES.match(line):
+            rest = [x for x in lines[i + 1 :] if x.strip()]
+            if line.strip() in ("--", "-- ") or (
+                len(rest) <= 8 and all(_looks_like_signature_line(x) for x in rest)
+            ):
+                lines = lines[:i]
+                break
+        # A phone or client footer ends what the sender typed; under it is the quote.
+        if any(p.match(line.strip()) for p in _FOOTERS):
             lines = lines[:i]
             break
-    # Phone/client footers: drop the line (they may sit between text and quote).
-    lines = [line for line in lines if not any(p.match(line.strip()) for p in _FOOTERS)]
     lines = _strip_disclaimer(lines)
     lines = _strip_closing(lines)
     lines = _strip_name(lines, sender_name)
@@ -493,6 +501,7 @@ def _strip_closing(lines: list[str]) -> list[str]:
 
 def _closing_rest_ok(rest: str) -> bool:
     """After a closing on its line: nothing, a name, or a closing in another language."""
+    rest = "".join(c for c in rest if not unicodedata.category(c).startswith("S"))  # emoji
     if _NAME_AFTER_CLOSING.match(rest):
         return True
     other = re.match(r"^\s*[/|–-]\s*(.+)$", rest)
@@ -506,15 +515,21 @@ def _has_substance(line: str) -> bool:
 
 
 def _looks_like_signature_line(line: str) -> bool:
+    """Name, title, company, address, phone: not a sentence."""
     stripped = line.strip()
-    if len(stripped) > 90:
+    if len(stripped) > 100:
         return False
-    # A sentence (ends with . ? ! and has several words) is content, not a signature,
-    # unless it is clearly contact data.
-    if re.search(r"[@+]|\d{2,}|www\.|https?://|tel|fax|gsm|mob", stripped, re.I):
+    if "|" in stripped or re.search(
+        r"@|\+?\d[\d ./()-]{6,}\d|www\.|https?://|\b(?:tel|tél|fax|gsm|mob|mobile|phone|"
+        r"vat|btw|tva|ust|iban|bic|hrb|rpr|rpm|kbo|bce)\b",
+        stripped,
+        re.I,
+    ):
         return True
     words = stripped.split()
-    return not (len(words) > 6 or (len(words) > 3 and stripped[-1:] in ".?!"))
+    if len(words) > 3 and stripped[-1:] in ".?!:":
+        return False  # a sentence
+    return len(words) <= 6 or (len(words) <= 10 and any(c.isdigit() for c in stripped))
 
 
 def new_text(plain: str | None, html: str | None = None, sender_name: str = "") -> str:

@@ -377,7 +377,42 @@ PLAIN += [
         "Paid.",
     ),
 ]
+PLAIN += [
+    (
+        "zoho",
+        "en",
+        "Paid.\n\n---- On Mon, 09 Mar 2026 10:12:50 +0100 credit@relance.example wrote ----\n\nDear customer",
+        "Paid.",
+    ),
+    (
+        "outlook-android",
+        "de",
+        "Ich zahle Freitag.\n\nGesendet von Outlook für Android<https://aka.ms/AAb9ysg>\n\nSehr geehrter Herr Weber",
+        "Ich zahle Freitag.",
+    ),
+    (
+        "any",
+        "en",
+        "Paid this morning!\n\nCheers 🎉\nSarah\n\n—————\nSarah Johnson\nAccounts\n📧 sarah@example.com\n📱 +44 20 7946 0000",
+        "Paid this morning!",
+    ),
+]
 KEEP += [
+    (
+        "en",
+        "Our payments:\n\nDate       Amount\n------------------\n2026-03-02 100.00\n2026-03-09 150.00\n\nPlease check your books against this list and tell us what is still open.",
+        "Our payments:\n\nDate       Amount\n------------------\n2026-03-02 100.00\n2026-03-09 150.00\n\nPlease check your books against this list and tell us what is still open.",
+    ),
+    (
+        "en",
+        "The reminder was sent from my old address to the wrong office.\nPlease use this one.",
+        "The reminder was sent from my old address to the wrong office.\nPlease use this one.",
+    ),
+    (
+        "en",
+        "On the invoice the amount is wrong.\nOn average we pay within 30 days.",
+        "On the invoice the amount is wrong.\nOn average we pay within 30 days.",
+    ),
     (
         "en",
         "Hello,\n\nConfidential: we are in trouble, can we pay in 3 instalments?",
