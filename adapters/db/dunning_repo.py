@@ -533,11 +533,12 @@ async def claim_messages(
 ) -> list[Any]:
     """Atomically reserve up to ``limit`` due pending messages ("claimed") for ``worker``.
 
-    One UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) ... RETURNING: on
-    PostgreSQL concurrent senders skip each other's rows instead of waiting; on SQLite
-    the statement takes the write lock at once, so two processes cannot claim the same
-    row either.  The caller commits before sending anything.  A claimed message has
-    not been handed to SMTP yet: if its sender dies it simply goes back to pending.
+    On PostgreSQL ``SELECT ... FOR UPDATE SKIP LOCKED`` then an UPDATE of those rows:
+    concurrent senders skip each other's rows instead of waiting.  On SQLite one
+    UPDATE ... WHERE id IN (SELECT ...) takes the write lock at once, so two
+    processes cannot claim the same row either.  The caller commits before sending
+    anything.  A claimed message has not been handed to SMTP yet: if its sender dies
+    it simply goes back to pending.
     """
     due = (
         select(outbox.c.id)
@@ -548,11 +549,21 @@ async def claim_messages(
         )
         .order_by(outbox.c.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
     )
+    if conn.dialect.name == "sqlite":
+        # One statement: SQLite takes its write lock before reading, so the subquery
+        # and the update see the same rows and no other writer can slip between.
+        chosen: Any = due.scalar_subquery()
+    else:
+        # Lock the chosen rows first (skipping rows other senders hold), then update
+        # exactly those: inside "UPDATE ... WHERE id IN (subquery)" PostgreSQL may run
+        # a LIMIT ... SKIP LOCKED subquery more than once and claim more than asked.
+        chosen = [row.id for row in await conn.execute(due.with_for_update(skip_locked=True))]
+        if not chosen:
+            return []
     result = await conn.execute(
         update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.state == "pending")
+        .where(outbox.c.id.in_(chosen), outbox.c.state == "pending")
         .values(state="claimed", claimed_by=worker, claimed_at=_utc(now))
         .returning(
             outbox.c.id,
