@@ -83,10 +83,11 @@ def looks_like_bounce(message: Message) -> bool:
     ctype = message.get_content_type()
     if ctype == "multipart/report":
         report = str(message.get_param("report-type") or "").lower()
-        return report == "delivery-status" and any(
-            _header(block, "action").lower() in ("failed", "delayed")
-            for block in _dsn_blocks(message)
-        )
+        actions = {_header(block, "action").lower() for block in _dsn_blocks(message)} - {""}
+        if report == "delivery-status" and actions:
+            # A report with recipient blocks says it itself ("delivered" is no bounce).
+            return bool(actions & {"failed", "delayed"})
+        # An empty status part (Google Workspace sends those): judge by the headers.
     if _header(message, "x-failed-recipients"):
         return True
     sender = _header(message, "from")

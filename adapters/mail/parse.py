@@ -117,7 +117,9 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
         else:
             kind = "reply"
 
-    attachments = tuple(_attachments(message, kind))
+    # A bounce's parts (returned message, status, the provider's icons) are the mail
+    # system's, not something the debtor sent.
+    attachments = () if kind == "bounce" else tuple(_attachments(message, kind))
     hint_sources = [subject, text]
     if bounce_info and bounce_info.original_subject:
         hint_sources.append(bounce_info.original_subject)

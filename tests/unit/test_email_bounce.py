@@ -152,3 +152,30 @@ def test_flufl_bounce_finds_the_recipient_of_a_qmail_bounce() -> None:
     info = analyse_bounce(message, raw, message.get_content())
     assert info.failed_recipients == ("jan@example.be",)
     assert info.permanent is True
+
+
+def test_exchange_report_with_a_pasted_original() -> None:
+    raw = (
+        "Return-Path: <>\nFrom: mailer-daemon@mail.example.com\nTo: credit@relance.example\n"
+        "Date: Mon, 9 Mar 2026 10:00:00 +0100\nMessage-ID: <ndr@x>\n"
+        "Subject: Undeliverable: Rappel\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\n\n'
+        "--r\nContent-Type: text/plain; charset=us-ascii\n\n"
+        "Delivery has failed to these recipients or distribution lists:\n\n"
+        "Jan<mailto:jan@example.be>\nThe recipient's e-mail address was not found.\n\n"
+        "Original message headers:\n\nReceived: from app.relance.example\n"
+        "Subject: Rappel : facture INV-2026-0042\n\n"
+        "--r\nContent-Type: message/delivery-status\n\n"
+        "Reporting-MTA: dns;mail.example.com\n\n"
+        "Final-Recipient: rfc822;jan@example.be\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp;550 5.1.1 RESOLVER.ADR.RecipNotFound; not found\n\n"
+        "--r--\n"
+    )
+    inbound = analyse(raw.replace("\n", "\r\n").encode(), BRUSSELS)
+    assert inbound.kind == "bounce"
+    assert inbound.bounce is not None
+    assert inbound.bounce.failed_recipients == ("jan@example.be",)
+    assert inbound.bounce.permanent
+    assert inbound.bounce.original_subject == "Rappel : facture INV-2026-0042"
+    assert inbound.case_hint == "INV-2026-0042"
+    assert "Original message headers" not in inbound.new_text
