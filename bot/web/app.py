@@ -17,7 +17,12 @@ from bot.config import Settings
 from bot.runtime import database
 from bot.web.keys import ENGINE, SETTINGS
 
-ROUTE_MODULES: tuple[str, ...] = ("bot.web.api", "bot.web.bank_api", "bot.web.nlu_api")
+ROUTE_MODULES: tuple[str, ...] = (
+    "bot.web.api",
+    "bot.web.bank_api",
+    "bot.web.nlu_api",
+    "bot.web.webchat",
+)
 
 
 def create_app(settings: Settings, engine: AsyncEngine | None = None) -> web.Application:

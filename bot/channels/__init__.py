@@ -1,0 +1,1 @@
+"""Channels: one inbound message shape, one outbound contract (email, Telegram, web chat)."""

@@ -1,0 +1,82 @@
+"""The web chat channel, in the shape of Rasa's REST channel.
+
+    POST /webhooks/rest/webhook
+    {"sender": "<session id>", "message": "Je paierai vendredi",
+     "metadata": {"message_id": "<client id, makes a retry harmless>"}}
+    -> [{"recipient_id": "<session id>", "text": "...",
+         "buttons": [{"title": "...", "payload": "/request_payment_plan"}]}]
+
+A session is tied to a debtor by ``/start <token>`` (the pay page does it with the
+token of its signed link); until then the agent says nothing about any debt.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from bot.channels.base import InboundMessage
+from bot.conversations import Conversations
+from bot.errors import UserError
+from bot.web.keys import ENGINE, SETTINGS
+
+CONVERSATIONS = web.AppKey("conversations", Conversations)
+MAX_TEXT = 4000
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_service)
+    app.router.add_post("/webhooks/rest/webhook", rest_webhook)
+
+
+async def _service(app: web.Application) -> AsyncIterator[None]:
+    # After the database context (registered earlier), before anything that talks.
+    service = Conversations(app[ENGINE], app[SETTINGS])
+    app[CONVERSATIONS] = service
+    await service.recover()
+    yield
+
+
+async def rest_webhook(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise web.HTTPBadRequest(text="the body must be a JSON object")
+    sender = str(body.get("sender") or "").strip()
+    text = str(body.get("message") or "").strip()
+    if not sender or not text:
+        raise web.HTTPBadRequest(text="sender and message are required")
+    if len(sender) > 128 or len(text) > MAX_TEXT:
+        raise web.HTTPBadRequest(text="sender or message too long")
+    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
+    message_id = str(body.get("message_id") or metadata.get("message_id") or uuid.uuid4().hex)
+    inbound = InboundMessage(
+        channel="webchat",
+        sender=sender,
+        external_id=f"{sender}:{message_id}"[:255],
+        text=text,
+        received_at=datetime.now(UTC),
+    )
+    try:
+        replies = await request.app[CONVERSATIONS].receive(inbound)
+    except UserError as exc:
+        raise web.HTTPBadRequest(text=exc.message) from None
+    return web.json_response(
+        [
+            {
+                "recipient_id": sender,
+                "text": reply.text,
+                **(
+                    {"buttons": [{"title": c.title, "payload": c.payload} for c in reply.choices]}
+                    if reply.choices
+                    else {}
+                ),
+            }
+            for reply in replies
+        ]
+    )
