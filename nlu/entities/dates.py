@@ -84,7 +84,7 @@ _NOT_A_DAY_AFTER = re.compile(
 _PREPOSITION = re.compile(
     r"(?:vor dem|ab dem|nach dem|spatestens|au plus tard|uiterlijk op|uiterlijk|on|by|before|"
     r"until|till|op|tegen|voor|vor|bis|ab|vanaf|avant|pour|vers|rond|omstreeks|d'ici|"
-    r"jusqu'au|au|du|vom)\s+"
+    r"jusqu'au|au|du|vom|van|from|dated)\s+"
 )
 _ISO = re.compile(r"(?<![\d/.-])(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?![\d])")
 _DMY = re.compile(
@@ -125,7 +125,7 @@ _EDGE_OF_MONTH_WORD = re.compile(
 _DAY_OF_MONTH = re.compile(
     rf"(?P<pre>{_B}(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?|"
     r"(?:le|the|on the|by the|before the|until the|de|den|am|op de|vanaf de|tegen de|voor de|"
-    r"bis zum|zum|vor dem|ab dem|nach dem|spatestens am|au|avant le|pour le|jusqu'au|d'ici le|"
+    r"bis zum|zum|vor dem|ab dem|nach dem|spatestens am|vom|au|avant le|pour le|jusqu'au|d'ici le|"
     r"vers le|au plus tard le|rond de|omstreeks de|uiterlijk de|uiterlijk op de|"
     r"on|by|before|until|op|tegen|voor|vor|bis|ab)\s+))"
     rf"(?P<d>\d{{1,2}}|premier|first)(?P<suf>{_ORDINAL})?"
@@ -170,8 +170,16 @@ _PAST = re.compile(
     r"a ete|ont ete|est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
     r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|heb|hebben|had|"
     r"was|werd|reeds|paid|payed|transferred|wired|settled|did|have paid|has been|already|"
-    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|habe|haben|hatte|wurde|bereits|schon)"
+    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|habe|haben|hatte|wurde|bereits|schon|"
+    r"recu|recue|recus|ontvangen|gekregen|received|got|erhalten|bekommen|livre|livree|geleverd|"
+    r"delivered|geliefert|besteld|ordered|bestellt|depuis|sinds|since|seit)"
     r"(?![\w'])"
+)
+# A document's date is in the past: "la facture du 3 mars", "uw brief van 5/3".
+_DOCUMENT_DATED = re.compile(
+    r"(?:facture|factuur|invoice|rechnung|courrier|lettre|brief|mail|e-mail|email|rappel|"
+    r"herinnering|aanmaning|reminder|mahnung|schreiben|bon|livraison|levering|delivery|"
+    r"lieferung|commande|bestelling|order|bestellung)s?\s+(?:du|d'|van|of|dated|vom|from)\s*$"
 )
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
@@ -225,6 +233,10 @@ def tense_of(
     is done, "paye" may be "je paye" (I pay).
     """
     original = folded if original is None else original
+    lead = _PREPOSITION.match(folded, start)
+    date_start = lead.end() if lead else start
+    if _DOCUMENT_DATED.search(folded, max(0, date_start - 30), date_start):
+        return "past"
     clause_start = 0
     for brk in _CLAUSE_BREAK.finditer(folded, 0, start):
         clause_start = brk.end()

@@ -366,3 +366,26 @@ def test_offsets_after_a_corrected_typo_point_at_the_typed_text() -> None:
 @pytest.mark.parametrize("text", ["ik kom daar vandaan", "sonntags nie", "à quelle heure ?"])
 def test_real_words_are_not_corrected_into_dates(text: str) -> None:
     assert dates(text, "fr") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        # a document's date, or something received or delivered, is in the past
+        ("Je conteste la facture du 15 février", "fr", "2026-02-15"),
+        ("Uw herinnering van 5/3 klopt niet", "nl", "2026-03-05"),
+        ("Ik heb de goederen op 2 maart ontvangen maar ze waren kapot", "nl", "2026-03-02"),
+        ("I never received the delivery of 3 March", "en", "2026-03-03"),
+        ("Die Rechnung vom 12.02. ist falsch", "de", "2026-02-12"),
+    ],
+)
+def test_dates_of_documents_in_a_dispute_are_past(text: str, language: str, value: str) -> None:
+    assert [v for v, _ in dates(text, language, "dispute")] == [value]
+
+
+def test_received_then_promised() -> None:
+    text = "J'ai reçu votre rappel du 3 mars, je paierai le 15"
+    assert dates(text, "fr", "promise_to_pay") == [
+        ("2026-03-03", "3 mars"),
+        ("2026-03-15", "le 15"),
+    ]
