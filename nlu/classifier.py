@@ -1,4 +1,4 @@
-"""Intent classifier: TF-IDF character and word n-grams into a logistic regression.
+"""Intent classifier: TF-IDF character and word n-grams into a calibrated linear SVM.
 
     train(examples) -> IntentClassifier         a few seconds on ~5,000 examples
     classifier.rank("je paierai vendredi", "fr") -> [("promise_to_pay", 0.93), ...]
@@ -7,8 +7,9 @@ One model serves the four languages: character n-grams (``char_wb`` 2-5) carry
 spelling variants, typos and missing accents; word uni- and bigrams carry
 negations ("pas reçu", "niet betaald"); a language token lets the model weigh a
 word differently per language ("bank" is a bench in Dutch but a bank in German).
-Logistic regression gives probabilities that are usable as confidence without a
-separate calibration step (checked on the development set, see README).
+A linear SVM with sigmoid-calibrated scores gives the probabilities used as
+confidence (checked on the development set, see README: above 0.5 the reading
+is right about 98% of the time).
 
 The fitted model is cached on disk in the user cache folder, keyed by a hash of
 the training files, this module's ``MODEL_VERSION`` and scikit-learn's version,
@@ -33,7 +34,7 @@ from nlu.training import Example, data_files, load_yaml
 log = logging.getLogger(__name__)
 
 # Bump when features, model or folding change: old cache entries are then ignored.
-MODEL_VERSION = "1"
+MODEL_VERSION = "2"
 
 _DIGITS = re.compile(r"\d")
 _SPACES = re.compile(r"\s+")
@@ -82,10 +83,11 @@ class IntentClassifier:
         return ranked
 
 
-def build_model(c: float = 10.0) -> Any:
+def build_model(c: float = 1.0) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.svm import LinearSVC
 
     features = FeatureUnion(
         [
@@ -106,10 +108,15 @@ def build_model(c: float = 10.0) -> Any:
             ),
         ]
     )
-    return Pipeline([("features", features), ("model", LogisticRegression(C=c, max_iter=3000))])
+    # A linear SVM separates these sparse features best (and trains in about a
+    # second); its scores become probabilities by sigmoid calibration fitted on
+    # 5-fold cross-validated scores, then the SVM is refitted on all the data
+    # (ensemble=False), so the ranking is the full model's.
+    model = CalibratedClassifierCV(LinearSVC(C=c), cv=5, method="sigmoid", ensemble=False)
+    return Pipeline([("features", features), ("model", model)])
 
 
-def train(examples: Sequence[Example], c: float = 10.0) -> IntentClassifier:
+def train(examples: Sequence[Example], c: float = 1.0) -> IntentClassifier:
     """Fit a classifier on examples (all intents present)."""
     if not examples:
         raise ValueError("no training examples")

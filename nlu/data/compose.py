@@ -400,7 +400,7 @@ def read_core(path: Path) -> dict[str, list[str]]:
             continue
         if line.startswith("## "):
             intent = line[3:].strip()
-            core[intent] = []
+            core.setdefault(intent, [])
         elif not intent:
             raise SystemExit(f"{path.name}: line {number}: sentence before any '## intent'")
         else:
