@@ -34,14 +34,14 @@ from datetime import date, timedelta
 _SUBJECT_PREFIX = re.compile(
     r"^\s*(?:\[[^\]]{1,30}\]\s*)?"
     r"(?:automatic\s+reply|auto(?:matic)?[-\s]?(?:reply|response|responder)|autoreply|"
-    r"out\s+of\s+(?:the\s+)?office|ooo\b|away\s+from\s+(?:the\s+)?office|on\s+vacation|"
+    r"out\s+of\s+(?:the\s+)?office|ooo\b|away\s+from\s+(?:the\s+)?office|on\s+vacation\b|"
     r"respuesta\s+automática|risposta\s+automatica|resposta\s+automática|autosvar|"
     r"réponse\s+automatique|reponse\s+automatique|absence\s+du\s+bureau|absent(?:e)?\s+du\s+bureau|"
-    r"message\s+d'absence|absence\b|en\s+congé|"
-    r"automatisch\s+antwoord|automatisch\s+bericht|afwezig(?:heid)?\b|niet\s+aanwezig|"
-    r"out\s+of\s+office\s+autoreply|"
-    r"automatische\s+antwort|abwesenheits(?:notiz|nachricht|meldung)|abwesend\b|"
-    r"nicht\s+im\s+büro|im\s+urlaub)",
+    r"message\s+d'absence|automatisch\s+antwoord|automatisch\s+bericht|"
+    r"automatische\s+antwort|abwesenheits(?:notiz|nachricht|meldung)|"
+    # Short words that a person might also start a subject with count only as a label.
+    r"(?:absence|absent|absente|en\s+congé|afwezig|afwezigheid|niet\s+aanwezig|abwesend|"
+    r"nicht\s+im\s+büro|im\s+urlaub|vacation|holiday)\s*[:\-–])",
     re.I,
 )
 _STRONG_HEADERS = (
@@ -54,28 +54,29 @@ _STRONG_HEADERS = (
     "x-amazon-auto-reply",
 )
 
+_W = r"(?:[\w'’,.-]+\s+){0,6}?"  # a few words: "actuellement", "op dit moment", "bis zum 20.03."
 _ABSENCE = re.compile(
     r"(?:"
     # fr: "je suis absent(e)", "je serai absente", "je suis actuellement en congé"
-    r"\bje\s+(?:suis|serai)\s+(?:actuellement\s+|momentanément\s+)?"
-    r"(?:absent|absente|en\s+congé|en\s+vacances|hors\s+du\s+bureau|en\s+déplacement|"
-    r"en\s+congés|indisponible|en\s+formation)"
-    r"|\bnous\s+sommes\s+(?:actuellement\s+)?fermés"
-    r"|\bnotre\s+bureau\s+est\s+fermé"
+    r"\bje\s+(?:suis|serai)\s+" + _W + r"(?:absent|absente|absent\(e\)|en\s+congés?|"
+    r"en\s+vacances|hors\s+du\s+bureau|en\s+déplacement|indisponible|en\s+formation|"
+    r"en\s+dehors\s+du\s+bureau|en\s+repos|en\s+arrêt)"
+    r"|\b(?:nous\s+sommes|nos\s+bureaux\s+sont|notre\s+bureau\s+est|la\s+société\s+est)\s+"
+    + _W
+    + r"fermée?s?"
     # nl
-    r"|\bik\s+ben\s+(?:momenteel\s+|tijdelijk\s+|vandaag\s+)?(?:afwezig|met\s+verlof|"
-    r"op\s+vakantie|niet\s+(?:aanwezig|op\s+kantoor|bereikbaar)|met\s+vakantie|out\s+of\s+office)"
-    r"|\bik\s+ben\s+(?:van|vanaf|tot)\b.{0,40}\b(?:afwezig|met\s+verlof|op\s+vakantie|niet\s+aanwezig)"
-    r"|\bwij\s+zijn\s+(?:momenteel\s+)?gesloten"
+    r"|\bik\s+ben\s+" + _W + r"(?:afwezig|met\s+verlof|op\s+vakantie|met\s+vakantie|"
+    r"niet\s+(?:aanwezig|op\s+kantoor|bereikbaar|beschikbaar)|out\s+of\s+office|op\s+reis)"
+    r"|\b(?:wij\s+zijn|we\s+zijn|ons\s+kantoor\s+is|onze\s+kantoren\s+zijn)\s+" + _W + r"gesloten"
     # de
-    r"|\bich\s+bin\s+(?:derzeit\s+|zurzeit\s+|momentan\s+|aktuell\s+|bis\b.{0,40}?)?"
-    r"(?:nicht\s+im\s+büro|abwesend|im\s+urlaub|außer\s+haus|nicht\s+erreichbar|nicht\s+im\s+haus)"
-    r"|\bich\s+bin\s+(?:vom|ab|bis)\b.{0,60}\b(?:abwesend|im\s+urlaub|nicht\s+im\s+büro)"
+    r"|\bich\s+bin\s+" + _W + r"(?:nicht\s+im\s+büro|abwesend|im\s+urlaub|außer\s+haus|"
+    r"nicht\s+erreichbar|nicht\s+im\s+haus|auf\s+(?:dienst)?reise|nicht\s+verfügbar)"
+    r"|\b(?:unser\s+büro\s+ist|wir\s+sind)\s+" + _W + r"geschlossen"
     # en
-    r"|\bi\s*(?:am|'m|’m|will\s+be)\s+(?:currently\s+|now\s+)?(?:out\s+of\s+(?:the\s+)?office|"
-    r"away|on\s+(?:annual\s+|parental\s+|sick\s+)?leave|on\s+(?:vacation|holiday)|"
-    r"travell?ing|not\s+in\s+the\s+office|unavailable|ooo)\b"
-    r"|\bthe\s+office\s+is\s+(?:currently\s+)?closed"
+    r"|\bi\s*(?:am|'m|’m|will\s+be)\s+" + _W + r"(?:out\s+of\s+(?:the\s+)?office|"
+    r"away|on\s+(?:annual\s+|parental\s+|sick\s+|maternity\s+)?leave|on\s+(?:vacation|holiday)|"
+    r"travell?ing|not\s+in\s+the\s+office|unavailable|ooo|off\s+work)\b"
+    r"|\b(?:the|our)\s+offices?\s+(?:is|are)\s+" + _W + r"closed"
     r")",
     re.I,
 )
@@ -99,11 +100,14 @@ _AUTO_PHRASES = re.compile(
     re.I,
 )
 _PAST_OR_ACTION = re.compile(
-    # Things a person replying to a reminder says; an out-of-office never does.
-    r"\b(?:j'ai\s+(?:payé|paye|réglé|viré|effectué)|ik\s+heb\s+(?:betaald|overgeschreven)|"
-    r"is\s+betaald|ich\s+habe\s+(?:bezahlt|überwiesen)|i\s+(?:have\s+)?paid|i\s+will\s+pay|"
-    r"je\s+paierai|ik\s+betaal|ich\s+zahle|i\s+was\s+out|j'étais\s+absent|ik\s+was\s+afwezig|"
-    r"ich\s+war\s+(?:nicht|abwesend|im\s+urlaub))",
+    # Things a person replying to a reminder says; an out-of-office does not talk about
+    # paying or about a past absence.
+    r"\b(?:pay|paid|paying|payer|payé|payée|paye|paierai|paierons|régler|réglé|virement|"
+    r"betaal|betaald|betalen|overgeschreven|overschrijving|"
+    r"zahle|zahlen|bezahlt|bezahlen|überweise|überwiesen|überweisung|"
+    r"i\s+was\s+(?:out|away|on)|j'étais|j’étais|ik\s+was|ich\s+war|"
+    r"je\s+ne\s+(?:peux|pourrai)\s+pas|ik\s+kan\s+(?:niet|pas)|ich\s+kann\s+(?:nicht|erst)|"
+    r"i\s+(?:can't|cannot|can\s+not))\b",
     re.I,
 )
 

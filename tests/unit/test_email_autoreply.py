@@ -147,3 +147,37 @@ def test_weak_headers_count_only_with_a_cue() -> None:
 )
 def test_return_date(text: str, expected: date | None) -> None:
     assert return_date(text, MARCH_10) == expected
+
+
+MORE_OUT_OF_OFFICE = [
+    "Bonjour, Je suis actuellement en congé et serai de retour le 23 mars. Pour toute demande urgente, merci de contacter compta@x.be. Cordialement",
+    "Merci pour votre e-mail. Je suis en déplacement jusqu'au 20/03 inclus avec un accès limité à mes mails.",
+    "Madame, Monsieur, Nos bureaux sont fermés du 10 au 20 mars. Votre message sera traité à notre retour.",
+    "Bedankt voor uw mail. Ik ben op dit moment afwezig tot en met 20 maart.",
+    "Goeiedag, ik ben met vakantie tot 23/03. Voor dringende vragen kan u terecht bij info@x.be.",
+    "Sehr geehrte Damen und Herren, ich bin vom 9. bis 20. März im Urlaub. Ihre Nachricht wird nicht weitergeleitet.",
+    "Vielen Dank für Ihre E-Mail. Ich bin bis zum 20.03.2026 außer Haus und habe keinen Zugriff auf meine E-Mails.",
+    "Thank you for your message. I am currently out of the office with no access to email until Monday 23 March.",
+    "Hi, I'm on parental leave until April 30th. For urgent matters please contact finance@x.com.",
+    "Our offices are closed until 16 March. We will answer your email as soon as possible upon our return.",
+]
+PEOPLE = [
+    ("Re: Rappel", "Je suis en congé maladie jusqu'au 30 avril, je ne peux pas payer avant."),
+    ("Re: Herinnering", "Ik ben op vakantie tot 20 maart, daarna betaal ik de factuur."),
+    ("Re: Reminder", "I'm away until Friday but my colleague paid the invoice yesterday."),
+    ("AW: Erinnerung", "Ich bin bis zum 20.03. im Urlaub, danach überweise ich den Betrag."),
+    ("Re: Rappel", "Je suis absent en ce moment. Pouvez-vous m'envoyer une copie de la facture ?"),
+    ("Absence de livraison", "Absence de livraison : je conteste la facture."),
+    ("Afwezigheid van levering", "De levering is nooit gebeurd."),
+]
+
+
+@pytest.mark.parametrize("text", MORE_OUT_OF_OFFICE)
+def test_more_out_of_office_wordings(text: str) -> None:
+    assert is_auto_reply({}, "Re: Rappel", text, MARCH_10)
+    assert return_date(text, MARCH_10) is not None
+
+
+@pytest.mark.parametrize(("subject", "text"), PEOPLE)
+def test_more_people_who_are_not_auto_replies(subject: str, text: str) -> None:
+    assert not is_auto_reply({}, subject, text, MARCH_10)
