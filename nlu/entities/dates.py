@@ -159,7 +159,7 @@ _VAGUE_UNITS = re.compile(
 _PLAN_CUE = re.compile(
     r"(?<![\w])(?:etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|"
     r"gespreid|\w*regeling|\w*termijn|instal|payment plan|spread|in parts|(?:monats)?raten|"
-    r"ratenzahl|ratenplan|abzahl|abbezahl|teilzahl|verteil|per maand|par mois|a month|"
+    r"ratenzahl|ratenplan|abzahl|abbezahl|teilzahl|verteil|per maand|par mois|"
     r"pro monat|monatlich|maandelijks|monthly|mensuel|per month|each month|every month|"
     r"chaque mois|tous les mois|elke maand|iedere maand|jeden monat)"
 )

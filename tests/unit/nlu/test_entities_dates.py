@@ -178,6 +178,7 @@ def test_contract_parse_example_offsets() -> None:
         ("dans 3 jours", "fr", "2026-03-13", "dans 3 jours"),
         ("dans une semaine", "fr", "2026-03-17", "dans une semaine"),
         ("dans un mois", "fr", "2026-04-10", "dans un mois"),
+        ("I will pay in a month", "en", "2026-04-10", "in a month"),
         ("over twee weken", "nl", "2026-03-24", "over twee weken"),
         ("over 3 dagen", "nl", "2026-03-13", "over 3 dagen"),
         ("over een week", "nl", "2026-03-17", "over een week"),
