@@ -60,7 +60,8 @@ _UNIT_AFTER = re.compile(
     r"\s*(?:fois|jours?|mois|semaines?|ans?|x|keer|dagen|dag|weken|maanden|jaar|times|days?|"
     r"weeks?|months?|years?|tage|tagen|wochen|monate|monaten|jahre|mal|h|uur|uhr|heures?|"
     r"factures?|facturen|factuur|invoices?|rechnungen|rechnung|termijnen|raten|mensualites|"
-    r"versements|instal?lments|personnes|personen|people|%|procent|prozent|percent)(?![\w])"
+    r"versements|instal?lments|personnes|personen|people|%|procent|prozent|percent|quid|pounds?|"
+    r"dollars?|gbp|usd|chf|£|\$)(?![\w])"
 )
 _DAY_BEFORE = re.compile(r"(?:le|la|les|the|het|am|den|op|on|vom|du|au)\s*$")
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
