@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import email
 import email.message
-import email.policy
 import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses
+
+from adapters.mail import headers
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,10 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def _header(headers: Mapping[str, str] | Message, name: str) -> str:
-    return str(headers.get(name, "") or "").strip()
+def _header(fields: Mapping[str, str] | Message, name: str) -> str:
+    if isinstance(fields, Message):
+        return headers.get(fields, name)
+    return str(fields.get(name, "") or "").strip()
 
 
 def looks_like_bounce(message: Message) -> bool:
@@ -189,14 +192,24 @@ def analyse_bounce(message: Message, raw: bytes, body_text: str) -> Bounce:
 def _flufl(raw: bytes) -> tuple[set[str], set[str]]:
     from flufl.bounce import all_failures
 
-    compat = email.message_from_bytes(raw)
+    # flufl.bounce's detectors expect text headers; undecodable bytes become U+FFFD.
+    compat = email.message_from_string(raw.decode("utf-8", "replace"))
+    # It logs a traceback for any detector that fails; for us that is bad input,
+    # reported in one line below, so its logger is quiet during the call.
+    flufl_log = logging.getLogger("flufl.bounce")
+    was_disabled, flufl_log.disabled = flufl_log.disabled, True
     try:
         temporary, permanent = all_failures(compat)
-    except Exception:  # a third-party heuristic choking on odd input must not stop intake
-        log.warning("flufl.bounce could not read a bounce", exc_info=True)
+    except Exception as exc:  # a third-party heuristic choking on odd input must not stop intake
+        log.info("flufl.bounce could not read a bounce: %s: %s", type(exc).__name__, exc)
         return set(), set()
-    decode = lambda values: {v.decode("ascii", "replace") for v in values}  # noqa: E731
-    return decode(temporary), decode(permanent)
+    finally:
+        flufl_log.disabled = was_disabled
+    return _ascii(temporary), _ascii(permanent)
+
+
+def _ascii(values: frozenset[bytes]) -> set[str]:
+    return {value.decode("ascii", "replace") for value in values}
 
 
 def _addresses_in_text(text: str, own: str) -> list[str]:
@@ -226,7 +239,9 @@ def _original(message: Message) -> tuple[str | None, str | None]:
             payload = part.get_payload()
             inner = payload[0] if isinstance(payload, list) and payload else None
             if isinstance(inner, Message):
-                return _clean(inner.get("message-id")), _clean(inner.get("subject"))
+                return _clean(headers.get(inner, "message-id")), _clean(
+                    headers.get(inner, "subject")
+                )
         if ctype == "text/rfc822-headers":
             raw = part.get_payload(decode=True)
             text = (
@@ -234,8 +249,10 @@ def _original(message: Message) -> tuple[str | None, str | None]:
                 if isinstance(raw, bytes)
                 else str(part.get_payload())
             )
-            headers = email.message_from_string(text, policy=email.policy.default)
-            return _clean(headers.get("message-id")), _clean(headers.get("subject"))
+            returned = email.message_from_string(text)
+            return _clean(headers.get(returned, "message-id")), _clean(
+                headers.get(returned, "subject")
+            )
     return None, None
 
 

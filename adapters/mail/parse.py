@@ -27,15 +27,14 @@ Errors: ``NotAnEmail`` when the bytes have no header fields at all.
 from __future__ import annotations
 
 import email
-import email.policy
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from email.message import EmailMessage, Message
-from email.utils import getaddresses, parsedate_to_datetime
+from email.message import Message
+from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from adapters.mail import autoreply, bounce, case_hint, quoting
+from adapters.mail import autoreply, bounce, case_hint, headers, quoting
 
 Kind = Literal["reply", "auto_reply", "bounce"]
 
@@ -86,10 +85,9 @@ _HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+:)")
 def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
     """Read a raw RFC 5322 message (bytes as received) into an ``InboundEmail``."""
     _check_is_email(raw)
-    message = email.message_from_bytes(raw, policy=email.policy.default)
-    assert isinstance(message, EmailMessage)
+    message = email.message_from_bytes(raw)  # compat32: see adapters.mail.headers
 
-    subject = _text_header(message, "subject")
+    subject = headers.get(message, "subject")
     from_name, from_address = _first_address(message, "from")
     if not from_address:
         from_name, from_address = _first_address(message, "sender")
@@ -100,7 +98,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
     references = tuple(_MSG_ID.findall(_raw_header(message, "references")))
 
     plain, html = _bodies(message)
-    headers = {name.lower(): _raw_header(message, name) for name in set(message.keys())}
+    fields = {name.lower(): headers.get(message, name) for name in set(message.keys())}
 
     bounce_info: bounce.Bounce | None = None
     ooo_until: date | None = None
@@ -111,7 +109,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
         bounce_info = bounce.analyse_bounce(message, raw, notification)
     else:
         text = quoting.new_text(plain, html, from_name)
-        if _is_other_report(message) or autoreply.is_auto_reply(headers, subject, text, local):
+        if _is_other_report(message) or autoreply.is_auto_reply(fields, subject, text, local):
             kind = "auto_reply"
             ooo_until = autoreply.return_date(text, local)
         else:
@@ -140,7 +138,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
         bounce=bounce_info,
         out_of_office_until=ooo_until,
         all_case_hints=found,
-        to_addresses=tuple(addr for _, addr in _addresses(message, "to")),
+        to_addresses=tuple(addr for _, addr in headers.addresses(message, "to")),
     )
 
 
@@ -153,36 +151,17 @@ def _check_is_email(raw: bytes) -> None:
     first = raw.lstrip(b"\r\n").split(b"\n", 1)[0]
     if not _HEADER_LINE.match(first):
         raise NotAnEmail("not an email message (the first line is not a header field)")
-    probe = email.message_from_bytes(raw, policy=email.policy.compat32)
+    probe = email.message_from_bytes(raw)
     if not any(probe.get(name) for name in ("from", "date", "message-id", "subject", "to")):
         raise NotAnEmail("not an email message (no From, To, Date, Subject or Message-ID header)")
 
 
 def _raw_header(message: Message, name: str) -> str:
-    try:
-        value = message.get(name)
-    except (ValueError, IndexError, TypeError):  # malformed header the parser chokes on
-        values = message.get_all(name, failobj=[]) if hasattr(message, "get_all") else []
-        value = values[0] if values else None
-    if value is None:
-        return ""
-    return " ".join(str(value).split())
-
-
-def _text_header(message: Message, name: str) -> str:
-    return _raw_header(message, name)
-
-
-def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
-    try:
-        values = [str(v) for v in message.get_all(name, [])]
-    except (ValueError, IndexError, TypeError):
-        return []
-    return [(n, a) for n, a in getaddresses(values) if a]
+    return headers.get(message, name)
 
 
 def _first_address(message: Message, name: str) -> tuple[str, str]:
-    found = _addresses(message, name)
+    found = headers.addresses(message, name)
     return found[0] if found else ("", "")
 
 
@@ -296,7 +275,8 @@ def _body_parts(message: Message) -> list[Message]:
         ctype = part.get_content_type()
         if part.is_multipart() and ctype.startswith("multipart/"):
             for sub in part.get_payload():  # type: ignore[union-attr]
-                visit(sub)
+                if isinstance(sub, Message):
+                    visit(sub)
             return
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
             out.append(part)
@@ -325,10 +305,13 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
 
     def visit(part: Message, top: bool) -> None:
         ctype = part.get_content_type()
-        if ctype.startswith("multipart/"):
+        if part.is_multipart():
             for sub in part.get_payload():  # type: ignore[union-attr]
-                visit(sub, False)
+                if isinstance(sub, Message):
+                    visit(sub, False)
             return
+        if ctype.startswith("multipart/"):
+            return  # a multipart whose boundary is broken: nothing to list
         if top:
             return
         if ctype in _REPORT_PARTS:
@@ -338,10 +321,10 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
                 return  # the returned message of a bounce is not the sender's attachment
             inner = part.get_payload()
             data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
-            name = part.get_filename() or _subject_filename(inner)
+            name = _filename(part) or _subject_filename(inner)
             out.append(Attachment(name, ctype, data))
             return
-        filename = part.get_filename()
+        filename = _filename(part)
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
             return
         data = part.get_payload(decode=True)
@@ -355,6 +338,12 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
 
     visit(message, True)
     return out
+
+
+def _filename(part: Message) -> str | None:
+    """The part's file name (RFC 2231 or, as Outlook and Gmail send it, RFC 2047)."""
+    name = part.get_filename()
+    return headers.text(name) if name is not None else None
 
 
 def _subject_filename(inner: object) -> str:

@@ -1,0 +1,61 @@
+"""Damaged mail never crashes the analysis: it is read as far as possible or refused as
+not an email (the command then prints one line, never a traceback)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from adapters.mail.parse import NotAnEmail, analyse
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "email"
+SAMPLES = sorted(DATA.glob("*.eml"))
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def _damaged(seed: int) -> bytes:
+    rnd = random.Random(seed)
+    raw = rnd.choice(SAMPLES).read_bytes()
+    how = seed % 4
+    if how == 0:  # cut anywhere
+        return raw[: rnd.randrange(len(raw))]
+    if how == 1:  # flipped bytes
+        data = bytearray(raw)
+        for _ in range(rnd.randrange(1, 40)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+        return bytes(data)
+    if how == 2:  # a slice missing
+        i, j = sorted(rnd.randrange(len(raw)) for _ in range(2))
+        return raw[:i] + raw[j:]
+    return raw.replace(b"\r\n", b"\n")  # bare line feeds
+
+
+@pytest.mark.parametrize("seed", range(400))
+def test_damaged_mail_is_read_or_refused(seed: int) -> None:
+    try:
+        message = analyse(_damaged(seed), BRUSSELS)
+    except NotAnEmail:
+        return
+    assert message.kind in ("reply", "auto_reply", "bounce")
+    assert isinstance(message.new_text, str)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"From: <@>\r\n",
+        b"From: =?utf-8?Q?J=C3=BCrgen?= <\r\n",
+        b"Message-ID: <.>\r\n",
+        b"Message-ID: <\r\n",
+        b"Subject: =?x-unknown?Q?abc?= \xe9t\xe9\r\n",
+        b"Date: not a date\r\n",
+        b"Content-Type: multipart/mixed\r\n",
+    ],
+)
+def test_malformed_headers(header: bytes) -> None:
+    raw = b"To: credit@relance.example\r\n" + header + b"\r\nJ'ai pay\xc3\xa9.\r\n"
+    message = analyse(raw, BRUSSELS)
+    assert message.kind == "reply"
