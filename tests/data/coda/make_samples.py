@@ -1,64 +1,146 @@
 """Writes the CODA edge-case samples of tests/data/coda (run once)."""
+
 from decimal import Decimal
 
+
 def put(rec, start, text):
-    rec[start:start+len(text)] = list(text)
+    rec[start : start + len(text)] = list(text)
+
 
 def blank():
     return [" "] * 128
+
 
 def amt(value):
     v = Decimal(value)
     return ("1" if v < 0 else "0") + f"{int(abs(v) * 1000):015d}"
 
+
 def header(date="100326", version="2", name="RELANCE DEMO SRL"):
-    r = blank(); put(r, 0, "00000"); put(r, 5, date); put(r, 11, "539"); put(r, 14, "05")
-    put(r, 24, "0000000001"); put(r, 34, name.ljust(26)); put(r, 60, "GKCCBEBB   ")
-    put(r, 71, "00403170701"); put(r, 127, version); return "".join(r)
+    r = blank()
+    put(r, 0, "00000")
+    put(r, 5, date)
+    put(r, 11, "539")
+    put(r, 14, "05")
+    put(r, 24, "0000000001")
+    put(r, 34, name.ljust(26))
+    put(r, 60, "GKCCBEBB   ")
+    put(r, 71, "00403170701")
+    put(r, 127, version)
+    return "".join(r)
+
 
 def old_balance(structure, account, currency, balance, date="090326", seq="068"):
-    r = blank(); put(r, 0, "1"); put(r, 1, structure); put(r, 2, seq)
+    r = blank()
+    put(r, 0, "1")
+    put(r, 1, structure)
+    put(r, 2, seq)
     if structure == "0":
-        put(r, 5, account); put(r, 18, currency)
+        put(r, 5, account)
+        put(r, 18, currency)
     else:
-        put(r, 5, account.ljust(34)); put(r, 39, currency)
-    put(r, 42, amt(balance)); put(r, 58, date); put(r, 64, "RELANCE DEMO SRL".ljust(26)); put(r, 125, seq)
+        put(r, 5, account.ljust(34))
+        put(r, 39, currency)
+    put(r, 42, amt(balance))
+    put(r, 58, date)
+    put(r, 64, "RELANCE DEMO SRL".ljust(26))
+    put(r, 125, seq)
     return "".join(r)
 
-def mv21(seq, detail, ref, amount, code, comm, structured=False, nxt="0", link="0", glob="0", date="100326"):
-    r = blank(); put(r, 0, "21"); put(r, 2, seq); put(r, 6, detail); put(r, 10, ref.ljust(21))
-    put(r, 31, amt(amount)); put(r, 47, date); put(r, 53, code); put(r, 61, "1" if structured else "0")
-    put(r, 62, comm[:53].ljust(53)); put(r, 115, date); put(r, 121, "068"); put(r, 124, glob); put(r, 125, nxt); put(r, 127, link)
+
+def mv21(
+    seq,
+    detail,
+    ref,
+    amount,
+    code,
+    comm,
+    structured=False,
+    nxt="0",
+    link="0",
+    glob="0",
+    date="100326",
+):
+    r = blank()
+    put(r, 0, "21")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 10, ref.ljust(21))
+    put(r, 31, amt(amount))
+    put(r, 47, date)
+    put(r, 53, code)
+    put(r, 61, "1" if structured else "0")
+    put(r, 62, comm[:53].ljust(53))
+    put(r, 115, date)
+    put(r, 121, "068")
+    put(r, 124, glob)
+    put(r, 125, nxt)
+    put(r, 127, link)
     return "".join(r)
+
 
 def mv22(seq, detail, comm="", e2e="", bic="", nxt="0", link="0"):
-    r = blank(); put(r, 0, "22"); put(r, 2, seq); put(r, 6, detail); put(r, 10, comm[:53].ljust(53))
-    put(r, 63, e2e.ljust(35)); put(r, 98, bic.ljust(11)); put(r, 125, nxt); put(r, 127, link)
+    r = blank()
+    put(r, 0, "22")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 10, comm[:53].ljust(53))
+    put(r, 63, e2e.ljust(35))
+    put(r, 98, bic.ljust(11))
+    put(r, 125, nxt)
+    put(r, 127, link)
     return "".join(r)
+
 
 def mv23(seq, detail, account, name, comm="", link="0"):
-    r = blank(); put(r, 0, "23"); put(r, 2, seq); put(r, 6, detail); put(r, 10, account.ljust(37))
-    put(r, 47, name.ljust(35)); put(r, 82, comm[:43].ljust(43)); put(r, 127, link)
+    r = blank()
+    put(r, 0, "23")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 10, account.ljust(37))
+    put(r, 47, name.ljust(35))
+    put(r, 82, comm[:43].ljust(43))
+    put(r, 127, link)
     return "".join(r)
+
 
 def info31(seq, detail, ref, code, text, structured=False, nxt="0"):
-    r = blank(); put(r, 0, "31"); put(r, 2, seq); put(r, 6, detail); put(r, 10, ref.ljust(21)); put(r, 31, code)
-    put(r, 39, "1" if structured else "0"); put(r, 40, text[:73].ljust(73)); put(r, 125, nxt)
+    r = blank()
+    put(r, 0, "31")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 10, ref.ljust(21))
+    put(r, 31, code)
+    put(r, 39, "1" if structured else "0")
+    put(r, 40, text[:73].ljust(73))
+    put(r, 125, nxt)
     return "".join(r)
+
 
 def new_balance(structure, account, currency, balance, date="100326", seq="068"):
-    r = blank(); put(r, 0, "8"); put(r, 1, seq)
+    r = blank()
+    put(r, 0, "8")
+    put(r, 1, seq)
     if structure == "0":
-        put(r, 4, account); put(r, 17, currency)
+        put(r, 4, account)
+        put(r, 17, currency)
     else:
-        put(r, 4, account.ljust(34)); put(r, 38, currency)
-    put(r, 41, amt(balance)); put(r, 57, date)
+        put(r, 4, account.ljust(34))
+        put(r, 38, currency)
+    put(r, 41, amt(balance))
+    put(r, 57, date)
     return "".join(r)
 
+
 def trailer(records, debit, credit, last="2"):
-    r = blank(); put(r, 0, "9"); put(r, 16, f"{records:06d}")
-    put(r, 22, f"{int(Decimal(debit)*1000):015d}"); put(r, 37, f"{int(Decimal(credit)*1000):015d}"); put(r, 127, last)
+    r = blank()
+    put(r, 0, "9")
+    put(r, 16, f"{records:06d}")
+    put(r, 22, f"{int(Decimal(debit) * 1000):015d}")
+    put(r, 37, f"{int(Decimal(credit) * 1000):015d}")
+    put(r, 127, last)
     return "".join(r)
+
 
 def statement(structure, account, currency, old, moves, date="100326", seq="068", last="2"):
     debit = sum((-Decimal(a) for _, a in moves if Decimal(a) < 0), Decimal(0))
@@ -66,35 +148,156 @@ def statement(structure, account, currency, old, moves, date="100326", seq="068"
     records = [old_balance(structure, account, currency, old, seq=seq)]
     for recs, _ in moves:
         records.extend(recs)
-    records.append(new_balance(structure, account, currency, Decimal(old) + credit - debit, date=date, seq=seq))
-    body = [header(date)] + records + [trailer(len(records), debit, credit, last)]
-    return body
+    records.append(
+        new_balance(structure, account, currency, Decimal(old) + credit - debit, date=date, seq=seq)
+    )
+    return [header(date), *records, trailer(len(records), debit, credit, last)]
+
 
 # 1. foreign account (structure 3, foreign IBAN, USD) + Belgian IBAN statement, CRLF, cp1252
-s1 = statement("3", "NL91ABNA0417164300", "USD", "1000.00", [
-    ([mv21("0001", "0000", "NLREF0000000000000001", "250.00", "00150000", "101000000100131", structured=True, nxt="1"),
-      mv22("0001", "0000", "", "E2E-NL-1", "ABNANL2A", nxt="1"),
-      mv23("0001", "0000", "NL91ABNA0417164300".ljust(34) + "USD", "Société Générale Café")], "250.00"),
-], seq="012")
-s2 = statement("2", "BE68539007547034", "EUR", "500.00", [
-    ([mv21("0001", "0000", "BEREF0000000000000001", "-12.10", "00380000", "FRAIS DE GESTION MARS")], "-12.10"),
-    ([mv21("0002", "0000", "BEREF0000000000000002", "150.50", "00150000", "FACTURE INV-2026-0042 MERCI", nxt="1", link="1"),
-      mv22("0002", "0000", "", "", "GEBABEBB", nxt="1"),
-      mv23("0002", "0000", "BE71096123456769".ljust(34) + "EUR", "DUPONT BOULANGERIE", link="1"),
-      info31("0002", "0001", "BEREF0000000000000002", "00150000", "001DUPONT BOULANGERIE", structured=True)], "150.50"),
-], seq="069")
+s1 = statement(
+    "3",
+    "NL91ABNA0417164300",
+    "USD",
+    "1000.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "NLREF0000000000000001",
+                    "250.00",
+                    "00150000",
+                    "101000000100131",
+                    structured=True,
+                    nxt="1",
+                ),
+                mv22("0001", "0000", "", "E2E-NL-1", "ABNANL2A", nxt="1"),
+                mv23(
+                    "0001", "0000", "NL91ABNA0417164300".ljust(34) + "USD", "Société Générale Café"
+                ),
+            ],
+            "250.00",
+        ),
+    ],
+    seq="012",
+)
+s2 = statement(
+    "2",
+    "BE68539007547034",
+    "EUR",
+    "500.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "BEREF0000000000000001",
+                    "-12.10",
+                    "00380000",
+                    "FRAIS DE GESTION MARS",
+                )
+            ],
+            "-12.10",
+        ),
+        (
+            [
+                mv21(
+                    "0002",
+                    "0000",
+                    "BEREF0000000000000002",
+                    "150.50",
+                    "00150000",
+                    "FACTURE INV-2026-0042 MERCI",
+                    nxt="1",
+                    link="1",
+                ),
+                mv22("0002", "0000", "", "", "GEBABEBB", nxt="1"),
+                mv23(
+                    "0002",
+                    "0000",
+                    "BE71096123456769".ljust(34) + "EUR",
+                    "DUPONT BOULANGERIE",
+                    link="1",
+                ),
+                info31(
+                    "0002",
+                    "0001",
+                    "BEREF0000000000000002",
+                    "00150000",
+                    "001DUPONT BOULANGERIE",
+                    structured=True,
+                ),
+            ],
+            "150.50",
+        ),
+    ],
+    seq="069",
+)
 with open("foreign_account_multi.cod", "wb") as f:
     f.write(("\r\n".join(s1 + s2) + "\r\n").encode("cp1252"))
 
 # 2. globalisation: a type-1 total without details, a type-2 total with its details
-glob = statement("2", "BE68539007547034", "EUR", "0.00", [
-    ([mv21("0001", "0000", "GLOBREF00000000000001", "-900.00", "10150000", "BATCH OF SUPPLIER PAYMENTS", glob="1")], "-900.00"),
-    ([mv21("0002", "0000", "GLOBREF00000000000002", "700.00", "20150000", "SEPA CREDITS 2 TRANSACTIONS", glob="1"),
-      mv21("0002", "0001", "GLOBREF00000000000002", "300.00", "60150000", "101000000100232", structured=True, nxt="1"),
-      mv23("0002", "0001", "BE71096123456769".ljust(34) + "EUR", "JAN PEETERS"),
-      mv21("0002", "0002", "GLOBREF00000000000002", "400.00", "60150000", "101000000100131", structured=True, nxt="1"),
-      mv23("0002", "0002", "NL91ABNA0417164300".ljust(34) + "EUR", "BOULANGERIE DUPONT")], "700.00"),
-])
+glob = statement(
+    "2",
+    "BE68539007547034",
+    "EUR",
+    "0.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "GLOBREF00000000000001",
+                    "-900.00",
+                    "10150000",
+                    "BATCH OF SUPPLIER PAYMENTS",
+                    glob="1",
+                )
+            ],
+            "-900.00",
+        ),
+        (
+            [
+                mv21(
+                    "0002",
+                    "0000",
+                    "GLOBREF00000000000002",
+                    "700.00",
+                    "20150000",
+                    "SEPA CREDITS 2 TRANSACTIONS",
+                    glob="1",
+                ),
+                mv21(
+                    "0002",
+                    "0001",
+                    "GLOBREF00000000000002",
+                    "300.00",
+                    "60150000",
+                    "101000000100232",
+                    structured=True,
+                    nxt="1",
+                ),
+                mv23("0002", "0001", "BE71096123456769".ljust(34) + "EUR", "JAN PEETERS"),
+                mv21(
+                    "0002",
+                    "0002",
+                    "GLOBREF00000000000002",
+                    "400.00",
+                    "60150000",
+                    "101000000100131",
+                    structured=True,
+                    nxt="1",
+                ),
+                mv23("0002", "0002", "NL91ABNA0417164300".ljust(34) + "EUR", "BOULANGERIE DUPONT"),
+            ],
+            "700.00",
+        ),
+    ],
+)
 with open("globalisation.cod", "w", newline="\n") as f:
     f.write("\n".join(glob) + "\n")
 
@@ -105,8 +308,13 @@ with open("wrong_version.cod", "w", newline="\n") as f:
     f.write("\n".join(bad) + "\n")
 
 # 4. a malformed amount on line 3
-mal = statement("2", "BE68539007547034", "EUR", "0.00", [
-    ([mv21("0001", "0000", "BADREF000000000000001", "10.00", "00150000", "X")], "10.00")])
+mal = statement(
+    "2",
+    "BE68539007547034",
+    "EUR",
+    "0.00",
+    [([mv21("0001", "0000", "BADREF000000000000001", "10.00", "00150000", "X")], "10.00")],
+)
 mal[2] = mal[2][:32] + "00000000001X000" + mal[2][47:]
 with open("malformed_amount.cod", "w", newline="\n") as f:
     f.write("\n".join(mal) + "\n")
