@@ -36,6 +36,10 @@ _PATTERNS = (
     re.compile(rf"{_START}(?P<num>{_NUM}){_DASHES}\s?{_CUR_AFTER}(?![\w])"),
     # "vijftig euro", "deux cent cinquante euros"
     re.compile(rf"(?P<words>{NUMBER_WORDS})\s?{_CUR_AFTER}(?![\w])"),
+    # "99€99": the euro sign as decimal mark
+    re.compile(rf"{_START}(?P<int>\d{{1,6}})€(?P<cents>\d{{2}})(?![\w])"),
+    # "45,-": the Dutch and German way to write a round sum
+    re.compile(rf"{_START}(?P<num>{_NUM})[.,]-{{1,2}}(?![\w-])"),
     # "250e" (not "2e", "le 15e": ordinals)
     re.compile(rf"{_START}(?P<num>{_NUM})(?P<e>e)(?![\w])"),
     # "125,50": two decimals without currency
@@ -107,6 +111,9 @@ def find_amounts(msg: Message) -> None:
             if match.groupdict().get("words"):
                 count = number_value(match["words"], msg.language)
                 _add(msg, start, end, Decimal(count) if count is not None else None)
+                continue
+            if match.groupdict().get("cents"):
+                _add(msg, start, end, to_decimal(f"{match['int']}.{match['cents']}"))
                 continue
             value = to_decimal(match["num"])
             if match.groupdict().get("e"):

@@ -96,7 +96,8 @@ _ABBREVIATED_MONTHS = {
 } - {"juni", "juli", "june", "july", "marz"}
 _TEXT_DMY = re.compile(
     rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on)\s+){{0,2}}"
-    rf"(?P<d>\d{{1,2}}|premier|first|1st)(?:{_ORDINAL})?\s*(?:of\s+|de\s+|van\s+)?"
+    rf"(?P<d>\d{{1,2}}|premier|first|1st|ersten|erste|eerste)(?:{_ORDINAL})?\s*"
+    r"(?:of\s+|de\s+|van\s+)?"
     rf"(?P<m>{_MON})\.?{_E}(?:\s*,?\s*(?P<y>\d{{4}}))?(?!\d)"
 )
 _TEXT_MDY = re.compile(
@@ -128,7 +129,7 @@ _DAY_OF_MONTH = re.compile(
     r"bis zum|zum|vor dem|ab dem|nach dem|spatestens am|vom|au|avant le|pour le|jusqu'au|d'ici le|"
     r"vers le|au plus tard le|rond de|omstreeks de|uiterlijk de|uiterlijk op de|"
     r"on|by|before|until|op|tegen|voor|vor|bis|ab)\s+))"
-    rf"(?P<d>\d{{1,2}}|premier|first)(?P<suf>{_ORDINAL})?"
+    rf"(?P<d>\d{{1,2}}|premier|first|ersten|eerste)(?P<suf>{_ORDINAL})?"
     r"(?P<of>\s+(?:du|de|van|of|des)\s+(?:(?P<det>the|this|next|ce|deze|volgende|nachsten|"
     r"naechsten|kommenden)\s+)?(?:mois|maand|month|monats)(?:\s+(?P<rel>prochain|suivant))?)?"
     rf"(?!\w|[.,/-]\d)"
@@ -184,7 +185,8 @@ _DOCUMENT_DATED = re.compile(
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
     r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|compte|prevois|promets|"
-    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|sera|seront|"
+    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|sera|seront|d'ici|au plus tard|"
+    r"tegen|uiterlijk|ten laatste|no later than|spatestens|"
     r"zal|zullen|zou|ga|gaan|betaal|betalen|stort|kan|kunnen|wil|wordt|beloof|"
     r"will|shall|gonna|going to|can|could|would|promise|intend|plan|"
     r"werde|werden|wird|zahle|zahlen|uberweise|ueberweise|begleiche|kann|konnen|mochte)"
@@ -376,7 +378,7 @@ class _Dates:
         if _NOT_A_DAY_AFTER.match(self.msg.folded, end) and not match["y"]:
             return
         word = match["d"]
-        day = 1 if word in ("premier", "first", "1st") else int(word)
+        day = int(word) if word.isdigit() else 1  # "premier", "first", "1st", "ersten"
         month = MONTHS[match["m"]]
         year = _year(match["y"])
         if year is not None:
@@ -508,7 +510,7 @@ class _Dates:
         start, end = match.span()
         pre = match["pre"].strip()
         word = match["d"]
-        day = 1 if word in ("premier", "first") else int(word)
+        day = int(word) if word.isdigit() else 1
         if not 1 <= day <= 31:
             return
         if match["of"] is None and _NOT_A_DAY_AFTER.match(text, end):

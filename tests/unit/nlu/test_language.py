@@ -34,6 +34,10 @@ from nlu.language import LANGUAGES, detect_language
         ("Je paierai 250 € vendredi prochain", "fr"),
         ("jvous paye demain promis", "fr"),
         ("Combien je dois encore ?", "fr"),
+        ("Je n'ai PAS reçu la facture", "fr"),  # lingua alone says English
+        ("Quel est mon solde ?", "fr"),
+        ("Wie kan ik bellen?", "nl"),
+        ("Wat is uw telefoonnummer om u te bellen?", "nl"),
         ("Arrêtez de m'envoyer des mails", "fr"),
         ("Is vorige week overgeschreven", "nl"),
         ("Kan ik afbetalen in 6 maanden?", "nl"),
