@@ -39,8 +39,7 @@ from stdnum import iban as std_iban
 
 from adapters.bank import StatementError
 from domain.money import to_cents
-from domain.reconciliation import typed_reference
-from domain.reference import normalise as normalise_reference
+from domain.reconciliation import normalise_reference, typed_reference
 from domain.statement import StatementLine
 
 RECORD_LENGTH = 128

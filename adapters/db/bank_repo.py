@@ -19,7 +19,7 @@ A problem anywhere rolls the whole import back: all or nothing.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -46,6 +46,7 @@ from domain.reconciliation import (
     OpenInvoice,
     Outcome,
     Policy,
+    SearchKeys,
     Similarity,
     match_line,
     number_key,
@@ -55,7 +56,7 @@ from domain.reconciliation import (
 from domain.statement import ParsedStatement, StatementLine
 
 SOURCE_KIND = "bank"
-BATCH = 2000
+BATCH = 5000
 _IN_CHUNK = 900  # bound parameters per IN (...) list: well under SQLite's limits
 
 
@@ -172,16 +173,18 @@ async def import_statements_in(
     # 3. match credits, a batch at a time
     credits = [(line, identity) for _, line, identity in new if line.amount > 0]
     for batch in batched(credits, BATCH):
-        index = await load_index(conn, [line for line, _ in batch])
+        lines = [line for line, _ in batch]
+        keys = [search_keys(line) for line in lines]
+        index = await load_index(conn, lines, keys)
         items: list[tuple[int, str, str, Decimal]] = []
-        for line, identity in batch:
-            decision = match_line(line, index, policy, today, similarity)
+        for (line, identity), key in zip(batch, keys, strict=True):
+            decision = match_line(line, index, policy, today, similarity, key)
             result.decisions[identity] = decision
             if decision.chosen is None:
                 continue
             for allocation in decision.allocations:
                 invoice = index.invoices[int(allocation.key)]
-                after = replace(invoice, open_amount=invoice.open_amount - allocation.amount)
+                after = invoice.paid(allocation.amount)
                 index.update(after)
                 items.append((invoice.id, SOURCE_KIND, identity, allocation.amount))
                 result.events.append(
@@ -211,15 +214,24 @@ async def import_statements_in(
             result.to_review += 1
         else:
             result.not_payments += 1
+    # A plain executemany (no RETURNING) is the drivers' fastest insert; the ids
+    # are then read back only for the few lines that need them.
+    for chunk in batched(rows, 10_000):
+        await conn.execute(insert(bank_transactions), chunk)
+    needed = [
+        identity
+        for _, line, identity in new
+        if (d := result.decisions.get(identity)) is not None
+        and (d.outcome is Outcome.TO_REVIEW or (d.chosen is not None and d.overpayment > 0))
+    ] + [identity for _, line, identity in new if line.reversal and line.amount < 0]
     ids: dict[str, int] = {}
-    for chunk in batched(rows, 5000):
-        inserted = await conn.execute(
-            insert(bank_transactions).returning(
-                bank_transactions.c.id, bank_transactions.c.identity
-            ),
-            chunk,
+    for chunk in batched(needed, _IN_CHUNK):
+        found = await conn.execute(
+            select(bank_transactions.c.identity, bank_transactions.c.id).where(
+                bank_transactions.c.identity.in_(chunk)
+            )
         )
-        ids.update((r[1], int(r[0])) for r in inserted)
+        ids.update((r[0], int(r[1])) for r in found)
     await _store_candidates_and_credits(conn, new, result.decisions, ids, now)
 
     # 5. reversals
@@ -477,13 +489,18 @@ async def _fetch(
     return found
 
 
-async def load_index(conn: AsyncConnection, lines: Sequence[StatementLine]) -> InvoiceIndex:
-    """The invoices a batch of lines may concern, in a few queries for the batch."""
+async def load_index(
+    conn: AsyncConnection, lines: Sequence[StatementLine], keys: Sequence[SearchKeys]
+) -> InvoiceIndex:
+    """The invoices a batch of lines may concern, in a few queries for the whole batch.
+
+    References and invoice numbers first; the debtors of known IBANs and the open
+    amounts only for the lines those leave unexplained, as a line that names its
+    invoice needs neither (and a debtor's every open invoice is a lot to load).
+    """
     index = InvoiceIndex()
-    keys = [search_keys(line) for line in lines]
     references = {r for k in keys for r in k.references}
     numbers = {n for k in keys for n in (*k.strict_numbers, *k.weak_numbers)}
-    ibans = {k.iban for k in keys if k.iban}
 
     for invoice in await _fetch(conn, invoices.c.structured_reference, references):
         index.add(invoice)
@@ -493,8 +510,20 @@ async def load_index(conn: AsyncConnection, lines: Sequence[StatementLine]) -> I
             select(bank_invoice_keys.c.invoice_id).where(bank_invoice_keys.c.key.in_(chunk))
         )
         invoice_ids.update(int(r[0]) for r in rows)
-    for invoice in await _fetch(conn, invoices.c.id, invoice_ids - set(index.invoices)):
-        index.add(invoice)
+    known = {i for i in invoice_ids if i in index.invoices}
+    for invoice_id in known:
+        index.add_numbered(index.invoices[invoice_id])
+    for invoice in await _fetch(conn, invoices.c.id, invoice_ids - known):
+        index.add_numbered(invoice)
+
+    unexplained = [
+        (line, key)
+        for line, key in zip(lines, keys, strict=True)
+        if line.amount > 0
+        and not any(index.by_reference.get(r) for r in key.references)
+        and not any(index.by_strict_number.get(n) for n in key.strict_numbers)
+    ]
+    ibans = {key.iban for _, key in unexplained if key.iban}
     debtor_ids: set[int] = set()
     for chunk in batched(sorted(ibans), _IN_CHUNK):
         rows = await conn.execute(
@@ -507,20 +536,11 @@ async def load_index(conn: AsyncConnection, lines: Sequence[StatementLine]) -> I
             debtor_ids.add(int(debtor_id))
     for invoice in await _fetch(conn, invoices.c.debtor_id, debtor_ids, _payable()):
         index.add_debtor_open(invoice)
-
-    # Name + amount only for the lines nothing above explains: the others do not
-    # need it, and amounts are the least selective key.
-    amounts = set()
-    for line, key in zip(lines, keys, strict=True):
-        if not line.counterparty_name or line.amount <= 0:
-            continue
-        if any(index.by_reference.get(r) for r in key.references):
-            continue
-        if any(index.by_strict_number.get(n) for n in key.strict_numbers):
-            continue
-        if key.iban and key.iban in index.debtors_by_iban:
-            continue
-        amounts.add(line.amount)
+    amounts = {
+        line.amount
+        for line, key in unexplained
+        if line.counterparty_name and not (key.iban and key.iban in index.debtors_by_iban)
+    }
     for invoice in await _fetch(conn, invoices.c.open_amount, amounts, _payable()):
         index.add_amount_open(invoice)
     return index

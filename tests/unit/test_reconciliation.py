@@ -76,7 +76,7 @@ C = invoice(3, "INV-2026-0107", "99.00", "000000100232", debtor=2, name="Jan Pee
 def index(*invoices: OpenInvoice, ibans: dict[str, int] | None = None) -> InvoiceIndex:
     idx = InvoiceIndex()
     for inv in invoices:
-        idx.add(inv)
+        idx.add_numbered(inv)
         idx.add_debtor_open(inv)
         idx.add_amount_open(inv)
     for iban, debtor in (ibans or {}).items():
@@ -256,3 +256,33 @@ def test_applied_payments_are_conserved(amount: Decimal) -> None:
     assert match.chosen is not None
     assert sum(a.amount for a in match.allocations) + match.overpayment == amount
     assert all(a.amount > 0 for a in match.allocations)
+
+
+@given(st.from_regex(r"\A[0-9]{12}\Z"))
+def test_fast_ogm_check_agrees_with_stdnum(digits: str) -> None:
+    from stdnum.be import ogm_vcs
+
+    from domain.reconciliation import is_valid_ogm
+
+    assert is_valid_ogm(digits) == bool(ogm_vcs.is_valid(digits))
+
+
+def test_fast_ogm_check_on_a_remainder_of_zero() -> None:
+    from domain.reconciliation import is_valid_ogm
+
+    assert is_valid_ogm("000000009797")  # 97 mod 97 = 0 -> check digits 97
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "+++090/9337/55493+++", "***090/9337/55493***", "090933755493", "090/9337/55494",
+        "RF18 5390 0754 7034", "rf18539007547034", "RF18539007547035", "hello", "",
+        "12345678901", "+++090/9337/55493", "1234567890123",
+    ],
+)  # fmt: skip
+def test_fast_normalise_agrees_with_the_domain_one(text: str) -> None:
+    from domain.reconciliation import normalise_reference
+    from domain.reference import normalise
+
+    assert normalise_reference(text) == normalise(text)
