@@ -423,19 +423,37 @@ def strip_footers(text: str, sender_name: str = "") -> str:
 
 
 def _strip_name(lines: list[str], sender_name: str) -> list[str]:
+    """Drop a last paragraph that starts with the sender's own name ("Claire", "Jan
+    Peeters\nZaakvoerder\n+32 …") when the rest of it is a signature block."""
     words = {w.lower() for w in re.findall(r"[\w'’-]+", sender_name) if len(w) > 1}
-    content = [i for i, line in enumerate(lines) if line.strip()]
-    if len(content) < 2 or not words:
+    spans = _paragraphs(lines)
+    if not words or not spans:
         return lines
-    last = lines[content[-1]].strip().rstrip(".")
-    last_words = re.findall(r"[\w'’.-]+", last)
+    start, end = spans[-1]
+    if len(spans) == 1 and start == 0:
+        # One paragraph: only its last line can be the name.
+        if end - start < 2 or not _is_name(lines[end - 1], words):
+            return lines
+        return lines[: end - 1]
+    block = lines[start:end]
     if (
-        last_words
-        and len(last_words) <= 4
-        and all(w.lower().rstrip(".") in words or len(w.rstrip(".")) <= 1 for w in last_words)
+        _is_name(block[0], words)
+        and len(block) <= 8
+        and all(_looks_like_signature_line(line) for line in block[1:])
     ):
-        return lines[: content[-1]]
+        return lines[:start]
+    if _is_name(block[-1], words) and end - start >= 2:
+        return lines[: end - 1]
     return lines
+
+
+def _is_name(line: str, words: set[str]) -> bool:
+    found = re.findall(r"[\w'’.-]+", line.strip().rstrip("."))
+    return (
+        bool(found)
+        and len(found) <= 4
+        and all(w.lower().rstrip(".") in words or len(w.rstrip(".")) <= 1 for w in found)
+    )
 
 
 def _paragraphs(lines: list[str]) -> list[tuple[int, int]]:

@@ -449,6 +449,13 @@ def test_inline_answers_keep_only_the_senders_lines() -> None:
     assert new_text(body) == "It was paid on 27 February.\n\nNothing is due."
 
 
+def test_signature_block_starting_with_the_senders_name_goes() -> None:
+    body = "Is betaald.\n\nJan Peeters\nZaakvoerder\nPeeters Bouw BV\nT +32 15 21 43 65"
+    assert new_text(body, sender_name="Jan Peeters") == "Is betaald."
+    # A name alone is all the sender wrote: it stays.
+    assert new_text("Claire", sender_name="Claire Lambert") == "Claire"
+
+
 def test_last_line_with_the_senders_name_goes() -> None:
     assert (
         new_text("Voici la preuve.\n\nClaire", sender_name="Claire Lambert") == "Voici la preuve."
