@@ -1,0 +1,356 @@
+"""The parse pipeline and its interfaces: contract shape, training files, cache,
+the fast scorer, ``relance nlu`` commands and the Rasa export."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.cli import main
+from bot.errors import UserError
+from nlu import api
+from nlu.classifier import features_text, load_or_train
+from nlu.export_rasa import export
+from nlu.pipeline import CONFIDENCE_THRESHOLD, Parser, is_confident
+from nlu.training import INTENTS, LANGUAGES, load_dir, load_yaml, parse_annotated
+
+REFERENCE = date(2026, 3, 10)
+
+
+@pytest.fixture(scope="module")
+def parser() -> Parser:
+    return Parser.load()
+
+
+# -- the contract's response shape ---------------------------------------------------
+
+
+def test_response_has_the_contract_shape(parser: Parser) -> None:
+    text = "Je paierai 250 € vendredi prochain"
+    result = parser.parse(text, REFERENCE)
+    assert set(result) == {"text", "intent", "intent_ranking", "entities", "language"}
+    assert result["text"] == text
+    assert result["language"] == "fr"
+    assert result["intent"] == result["intent_ranking"][0]
+    assert result["intent"]["name"] == "promise_to_pay"
+    names = [item["name"] for item in result["intent_ranking"]]
+    assert sorted(names) == sorted(INTENTS)
+    confidences = [item["confidence"] for item in result["intent_ranking"]]
+    assert confidences == sorted(confidences, reverse=True)
+    assert all(0.0 <= c <= 1.0 for c in confidences)
+    assert sum(confidences) == pytest.approx(1.0, abs=1e-3)
+    assert [(e["entity"], e["value"]) for e in result["entities"]] == [
+        ("amount", "250.00"),
+        ("date", "2026-03-13"),
+    ]
+    for entity in result["entities"]:
+        assert set(entity) >= {"entity", "value", "start", "end", "extractor"}
+        assert text[entity["start"] : entity["end"]] in ("250 €", "vendredi prochain")
+    json.dumps(result)  # serialisable as is
+
+
+def test_entity_offsets_index_the_original_text(parser: Parser) -> None:
+    text = "Bonjour,\n\nJ'ai versé 1.234,56 EUR le 3 mars avec +++090/9337/55493+++"
+    result = parser.parse(text, REFERENCE)
+    assert result["intent"]["name"] == "already_paid"
+    spans = {e["entity"]: text[e["start"] : e["end"]] for e in result["entities"]}
+    assert spans["amount"] == "1.234,56 EUR"
+    assert spans["reference"] == "+++090/9337/55493+++"
+    values = {e["entity"]: e["value"] for e in result["entities"]}
+    assert values == {"amount": "1234.56", "date": "2026-03-03", "reference": "090933755493"}
+
+
+def test_empty_text_is_out_of_scope_and_not_confident(parser: Parser) -> None:
+    result = parser.parse("   ", REFERENCE)
+    assert result["intent"] == {"name": "out_of_scope", "confidence": 0.0}
+    assert result["entities"] == []
+    assert not is_confident(result)
+    assert len(result["intent_ranking"]) == len(INTENTS)
+
+
+def test_clear_messages_are_confident_and_gibberish_is_not(parser: Parser) -> None:
+    assert is_confident(parser.parse("I already paid this invoice yesterday", REFERENCE))
+    unsure = parser.parse("ok but the thing with the stuff, you know", REFERENCE)
+    assert unsure["intent"]["confidence"] < 0.9
+    assert 0.0 < CONFIDENCE_THRESHOLD < 1.0
+
+
+def test_out_of_office_rule_only_confirms_the_model(parser: Parser) -> None:
+    auto = parser.parse("Automatic reply: I am on holiday until 20 March", REFERENCE)
+    assert auto["intent"]["name"] == "auto_reply"
+    assert auto["intent"]["confidence"] >= 0.99
+    person = parser.parse("Sorry, I was out of the office, I paid the invoice yesterday", REFERENCE)
+    assert person["intent"]["name"] == "already_paid"
+
+
+def test_batch_and_single_parses_agree(parser: Parser) -> None:
+    texts = [f"Je paierai {n} euros le {n % 27 + 1}" for n in range(40)]
+    batch = parser.parse_many(texts, [REFERENCE] * len(texts))
+    for text, result in zip(texts[:5], batch[:5], strict=True):
+        single = parser.parse(text, REFERENCE)
+        assert single["intent"]["name"] == result["intent"]["name"]
+        assert single["intent"]["confidence"] == pytest.approx(
+            result["intent"]["confidence"], abs=1e-4
+        )
+
+
+def test_fast_scorer_equals_scikit_learn(parser: Parser) -> None:
+    classifier = parser.classifier
+    for text in ["J'ai payé hier", "", "zzzz", "Kan ik in 3 keer betalen?", "€ 1.234,56"]:
+        features = features_text(text, "fr")
+        fast = classifier.fast.predict_proba(features)
+        slow = classifier.model.predict_proba([features])[0]
+        assert list(fast) == pytest.approx(list(slow), abs=1e-9)
+
+
+def test_api_parse_defaults_to_today_in_the_configured_zone(
+    monkeypatch: pytest.MonkeyPatch, parser: Parser
+) -> None:
+    api.set_backend(parser)
+    try:
+        monkeypatch.setenv("RELANCE_TIMEZONE", "Europe/Brussels")
+        today = api.today()
+        result = api.parse("Je paie demain")
+        dates = [e["value"] for e in result["entities"] if e["entity"] == "date"]
+        assert dates == [date.fromordinal(today.toordinal() + 1).isoformat()]
+        fixed = api.parse("Je paie demain", REFERENCE)
+        assert [e["value"] for e in fixed["entities"]] == ["2026-03-11"]
+        monkeypatch.setenv("RELANCE_TIMEZONE", "Mars/Olympus")
+        with pytest.raises(UserError, match="RELANCE_TIMEZONE"):
+            api.parse("Je paie demain")
+    finally:
+        api.set_backend(None)
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(UserError, match="NLU_BACKEND"):
+        api.make_backend("spacy")
+    with pytest.raises(UserError, match="RASA_URL"):
+        api.make_backend("rasa", "")
+
+
+# -- training files --------------------------------------------------------------------
+
+
+def test_training_data_has_every_intent_in_every_language() -> None:
+    examples = load_dir()
+    for language in LANGUAGES:
+        for intent in INTENTS:
+            count = sum(e.language == language and e.intent == intent for e in examples)
+            assert count >= 60, (language, intent, count)
+
+
+def test_dev_set_is_separate_and_large_enough() -> None:
+    dev = load_dir(Path(__file__).parents[2] / "data" / "nlu" / "dev")
+    for language in LANGUAGES:
+        for intent in INTENTS:
+            count = sum(e.language == language and e.intent == intent for e in dev)
+            assert count >= 20, (language, intent, count)
+    training = {e.text.casefold() for e in load_dir()}
+    # Only short everyday answers ("oui", "Hello") may coincide.
+    shared = [e.text for e in dev if e.text.casefold() in training and len(e.text) > 40]
+    assert shared == []
+
+
+def test_annotations_become_plain_text_and_entities() -> None:
+    text, entities = parse_annotated(
+        'Je paie [250 €]{"entity": "amount", "value": "250.00"} le [15](date)'
+    )
+    assert text == "Je paie 250 € le 15"
+    assert [(e.entity, e.value, text[e.start : e.end]) for e in entities] == [
+        ("amount", "250.00", "250 €"),
+        ("date", "15", "15"),
+    ]
+
+
+def test_bad_training_files_name_the_place(tmp_path: Path) -> None:
+    bad_yaml = tmp_path / "fr.yml"
+    bad_yaml.write_text('version: "3.1"\nnlu:\n- intent: greet\n  examples: [unclosed\n')
+    with pytest.raises(UserError, match=r"fr\.yml: line \d+: not valid YAML"):
+        load_yaml(bad_yaml)
+    unknown = tmp_path / "nl.yml"
+    unknown.write_text('version: "3.1"\nnlu:\n- intent: gossip\n  examples: |\n    - hoi\n')
+    with pytest.raises(UserError, match=r"nl\.yml: nlu item 1: unknown intent 'gossip'"):
+        load_yaml(unknown)
+    annotation = tmp_path / "en.yml"
+    annotation.write_text(
+        'version: "3.1"\nnlu:\n- intent: greet\n  examples: |\n    - hi\n'
+        '    - pay [5]{"value": "5"}\n'
+    )
+    with pytest.raises(UserError, match=r"en\.yml: intent 'greet', example 2"):
+        load_yaml(annotation)
+
+
+def _tiny_data(directory: Path) -> None:
+    lines = ['version: "3.1"', "nlu:"]
+    for number, intent in enumerate(INTENTS):
+        lines += [f"- intent: {intent}", "  examples: |"]
+        lines += [f"    - {intent} word{number} sample {k}" for k in range(6)]
+    (directory / "en.yml").write_text("\n".join(lines) + "\n")
+
+
+def test_model_is_cached_by_data_hash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RELANCE_CACHE_DIR", str(tmp_path / "cache"))
+    data = tmp_path / "data"
+    data.mkdir()
+    _tiny_data(data)
+    files = [data / "en.yml"]
+    first = load_or_train(files)
+    cached = list((tmp_path / "cache" / "nlu").glob("intents-*.pickle"))
+    assert len(cached) == 1
+    assert first.key in cached[0].name
+    again = load_or_train(files)
+    assert again.key == first.key
+    assert again.rank("already_paid word0 sample", "en")[0][0] == "already_paid"
+    with (data / "en.yml").open("a") as handle:
+        handle.write("    - another greeting word15\n")
+    changed = load_or_train(files)
+    assert changed.key != first.key
+    assert len(list((tmp_path / "cache" / "nlu").glob("intents-*.pickle"))) == 2
+
+
+# -- the Rasa export -----------------------------------------------------------------
+
+
+def test_export_writes_a_rasa_project(tmp_path: Path) -> None:
+    written = export(tmp_path / "rasa")
+    config = yaml.safe_load((tmp_path / "rasa" / "config.yml").read_text())
+    names = [step["name"] for step in config["pipeline"]]
+    assert "DIETClassifier" in names
+    assert "WhitespaceTokenizer" in names
+    assert config["recipe"] == "default.v1"
+    nlu = yaml.safe_load((tmp_path / "rasa" / "data" / "nlu.yml").read_text())
+    assert nlu["version"] == "3.1"
+    intents = [item["intent"] for item in nlu["nlu"]]
+    assert intents == list(INTENTS)
+    examples = {item["intent"]: item["examples"].splitlines() for item in nlu["nlu"]}
+    assert all(len(lines) >= 4 * 60 for lines in examples.values())
+    assert all(line.startswith("- ") for lines in examples.values() for line in lines)
+    domain = yaml.safe_load((tmp_path / "rasa" / "domain.yml").read_text())
+    assert domain["intents"] == list(INTENTS)
+    assert len(written) == 3
+
+
+# -- relance nlu parse (shared/contracts/cli.md) ----------------------------------------
+
+
+def _run(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str],
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def embedded(parser: Parser):  # type: ignore[no-untyped-def]
+    api.set_backend(parser)
+    yield parser
+    api.set_backend(None)
+
+
+def test_cli_parse_reads_json_lines_in_order(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], embedded: Parser
+) -> None:
+    stdin = (
+        "\n".join(
+            [
+                json.dumps(
+                    {
+                        "id": "a1",
+                        "text": "Je paierai 250 € vendredi prochain",
+                        "reference_date": "2026-03-10",
+                    }
+                ),
+                "{not json",
+                json.dumps(
+                    {"id": 7, "text": "Ik heb gisteren betaald", "reference_date": "2026-03-10"}
+                ),
+                json.dumps({"id": "no-text"}),
+                json.dumps({"id": "bad-date", "text": "hi", "reference_date": "10/03/2026"}),
+                json.dumps({"text": "Hallo"}),
+                "",
+            ]
+        )
+        + "\n"
+    )
+    code, out, err = _run(monkeypatch, capsys, ["nlu", "parse"], stdin)
+    assert code == 0
+    assert err == ""
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 7
+    assert lines[0]["id"] == "a1"
+    assert lines[0]["intent"]["name"] == "promise_to_pay"
+    assert [e["value"] for e in lines[0]["entities"]] == ["250.00", "2026-03-13"]
+    assert lines[1]["id"] is None
+    assert "not valid JSON" in lines[1]["error"]
+    assert lines[2]["id"] == 7
+    assert lines[2]["intent"]["name"] == "already_paid"
+    assert [e["value"] for e in lines[2]["entities"]] == ["2026-03-09"]
+    assert lines[3] == {"id": "no-text", "error": "'text' is missing or not a string"}
+    assert lines[4]["id"] == "bad-date"
+    assert "reference_date" in lines[4]["error"]
+    assert lines[5]["id"] is None
+    assert lines[5]["intent"]["name"] == "greet"
+    assert lines[6]["id"] is None
+    assert "error" in lines[6]
+
+
+def test_cli_parse_positional_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], embedded: Parser
+) -> None:
+    code, out, _ = _run(
+        monkeypatch,
+        capsys,
+        ["nlu", "parse", "Ich zahle Ende des Monats", "--reference-date", "2026-03-10"],
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert "id" not in result
+    assert result["intent"]["name"] == "promise_to_pay"
+    assert result["language"] == "de"
+    assert [e["value"] for e in result["entities"]] == ["2026-03-31"]
+
+
+def test_cli_evaluate_writes_report_and_image(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    embedded: Parser,
+    tmp_path: Path,
+) -> None:
+    sample = tmp_path / "en.yml"
+    sample.write_text(
+        'version: "3.1"\nnlu:\n- intent: promise_to_pay\n  examples: |\n'
+        '    - I will pay on [Friday]{"entity": "date", "value": "2026-03-13"}\n'
+        "- intent: greet\n  examples: |\n    - Hello there\n"
+    )
+    report = tmp_path / "out" / "report.md"
+    code, out, _ = _run(
+        monkeypatch, capsys, ["nlu", "evaluate", str(sample), "--report", str(report), "--json"]
+    )
+    assert code == 0
+    summary = json.loads(out)
+    assert summary["overall"]["accuracy"] == 1.0
+    assert summary["languages"]["en"]["entity_f1_by_type"] == {"date": 1.0}
+    assert "| promise_to_pay |" in report.read_text()
+    assert report.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_evaluate_missing_file_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, out, err = _run(monkeypatch, capsys, ["nlu", "evaluate", str(tmp_path / "nope.yml")])
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "nope.yml: no such file or folder" in err
