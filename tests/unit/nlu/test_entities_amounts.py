@@ -39,6 +39,8 @@ def amounts(text: str, language: str) -> list[tuple[str, str]]:
         ("I'll pay €1,250.00 on Friday", "en", [("1250.00", "€1,250.00")]),
         ("I can pay 1,500 eur", "en", [("1500.00", "1,500 eur")]),
         ("je paie 12,5 €", "fr", [("12.50", "12,5 €")]),
+        ("le total fait 99€99", "fr", [("99.99", "99€99")]),
+        ("ik betaal 45,- vandaag", "nl", [("45.00", "45,-")]),
         # numbers written in words
         ("deux cent cinquante euros", "fr", [("250.00", "deux cent cinquante euros")]),
         ("quatre-vingt-dix euros", "fr", [("90.00", "quatre-vingt-dix euros")]),

@@ -165,6 +165,8 @@ def test_contract_parse_example_offsets() -> None:
         ("maandag 16 maart", "nl", "2026-03-16", "maandag 16 maart"),
         ("15. April", "de", "2026-04-15", "15. April"),
         ("15. März", "de", "2026-03-15", "15. März"),
+        ("am ersten April", "de", "2026-04-01", "am ersten April"),
+        ("le premier avril", "fr", "2026-04-01", "le premier avril"),
         ("15 marz", "de", "2026-03-15", "15 marz"),
         ("April 15th", "en", "2026-04-15", "April 15th"),
         ("April 15, 2026", "en", "2026-04-15", "April 15, 2026"),
