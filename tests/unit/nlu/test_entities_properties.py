@@ -25,7 +25,7 @@ dates = st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2035, 12, 31))
 intents = st.sampled_from([None, "already_paid", "promise_to_pay", "dispute"])
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(text=messages, language=st.sampled_from(LANGUAGES), reference=dates, intent=intents)
 def test_entities_are_sorted_disjoint_spans_of_the_text(
     text: str, language: str, reference: dt.date, intent: str | None
@@ -47,7 +47,7 @@ def test_entities_are_sorted_disjoint_spans_of_the_text(
             assert len(cents) == 2
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(text=messages)
 def test_language_is_always_one_of_four(text: str) -> None:
     assert detect_language(text) in LANGUAGES
