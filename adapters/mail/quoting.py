@@ -340,18 +340,33 @@ _DEVICE = (
     r"BlackBerry|OnePlus|Oppo|Fairphone|Sony|Nokia|Motorola|tablette|tablet|téléphone|telefoon|"
     r"GSM|Handy|Mobiltelefon|Mobilgerät|appareil|apparaat|Gerät|device"
 )
+_APPS = (
+    r"my|mon|ma|mijn|meinem|meiner|Yahoo|Mail|Outlook|Courrier|Proton|iCloud|AOL|Gmail|"
+    r"BlueMail|Spark|Samsung|Huawei|Xiaomi|Android|iOS|Windows|Telenet|Proximus|Orange|GMX|"
+    r"WEB\.DE|Thunderbird|K-9|Airmail|Edison|Zoho|Tutanota|Infomaniak"
+)
 _FOOTERS = [
     # "Envoyé de mon iPhone", "Sent from my Galaxy", "Verstuurd vanaf mijn iPhone",
-    # "Von meinem iPhone gesendet", "Envoyé depuis mon appareil Galaxy".
+    # "Von meinem iPhone gesendet", "Envoyé depuis mon appareil Galaxy",
+    # "Envoyé de Yahoo Mail pour Android", "Sent with Proton Mail secure email".
     re.compile(
-        r"^(?:Envoy[ée]\s+(?:de|depuis|à\s+partir\s+de)\s+mon|Sent\s+from\s+my|"
-        r"Sent\s+from\s+(?:Yahoo|Mail|Outlook|AOL|Proton|iCloud)|Sent\s+with|"
-        r"Verstuurd\s+(?:vanaf|van|met)\s+mijn|Verzonden\s+(?:vanaf|van|met|vanuit)\s+(?:mijn|Mail|Outlook)|"
-        r"Von\s+meinem|Gesendet\s+(?:von|mit|vom)\s+(?:meinem|Mail|Outlook|Yahoo|iPhone|iPad)|"
-        r"Envoy[ée]\s+(?:à\s+partir\s+de|depuis|avec)\s+(?:Courrier|Outlook|Yahoo|Mail|Proton)|"
-        r"Get\s+Outlook\s+for|Obtenir\s+Outlook\s+pour|Outlook\s+voor\s+\w+\s+downloaden|"
-        r"Download\s+Outlook\s+voor|Outlook\s+für\s+\w+\s+(?:beziehen|herunterladen)|"
-        r"Télécharger\s+Outlook\s+pour)\b.{0,80}$",
+        r"^(?:Sent|Envoy[ée]|Verstuurd|Verzonden|Gesendet|Gestuurd)\s+"
+        r"(?:from|with|on|using|via|de|depuis|à\s+partir\s+de|a\s+partir\s+de|avec|par|"
+        r"vanaf|vanuit|van|met|via|von|mit|vom|über|auf)\s+"
+        r"(?:de\s+|het\s+|der\s+|dem\s+|the\s+|l'|le\s+|la\s+)?(?:" + _APPS + r")\b"
+        # ... and names a device or a mail app ("Sent from my office" is a sentence).
+        r"(?=.{0,60}\b(?:"
+        + _DEVICE
+        + "|"
+        + _APPS.replace("my|mon|ma|mijn|meinem|meiner|", "")
+        + r"|iPhone|iPad|Galaxy|Pixel|app)\b).{0,80}$",
+        re.I,
+    ),
+    re.compile(
+        r"^(?:Von\s+meinem|Get\s+Outlook\s+for|Obtenir\s+Outlook\s+pour|"
+        r"Outlook\s+voor\s+\w+\s+downloaden|Download\s+Outlook\s+voor|"
+        r"Outlook\s+für\s+\w+\s+(?:beziehen|herunterladen)|Télécharger\s+Outlook\s+pour)"
+        r"\b.{0,80}$",
         re.I,
     ),
     re.compile(r"^.{0,40}\b(?:" + _DEVICE + r")\b.{0,20}(?:gesendet|verzonden|envoyé)\.?$", re.I),
