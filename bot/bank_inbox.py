@@ -27,6 +27,7 @@ from adapters.bank import StatementError
 from adapters.bank.detect import parse_file
 from adapters.db.bank_repo import import_statements
 from bot.config import Settings
+from domain.reconciliation import Policy
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +59,18 @@ def _ready(folder: Path, settle: float, now: float) -> list[Path]:
 
 
 async def import_inbox_once(
-    engine: AsyncEngine, folder: Path, today: date, settle: float = 2.0
+    engine: AsyncEngine,
+    folder: Path,
+    today: date,
+    settle: float = 2.0,
+    policy: Policy | None = None,
 ) -> list[InboxOutcome]:
     """Import every settled file of ``folder`` and move it to done/ or failed/."""
     outcomes = []
     for path in await asyncio.to_thread(_ready, folder, settle, time.time()):
         try:
             parsed = await asyncio.to_thread(parse_file, path)
-            result = await import_statements(engine, parsed, today=today)
+            result = await import_statements(engine, parsed, today=today, policy=policy)
         except StatementError as exc:
             message = f"{exc}; nothing was imported"
             target = await asyncio.to_thread(_move, path, folder / "failed", message, None)
@@ -95,11 +100,12 @@ async def watch(
     today: Callable[[], date],
     interval: float = 10.0,
     settle: float = 2.0,
+    policy: Policy | None = None,
 ) -> None:
     """Look at the folder every ``interval`` seconds until cancelled."""
     while True:
         try:
-            await import_inbox_once(engine, folder, today(), settle)
+            await import_inbox_once(engine, folder, today(), settle, policy)
         except asyncio.CancelledError:
             raise
         except Exception:  # our bug or the database: log it and keep watching
@@ -111,18 +117,21 @@ async def watch_folder(
     settings: Settings, folder: Path, once: bool = False, interval: float = 10.0
 ) -> list[InboxOutcome]:
     """``relance bank watch``: the command-line door to the same watcher."""
+    from bot.commands.bank import bank_policy
     from bot.runtime import database
+
+    policy = bank_policy()
 
     def today() -> date:
         return datetime.now(settings.timezone).date()
 
     async with database(settings) as engine:
         if once:
-            outcomes = await import_inbox_once(engine, folder, today(), settle=0)
+            outcomes = await import_inbox_once(engine, folder, today(), 0, policy)
             for outcome in outcomes:
                 print(json.dumps(_as_json(outcome)))
             return outcomes
-        await watch(engine, folder, today, interval)
+        await watch(engine, folder, today, interval, policy=policy)
     return []
 
 

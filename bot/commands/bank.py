@@ -12,12 +12,43 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
 from bot.config import load_settings
 from bot.errors import UserError
+from domain.allocation import AllocationOrder
+from domain.reconciliation import Policy
+
+
+def bank_policy(env: Mapping[str, str] | None = None) -> Policy:
+    """The reconciliation policy from the environment (read once, at the edge).
+
+    RELANCE_MATCH_THRESHOLD   0-1, default 0.9: a match at least this sure is applied
+    RELANCE_ALLOCATION_ORDER  oldest_first (default) | overdue_first | largest_first
+    """
+    env = os.environ if env is None else env
+    raw_threshold = env.get("RELANCE_MATCH_THRESHOLD", "") or "0.9"
+    try:
+        threshold = float(raw_threshold)
+    except ValueError:
+        threshold = -1.0
+    if not 0 < threshold <= 1:
+        raise UserError(
+            f"RELANCE_MATCH_THRESHOLD must be a number in (0, 1], not {raw_threshold!r}"
+        )
+    raw_order = env.get("RELANCE_ALLOCATION_ORDER", "") or AllocationOrder.OLDEST_FIRST.value
+    try:
+        order = AllocationOrder(raw_order)
+    except ValueError:
+        choices = ", ".join(o.value for o in AllocationOrder)
+        raise UserError(
+            f"RELANCE_ALLOCATION_ORDER must be one of {choices}, not {raw_order!r}"
+        ) from None
+    return Policy(threshold=threshold, order=order)
 
 
 def register(subparsers: Any) -> None:
@@ -96,9 +127,10 @@ async def _store(parsed: list[Any], today: date | None) -> dict[str, int]:
     from bot.runtime import database
 
     settings = load_settings()
+    policy = bank_policy()
     day = today or datetime.now(settings.timezone).date()
     async with database(settings) as engine:
-        result = await import_statements(engine, parsed, today=day)
+        result = await import_statements(engine, parsed, today=day, policy=policy)
     return result.summary()
 
 
@@ -127,7 +159,11 @@ def _accept(args: argparse.Namespace) -> int:
         async with database(settings) as engine:
             try:
                 return await accept_candidate(
-                    engine, args.transaction, args.rank, datetime.now(settings.timezone).date()
+                    engine,
+                    args.transaction,
+                    args.rank,
+                    datetime.now(settings.timezone).date(),
+                    bank_policy(),
                 )
             except LookupError as exc:
                 raise UserError(str(exc)) from None

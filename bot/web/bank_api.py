@@ -27,11 +27,18 @@ from adapters.bank import StatementError
 from adapters.bank.detect import parse_bytes
 from adapters.db.bank_repo import accept_candidate, import_statements, transactions_to_review
 from bot.web.keys import ENGINE, SETTINGS
+from domain.reconciliation import Policy
 
 MAX_UPLOAD = 50 * 1024 * 1024
 
 
+POLICY = web.AppKey("bank_policy", Policy)
+
+
 def setup(app: web.Application) -> None:
+    from bot.commands.bank import bank_policy
+
+    app[POLICY] = bank_policy()
     app.router.add_post("/api/bank/statements", upload_statements)
     app.router.add_get("/api/bank/review", review)
     app.router.add_post("/api/bank/transactions/{id}/accept", accept)
@@ -65,7 +72,9 @@ async def upload_statements(request: web.Request) -> web.Response:
         parsed = [s for name, data in files for s in parse_bytes(data, name)]
     except StatementError as exc:
         return _error(400, "bad_statement", f"{exc}; nothing was imported")
-    result = await import_statements(request.app[ENGINE], parsed, today=_today(request))
+    result = await import_statements(
+        request.app[ENGINE], parsed, today=_today(request), policy=request.app[POLICY]
+    )
     body: dict[str, Any] = result.summary()
     body["files"] = [name for name, _ in files]
     body["payments_matched"] = [
@@ -95,7 +104,7 @@ async def accept(request: web.Request) -> web.Response:
         return _error(400, "bad_input", "the id and rank are whole numbers")
     try:
         events = await accept_candidate(
-            request.app[ENGINE], transaction_id, rank, today=_today(request)
+            request.app[ENGINE], transaction_id, rank, _today(request), request.app[POLICY]
         )
     except LookupError as exc:
         return _error(404, "not_found", str(exc))
@@ -111,7 +120,12 @@ def _inbox_watcher(folder: Path) -> Any:
         settings = app[SETTINGS]
         await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
         task = asyncio.create_task(
-            watch(app[ENGINE], folder, lambda: datetime.now(settings.timezone).date())
+            watch(
+                app[ENGINE],
+                folder,
+                lambda: datetime.now(settings.timezone).date(),
+                policy=app[POLICY],
+            )
         )
         yield
         task.cancel()

@@ -286,3 +286,18 @@ def test_fast_normalise_agrees_with_the_domain_one(text: str) -> None:
     from domain.reference import normalise
 
     assert normalise_reference(text) == normalise(text)
+
+
+def test_policy_from_the_environment() -> None:
+    from bot.commands.bank import bank_policy
+    from bot.errors import UserError
+
+    assert bank_policy({}) == Policy()
+    policy = bank_policy(
+        {"RELANCE_MATCH_THRESHOLD": "0.95", "RELANCE_ALLOCATION_ORDER": "largest_first"}
+    )
+    assert policy == Policy(threshold=0.95, order=AllocationOrder.LARGEST_FIRST)
+    with pytest.raises(UserError, match="RELANCE_ALLOCATION_ORDER must be one of"):
+        bank_policy({"RELANCE_ALLOCATION_ORDER": "newest"})
+    with pytest.raises(UserError, match="RELANCE_MATCH_THRESHOLD"):
+        bank_policy({"RELANCE_MATCH_THRESHOLD": "90"})
