@@ -397,6 +397,25 @@ PLAIN += [
         "Paid this morning!",
     ),
 ]
+PLAIN += [
+    (
+        "yahoo",
+        "fr",
+        "Payé.\n\nEnvoyé de Yahoo Mail pour Android\n\nLe lundi 9 mars, Relance a écrit",
+        "Payé.",
+    ),
+    ("yahoo", "nl", "Betaald.\n\nVerstuurd vanaf Yahoo Mail op Android", "Betaald."),
+    ("proton", "en", "Paid.\n\nSent with Proton Mail secure email.", "Paid."),
+    ("gmx", "de", "Bezahlt.\n\nGesendet mit der GMX Mail App", "Bezahlt."),
+    ("huawei", "fr", "Payé.\n\nEnvoyé depuis mon téléphone HUAWEI", "Payé."),
+]
+KEEP += [
+    (
+        "en",
+        "Paid.\nSent from my office yesterday, 250 EUR.",
+        "Paid.\nSent from my office yesterday, 250 EUR.",
+    ),
+]
 KEEP += [
     (
         "en",
