@@ -20,9 +20,10 @@ The steps, in order (``new_text``):
    Apple forward markers).  An attribution followed by ``>`` lines and then more
    unquoted text is an inline or bottom-posted reply: only the quoted lines go.
 3. Left-over ``>`` lines go (inline answers keep the debtor's lines).
-4. Phone and client footers ("Envoyé de mon iPhone", "Get Outlook for iOS" …),
-   a "-- " signature, a legal disclaimer paragraph at the end, and a closing
-   formula with the short name block under it ("Cordialement,\\nJean Dupont").
+4. A phone or client footer ("Envoyé de mon iPhone", "Get Outlook for iOS" …) or
+   a "-- " signature ends the new text; then a legal disclaimer paragraph, a
+   closing formula with the short name block under it ("Cordialement,\\nJean
+   Dupont") and a last signature block that starts with the sender's name go.
 
 Why our own rules: both libraries made for this were evaluated on the clients we
 must handle.  ``mail-parser-reply`` (1.36) misses the Gmail French attribution
@@ -410,7 +411,6 @@ _DISCLAIMER_START = re.compile(
     r"this\s+(?:e-?mail|message)\s+has\s+been\s+scanned)",
     re.I,
 )
-_NAME_LINE = re.compile(r"^[\w'’.\- ]{1,60}$")
 
 
 def strip_footers(text: str, sender_name: str = "") -> str:
