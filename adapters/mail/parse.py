@@ -26,6 +26,7 @@ Errors: ``NotAnEmail`` when the bytes have no header fields at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import email
 import re
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from email.utils import parsedate_to_datetime
 from typing import Literal
 
 from adapters.mail import autoreply, bounce, case_hint, headers, quoting
+from adapters.mail.bounce import Bounce
 
 Kind = Literal["reply", "auto_reply", "bounce"]
 
@@ -65,11 +67,11 @@ class InboundEmail:
     from_name: str
     subject: str
     date: datetime | None  # aware, as sent
-    local_date: date | None  # the Date header in the creditor's time zone
+    local_date: dt.date | None  # the Date header in the creditor's time zone
     new_text: str
     attachments: tuple[Attachment, ...]
-    bounce: bounce.Bounce | None = None
-    out_of_office_until: date | None = None
+    bounce: Bounce | None = None
+    out_of_office_until: dt.date | None = None
     all_case_hints: str | None = None
     to_addresses: tuple[str, ...] = ()
 
@@ -100,7 +102,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
     plain, html = _bodies(message)
     fields = {name.lower(): headers.get(message, name) for name in set(message.keys())}
 
-    bounce_info: bounce.Bounce | None = None
+    bounce_info: Bounce | None = None
     ooo_until: date | None = None
     if bounce.looks_like_bounce(message):
         kind: Kind = "bounce"
@@ -274,7 +276,7 @@ def _body_parts(message: Message) -> list[Message]:
     def visit(part: Message) -> None:
         ctype = part.get_content_type()
         if part.is_multipart() and ctype.startswith("multipart/"):
-            for sub in part.get_payload():  # type: ignore[union-attr]
+            for sub in part.get_payload():
                 if isinstance(sub, Message):
                     visit(sub)
             return
@@ -306,7 +308,7 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
     def visit(part: Message, top: bool) -> None:
         ctype = part.get_content_type()
         if part.is_multipart():
-            for sub in part.get_payload():  # type: ignore[union-attr]
+            for sub in part.get_payload():
                 if isinstance(sub, Message):
                     visit(sub, False)
             return
@@ -320,16 +322,16 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
             if kind == "bounce":
                 return  # the returned message of a bounce is not the sender's attachment
             inner = part.get_payload()
-            data = inner[0].as_bytes() if isinstance(inner, list) and inner else b""
+            first = inner[0] if isinstance(inner, list) and inner else None
+            data = first.as_bytes() if isinstance(first, Message) else b""
             name = _filename(part) or _subject_filename(inner)
             out.append(Attachment(name, ctype, data))
             return
         filename = _filename(part)
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
             return
-        data = part.get_payload(decode=True)
-        if not isinstance(data, bytes):
-            data = b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if filename is None:
             if ctype.startswith("text/"):
                 return
