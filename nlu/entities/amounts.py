@@ -68,6 +68,7 @@ _UNIT_AFTER = re.compile(
     r"dollars?|gbp|usd|chf|£|\$)(?![\w])"
 )
 _DAY_BEFORE = re.compile(r"(?:le|la|les|the|het|am|den|op|on|vom|du|au)\s*$")
+_NOT_A_SINGLE = re.compile(r"(?:pas|plus|jamais|geen|nooit|keinen|kein|not|never|no)\s+$")
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
 
 
@@ -109,6 +110,10 @@ def find_amounts(msg: Message) -> None:
                 continue
             position = end
             if match.groupdict().get("words"):
+                if _NOT_A_SINGLE.search(text, max(0, start - 12), start) and match[
+                    "words"
+                ].strip() in ("un", "une", "een", "ein", "einen", "a", "one"):
+                    continue  # "pas un euro", "geen euro": nothing at all
                 count = number_value(match["words"], msg.language)
                 _add(msg, start, end, Decimal(count) if count is not None else None)
                 continue

@@ -167,11 +167,12 @@ _PLAN_CUE = re.compile(
 
 # Tense cues, on folded text.
 _PAST = re.compile(
-    r"(?<![\w'])(?:j'ai|jai|avons|avez|ont|ai (?:deja )?(?:paye|regle|vire|verse|effectue|fait)|"
+    r"(?<![\w'])(?:j'ai|jai|(?:ai|avons|avez|ont) (?:deja )?"
+    r"(?:paye|regle|vire|verse|effectue|fait)|"
     r"a ete|ont ete|est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
-    r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|heb|hebben|had|"
+    r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|"
     r"was|werd|reeds|paid|payed|transferred|wired|settled|did|have paid|has been|already|"
-    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|habe|haben|hatte|wurde|bereits|schon|"
+    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|wurde|bereits|schon|"
     r"recu|recue|recus|ontvangen|gekregen|received|got|erhalten|bekommen|livre|livree|geleverd|"
     r"delivered|geliefert|besteld|ordered|bestellt|depuis|sinds|since|seit)"
     r"(?![\w'])"
@@ -184,7 +185,7 @@ _DOCUMENT_DATED = re.compile(
 )
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
-    r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|compte|prevois|promets|"
+    r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|je compte|prevois|promets|"
     r"je (?:vous )?(?:paie|paye|vire|verse|regle)|sera|seront|d'ici|au plus tard|"
     r"tegen|uiterlijk|ten laatste|no later than|spatestens|"
     r"zal|zullen|zou|ga|gaan|betaal|betalen|stort|kan|kunnen|wil|wordt|beloof|"
@@ -515,6 +516,8 @@ class _Dates:
             return
         if match["of"] is None and _NOT_A_DAY_AFTER.match(text, end):
             return
+        if not word.isdigit() and match["of"] is None and re.match(r"\s+[a-z]", text[end:]):
+            return  # "le premier ministre", "the first payment"
         bare_prep = pre in (
             "on",
             "by",
@@ -558,6 +561,16 @@ class _Dates:
 
     def _weekday(self, match: re.Match[str]) -> None:
         start, end = match.span()
+        text = self.msg.folded
+        if match["before"] is None and match["after"] is None:
+            # Habits, not dates: "ouverts le samedi", "open on Saturday mornings".
+            if re.search(
+                r"(?<![\w'])(?:le|les|tous les|chaque|every|jeden|elke|iedere)\s+$",
+                text[max(0, start - 10) : start],
+            ):
+                return
+            if re.match(r"\s+(?:mornings|afternoons|evenings|nights)\b", text[end : end + 12]):
+                return
         before = WEEKDAY_BEFORE.get(match["before"] or "")
         after = WEEKDAY_AFTER.get(match["after"] or "")
         mode = after if after in ("next_week", "last_week") else before or after
@@ -577,6 +590,8 @@ class _Dates:
                 return  # "Guten Morgen", "goede morgen" greet; "am Morgen" is the morning
         if word in ("auj", "ajd") and self.msg.language != "fr":
             return
+        if word == "ce jour" and re.match(r"\s?-?\s?la\b", text[end : end + 4]):
+            return  # "ce jour-là": that day, said of another date
         self.add(start, end, self.reference + dt.timedelta(days=RELATIVE_DAYS[word]))
 
 

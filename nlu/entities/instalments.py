@@ -49,7 +49,7 @@ _FOR_MONTHS = re.compile(
 )
 
 _WITH_PREPOSITION = re.compile(
-    rf"(?<![\w'])(?P<prep>en|in|over|sur|uber|ueber|auf|op|a)\s+(?P<n>{NUMBER})"
+    rf"(?<![\w'])(?P<prep>en|in|into|over|sur|uber|ueber|auf|op|a)\s+(?P<n>{NUMBER})"
     rf"\s?(?P<unit>{_UNITS})(?![\w'])"
 )
 _WITHOUT_PREPOSITION = re.compile(rf"(?<![\w',.])(?P<n>{NUMBER})\s?(?P<unit>{_UNITS})(?![\w'])")

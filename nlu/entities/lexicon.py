@@ -88,6 +88,8 @@ RELATIVE_DAYS: dict[str, int] = {
     "avanthier": -2,
     # Dutch
     "vandaag": 0, "vandaag nog": 0, "vanmorgen": 0, "vanochtend": 0, "vanmiddag": 0,
+    "vannamiddag": 0, "vanvoormiddag": 0, "deze namiddag": 0, "deze middag": 0,
+    "deze voormiddag": 0, "deze ochtend": 0, "deze morgen": 0, "deze avond": 0,
     "vanavond": 0, "morgen": 1, "morgenvroeg": 1, "overmorgen": 2, "gisteren": -1,
     "gister": -1, "eergisteren": -2,
     # English

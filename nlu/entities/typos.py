@@ -4,9 +4,10 @@
     find_typos("mercerdi")         -> [(0, 8, "mercredi")]  (a swapped pair is one edit)
     find_typos("vandaan")          -> []                    (a real word, left alone)
 
-Only words of seven letters or more are corrected, towards a short list of
-weekday, month and day words (one edit for 7-8 letters, two from 9), because
-shorter words have too many real neighbours ("heure"/"heute", "domain"/"demain").
+Only words of seven letters or more are corrected, by one edit (a swapped pair
+counts as one), towards a short list of weekday, month and day words: shorter
+words and two edits have too many real neighbours ("heure"/"heute",
+"domain"/"demain", "überzogen"/"übermorgen").
 Corrections can change a word's length, so ``apply_fixes`` also returns, for
 every position of the corrected text, the position in the text it came from;
 entity offsets are mapped back through it.
@@ -44,8 +45,7 @@ _WORD = re.compile(r"[a-zß]{7,}")
 def _fix(word: str) -> str | None:
     if word in _KNOWN:
         return None
-    limit = 1 if len(word) < 9 else 2
-    best = process.extractOne(word, _TARGETS, scorer=OSA.distance, score_cutoff=limit)
+    best = process.extractOne(word, _TARGETS, scorer=OSA.distance, score_cutoff=1)
     if best is None:
         return None
     return str(best[0])

@@ -168,3 +168,10 @@ def test_amounts_in_real_messages(
     text: str, language: str, expected: list[tuple[str, str]]
 ) -> None:
     assert amounts(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Je n'ai pas un euro sur mon compte", "ik heb geen euro meer", "not a euro left"]
+)
+def test_not_a_single_euro_is_no_amount(text: str) -> None:
+    assert amounts(text, "fr") == []

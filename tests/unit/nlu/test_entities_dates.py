@@ -392,3 +392,60 @@ def test_received_then_promised() -> None:
         ("2026-03-03", "3 mars"),
         ("2026-03-15", "le 15"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent"),
+    [
+        ("Vous êtes ouverts le samedi matin ?", "fr", "out_of_scope"),
+        ("Are you open on Saturday mornings?", "en", "out_of_scope"),
+        ("Qui est le Premier ministre ?", "fr", "out_of_scope"),
+        ("the first payment was too high", "en", "dispute"),
+        ("Die verlangten Verzugszinsen sind überzogen", "de", "dispute"),
+    ],
+)
+def test_habits_and_look_alikes_are_not_dates(text: str, language: str, intent: str) -> None:
+    assert dates(text, language, intent) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "expected"),
+    [
+        (
+            "mon salaire tombe le 25, je paie ce jour-là",
+            "fr",
+            "promise_to_pay",
+            [("2026-03-25", "le 25")],
+        ),
+        (
+            "Kan een medewerker mij deze namiddag bellen?",
+            "nl",
+            "talk_to_human",
+            [("2026-03-10", "deze namiddag")],
+        ),
+        # "heb"/"habe" (have) is no past tense on its own
+        (
+            "Ik ben afwezig tot en met 20 maart en heb geen toegang tot mijn e-mail",
+            "nl",
+            "auto_reply",
+            [("2026-03-20", "20 maart")],
+        ),
+        (
+            "Ich bin bis einschließlich 20. März abwesend und habe keinen Zugriff",
+            "de",
+            "auto_reply",
+            [("2026-03-20", "20. März")],
+        ),
+        # "mon compte" (my account) is no "je compte" (I intend to)
+        (
+            "Le montant de 89 € est parti de mon compte le 6 mars",
+            "fr",
+            "already_paid",
+            [("2026-03-06", "le 6 mars")],
+        ),
+    ],
+)
+def test_tense_and_day_words_in_context(
+    text: str, language: str, intent: str, expected: list[tuple[str, str]]
+) -> None:
+    assert dates(text, language, intent) == expected

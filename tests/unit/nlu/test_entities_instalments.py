@@ -109,3 +109,8 @@ def test_more_instalment_forms(text: str, language: str, expected: list[tuple[st
 )
 def test_durations_that_are_not_plans(text: str, language: str) -> None:
     assert instalments(text, language) == []
+
+
+def test_split_into_payments() -> None:
+    text = "could invoice INV-2026-0042 be split into two payments?"
+    assert instalments(text, "en") == [("2", "into two payments")]
