@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+import os
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.db import dunning_repo
 from adapters.db.dunning_repo import InvoiceFacts, OutgoingMessage
 from bot.config import Creditor, Settings
+from bot.errors import UserError
 from bot.templating import environment
 from domain import legal
 from domain.calendar import ContactRules
@@ -66,17 +68,63 @@ class DunningSetup:
     pay_url: str | None = None  # filled by the payments part later
 
     @classmethod
-    def from_settings(cls, settings: Settings, today: date) -> DunningSetup:
+    def from_settings(
+        cls, settings: Settings, today: date, env: Mapping[str, str] | None = None
+    ) -> DunningSetup:
         from adapters.holidays_be import holidays_around
 
         contact = ContactRules(holidays=holidays_around("BE", today))
+        policy = replace(DEFAULT_POLICY, terms=terms_from_env(os.environ if env is None else env))
         return cls(
+            policy=policy,
             contact=contact,
             creditor=settings.creditor,
             timezone=settings.timezone,
             mail_from=settings.mail_from,
             reply_to=settings.creditor.email,
         )
+
+
+def _decimal(env: Mapping[str, str], name: str) -> Decimal | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw.replace(",", "."))
+    except InvalidOperation:
+        raise UserError(f"{name} must be a number, not {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise UserError(f"{name} must be a positive number, not {raw!r}")
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise UserError(f"{name} must be true or false, not {raw!r}")
+
+
+def terms_from_env(env: Mapping[str, str]) -> CreditorTerms:
+    """The creditor's late-payment terms, from the environment (README, "Dunning").
+
+    RELANCE_INTEREST_RATE=8            percent per year agreed in the terms
+    RELANCE_LEGAL_INTEREST=true        businesses: statutory rate when none is agreed
+    RELANCE_PENALTY_PERCENT=10         the penalty clause ...
+    RELANCE_PENALTY_MINIMUM=50         ... and its minimum
+    RELANCE_FLAT_COMPENSATION=true     businesses: the 40.00 of the law of 2 August 2002
+    """
+    return CreditorTerms(
+        interest_rate=_decimal(env, "RELANCE_INTEREST_RATE"),
+        legal_interest=_flag(env, "RELANCE_LEGAL_INTEREST", True),
+        penalty_percent=_decimal(env, "RELANCE_PENALTY_PERCENT"),
+        penalty_minimum=_decimal(env, "RELANCE_PENALTY_MINIMUM") or Decimal("0.00"),
+        flat_compensation=_flag(env, "RELANCE_FLAT_COMPENSATION", True),
+    )
 
 
 # --- Deciding -------------------------------------------------------------------------------

@@ -281,6 +281,9 @@ def decide(
     if today < due:
         return None
     channel = next((c for c in policy.channels if c in s.channels), Channel.LETTER)
+    if channel is Channel.TELEGRAM and s.consumer and level.number == 1:
+        # Book XIX wants the (free) first reminder on a durable medium: e-mail or paper.
+        channel = Channel.EMAIL if Channel.EMAIL in s.channels else Channel.LETTER
     send_on = contact.next_contact_day(today)
     if not level.claims_fees:
         why = f"level {level.number} claims the principal only"

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, cast, func, insert, or_, select, update
+from sqlalchemy import and_, case, cast, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -660,12 +660,23 @@ async def requeue(conn: AsyncConnection, message_id: int, *, from_states: Sequen
 
 
 async def resolve_unknown(conn: AsyncConnection, message_id: int, *, sent_at: datetime) -> bool:
+    """Staff say the message left: an e-mail in "unknown" (seen in the SMTP server's
+    log) or a letter they printed and posted."""
+    left = or_(
+        outbox.c.state == "unknown",
+        and_(outbox.c.channel == "letter", outbox.c.state == "pending"),
+    )
     result = await conn.execute(
         update(outbox)
-        .where(outbox.c.id == message_id, outbox.c.state == "unknown")
+        .where(outbox.c.id == message_id, left)
         .values(state="sent", sent_at=_utc(sent_at), last_error="marked sent by staff")
     )
     return bool(result.rowcount)
+
+
+async def message_payload(conn: AsyncConnection, message_id: int) -> bytes | None:
+    found = await conn.scalar(select(outbox.c.payload).where(outbox.c.id == message_id))
+    return bytes(found) if found is not None else None
 
 
 async def list_messages(conn: AsyncConnection, state: str | None = None) -> list[Any]:
@@ -700,6 +711,7 @@ __all__ = [
     "finish_run",
     "list_messages",
     "mark_message",
+    "message_payload",
     "outbox_counts",
     "record_promise",
     "recover_stale",

@@ -83,9 +83,14 @@ def register(subparsers: Any) -> None:
     again = out_sub.add_parser("resend", help="send an unknown or failed message again")
     again.add_argument("message", type=int, metavar="ID")
     again.set_defaults(handler=_resend)
-    resolve = out_sub.add_parser("resolve", help="record that an unknown message did leave")
+    resolve = out_sub.add_parser(
+        "resolve", help="record that a message left (an unknown e-mail, a posted letter)"
+    )
     resolve.add_argument("message", type=int, metavar="ID")
     resolve.set_defaults(handler=_resolve)
+    show = out_sub.add_parser("show", help="print a message (a letter's text, an e-mail's source)")
+    show.add_argument("message", type=int, metavar="ID")
+    show.set_defaults(handler=_show)
 
 
 def _print(obj: dict[str, Any]) -> None:
@@ -299,6 +304,23 @@ def _resolve(args: argparse.Namespace) -> int:
             return await resolve_sent(engine, args.message, datetime.now(settings.timezone))
 
     if not asyncio.run(main()):
-        raise UserError(f"message {args.message} is not in state unknown")
+        raise UserError(f"message {args.message} is neither unknown nor a letter to post")
     _print({"resolved": args.message})
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from adapters.db.dunning_repo import message_payload
+    from bot.runtime import database
+
+    settings = load_settings()
+
+    async def main() -> bytes | None:
+        async with database(settings) as engine, engine.connect() as conn:
+            return await message_payload(conn, args.message)
+
+    payload = asyncio.run(main())
+    if payload is None:
+        raise UserError(f"no message with id {args.message}")
+    sys.stdout.write(payload.decode("utf-8", errors="replace"))
     return 0

@@ -240,3 +240,14 @@ def test_a_run_groups_a_debtors_invoices_into_one_message() -> None:
 def test_levels_must_be_numbered_in_order() -> None:
     with pytest.raises(ValueError, match="numbered"):
         DunningPolicy("bad", (DunningLevel(2, "x", 1),))
+
+
+def test_a_consumers_first_reminder_goes_on_a_durable_medium_not_telegram() -> None:
+    chat_first = replace(POLICY, channels=(Channel.TELEGRAM, Channel.EMAIL, Channel.LETTER))
+    both = situation(channels=(Channel.TELEGRAM, Channel.EMAIL))
+    line = decide(both, GOOD, chat_first, date(2026, 3, 9), CONTACT)
+    assert isinstance(line, DunningLine)
+    assert line.channel is Channel.EMAIL
+    business = decide(replace(both, consumer=False), GOOD, chat_first, date(2026, 3, 9), CONTACT)
+    assert isinstance(business, DunningLine)
+    assert business.channel is Channel.TELEGRAM
