@@ -307,7 +307,7 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
 
     def visit(part: Message, top: bool) -> None:
         ctype = part.get_content_type()
-        if part.is_multipart():
+        if part.is_multipart() and ctype != "message/rfc822":
             for sub in part.get_payload():
                 if isinstance(sub, Message):
                     visit(sub, False)
