@@ -108,6 +108,8 @@ def html_to_text(html: str) -> str:
     import lxml.html
     from lxml import etree
 
+    # lxml refuses text that still declares a byte encoding; the text is decoded already.
+    html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
     if not html.strip():
         return ""
     try:

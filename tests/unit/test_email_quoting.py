@@ -561,3 +561,8 @@ def test_format_flowed_is_unwrapped() -> None:
 )
 def test_html_signatures_marked_by_the_client_go(html: str) -> None:
     assert new_text(None, html) == "Betaald."
+
+
+def test_html_with_an_xml_declaration() -> None:
+    html = '<?xml version="1.0" encoding="utf-8"?><html><body><p>Payé hier.</p></body></html>'
+    assert new_text(None, html) == "Payé hier."
