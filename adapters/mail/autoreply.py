@@ -95,7 +95,15 @@ _AUTO_PHRASES = re.compile(
     r"for\s+(?:urgent|immediate)\s+(?:matters|assistance|enquiries|inquiries|requests|questions)|"
     r"if\s+(?:your\s+(?:request|matter)\s+is|it\s+is)\s+urgent|"
     r"limited\s+(?:access\s+to|)\s*e-?mail|upon\s+my\s+return|when\s+i\s+return|"
-    r"will\s+(?:not\s+be\s+forwarded|be\s+read)|automatic(?:ally\s+generated)?\s+(?:reply|message|response)"
+    r"will\s+(?:not\s+be\s+forwarded|be\s+read)|automatic(?:ally\s+generated)?\s+(?:reply|message|response)|"
+    # Acknowledgements ("we received your message") and "do not reply" notices.
+    r"we\s+have\s+received\s+your\s+(?:message|e-?mail|request)|this\s+is\s+an\s+automated|"
+    r"do\s+not\s+reply\s+to\s+this|nous\s+avons\s+bien\s+reçu\s+votre\s+(?:message|e-?mail|demande|courriel)|"
+    r"ceci\s+est\s+un\s+(?:message|e-?mail|courriel)\s+automatique|merci\s+de\s+ne\s+pas\s+répondre|"
+    r"wij\s+hebben\s+uw\s+(?:bericht|e-?mail|aanvraag|vraag)\s+(?:goed\s+)?ontvangen|"
+    r"dit\s+is\s+een\s+automatisch|gelieve\s+(?:niet\s+te\s+antwoorden|deze\s+e-?mail\s+niet)|"
+    r"wir\s+haben\s+ihre\s+(?:nachricht|e-?mail|anfrage)\s+erhalten|"
+    r"dies\s+ist\s+eine\s+automatisch|bitte\s+antworten\s+sie\s+nicht"
     r")",
     re.I,
 )

@@ -181,3 +181,27 @@ def test_more_out_of_office_wordings(text: str) -> None:
 @pytest.mark.parametrize(("subject", "text"), PEOPLE)
 def test_more_people_who_are_not_auto_replies(subject: str, text: str) -> None:
     assert not is_auto_reply({}, subject, text, MARCH_10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thank you for your email. We have received your message and will respond within 2 business days. This is an automated response.",
+        "Nous avons bien reçu votre message. Ceci est un message automatique, merci de ne pas répondre.",
+        "Wij hebben uw bericht goed ontvangen. Dit is een automatisch gegenereerd bericht.",
+        "Wir haben Ihre Nachricht erhalten. Dies ist eine automatisch erstellte Antwort.",
+    ],
+)
+def test_acknowledgements_without_headers(text: str) -> None:
+    assert is_auto_reply({}, "Re: Rappel", text, MARCH_10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nous avons bien reçu votre rappel, nous paierons vendredi.",
+        "We have received your message. We will check and come back to you.",
+    ],
+)
+def test_a_person_acknowledging_is_a_reply(text: str) -> None:
+    assert not is_auto_reply({}, "Re: Rappel", text, MARCH_10)
