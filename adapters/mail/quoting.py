@@ -246,7 +246,7 @@ _HEADER_NAMES = (
     "von|gesendet|an|cc|datum|betreff|antwort an"
 )
 _HEADER_LINE = re.compile(r"^[*>\s]*(" + _HEADER_NAMES + r")\s?[*]?\s?:[*]?(\s|$)", re.I)
-_FROM_LINE = re.compile(r"^[*>\s]*(from|de|van|von)\s?[*]?\s?:[*]?\s*\S", re.I)
+_FROM_LINE = re.compile(r"^[*\s]*(from|de|van|von)\s?[*]?\s?:[*]?\s*\S", re.I)
 
 
 def _joined(lines: list[str], start: int, count: int) -> str:

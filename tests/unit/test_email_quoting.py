@@ -475,6 +475,15 @@ def test_signature_block_starting_with_the_senders_name_goes() -> None:
     assert new_text("Claire", sender_name="Claire Lambert") == "Claire"
 
 
+def test_quoted_header_block_does_not_cut_inline_answers() -> None:
+    body = (
+        "On 09/03/2026 09:12, Relance wrote:\n"
+        "> Dear customer,\n> From: Relance <credit@relance.example>\n> Sent: Monday\n> To: you\n\n"
+        "I answered this already.\n\n> Please pay.\n\nPaid on 2 March."
+    )
+    assert new_text(body) == "I answered this already.\n\nPaid on 2 March."
+
+
 def test_last_line_with_the_senders_name_goes() -> None:
     assert (
         new_text("Voici la preuve.\n\nClaire", sender_name="Claire Lambert") == "Voici la preuve."
