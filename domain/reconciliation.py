@@ -448,7 +448,9 @@ def match_line(
     return Match(outcome, tuple(candidates), best, result.allocations, result.overpayment)
 
 
-def _rank(candidates: Iterable[Candidate]) -> list[Candidate]:
+def _rank(candidates: list[Candidate]) -> list[Candidate]:
+    if len(candidates) < 2:  # the common case: one answer, nothing to rank
+        return candidates
     unique: dict[tuple[int, ...], Candidate] = {}
     for c in candidates:
         key = tuple(sorted(i.id for i in c.invoices))

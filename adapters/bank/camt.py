@@ -61,19 +61,23 @@ def _flatten(element: etree._Element, prefix: str, out: Fields, skip: str = "") 
     """
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):  # a comment or processing instruction
+        if tag.__class__ is not str:  # a comment or processing instruction
             continue
-        name = _local(tag)
+        name = tag[tag.find("}") + 1 :]
         if name == skip:
             continue
-        path = f"{prefix}/{name}" if prefix else name
+        path = prefix + name
         if len(child):
-            _flatten(child, path, out)
+            _flatten(child, path + "/", out)
             continue
-        text = (child.text or "").strip()
-        out.setdefault(path, []).append(text)
+        text = child.text
+        text = text.strip() if text else ""
+        if path in out:
+            out[path].append(text)
+        else:
+            out[path] = [text]
         if name == "Amt" and (ccy := child.get("Ccy")):
-            out.setdefault(f"{path}@Ccy", []).append(ccy)
+            out[path + "@Ccy"] = [ccy]
     return out
 
 
