@@ -65,7 +65,7 @@ _CUES: dict[str, list[str]] = {
         "van voor met op aan bij naar om te en maar ook er zo dan wat wie waar wanneer "
         "hoe hoeveel kan kunt kunnen zal wil wilt moet graag betaald betalen betaling "
         "morgen gisteren vandaag factuur rekening bedrag mvg groeten groetjes aub "
-        "alstublieft alsjeblieft waarom akkoord inderdaad zeker perfect top super mij me hoor"
+        "alstublieft alsjeblieft waarom akkoord inderdaad zeker perfect top super mij me hoor hier"
     ),
     "en": _words(
         "thanks thank thx ty cheers yes yeah yep sure fine no nope nah ok okay hello hi "

@@ -186,7 +186,9 @@ _DOCUMENT_DATED = re.compile(
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
     r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|je compte|prevois|promets|"
-    r"je (?:vous )?(?:paie|paye|vire|verse|regle)|sera|seront|d'ici|au plus tard|"
+    r"je (?:vous |te |l'|la |le )?(?:paie|paye|vire|verse|regle|fais|envoie|rembourse|"
+    r"transfere)|sera|seront|partira|d'ici|au plus tard|volgt|komt|gaat|geht|kommt|folgt|"
+    r"erfolgt|goes out|"
     r"tegen|uiterlijk|ten laatste|no later than|spatestens|"
     r"zal|zullen|zou|ga|gaan|betaal|betalen|stort|kan|kunnen|wil|wordt|beloof|"
     r"will|shall|gonna|going to|can|could|would|promise|intend|plan|"
@@ -197,8 +199,10 @@ _PAST_PARTICIPLE = re.compile(
     r"(?<![\w'])(?P<aux>(?:sera|seront|serait|être|etre)\s+)?"
     r"(?:payée?s?|réglée?s?|virée?s?|versée?s?|effectuée?s?|envoyée?s?|transférée?s?)(?![\w'])"
 )
+# A clause ends at a sentence mark (not the dot of "1.200" or "am 1. April"), a
+# comma, or a "but".
 _CLAUSE_BREAK = re.compile(
-    r"[.!?;\n]|,\s|\s(?:mais|maar|but|aber|sinon|et je|en ik|and i|und ich)\s"
+    r"(?<!\d)\.(?=\s|$)|[!?;\n]|,\s|\s(?:mais|maar|but|aber|sinon|et je|en ik|and i|und ich)\s"
 )
 
 

@@ -449,3 +449,18 @@ def test_tense_and_day_words_in_context(
     text: str, language: str, intent: str, expected: list[tuple[str, str]]
 ) -> None:
     assert dates(text, language, intent) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        # present tense promises outweigh a wrongly guessed intent; the dots of
+        # "1.200" and "am 1. April" do not end the clause
+        ("OK je vous fais le virement de 1 200 € mercredi", "fr", "2026-03-11"),
+        ("OK ich überweise 1.200 € am Mittwoch", "de", "2026-03-11"),
+        ("Bitte haben Sie Geduld, die Überweisung geht am 1. April raus", "de", "2026-04-01"),
+        ("de betaling volgt op 2 april", "nl", "2026-04-02"),
+    ],
+)
+def test_present_tense_promises_with_a_past_intent(text: str, language: str, value: str) -> None:
+    assert [v for v, _ in dates(text, language, "already_paid")] == [value]

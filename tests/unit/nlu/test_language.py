@@ -26,6 +26,7 @@ from nlu.language import LANGUAGES, detect_language
         ("Danke", "de"),
         ("nein", "de"),
         ("Vielen Dank", "de"),
+        ("Tag, Peter hier", "de"),  # "hier" is French, Dutch and German
         ("thx", "en"),
         ("thank you", "en"),
         ("sounds good", "en"),
