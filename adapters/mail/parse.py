@@ -13,7 +13,7 @@ person wrote it).  ``new_text`` is only what the sender wrote in this message
 (``quoting``).  ``case_hint`` is an invoice number or structured reference found in
 the subject or new text, given only when the threading headers (``In-Reply-To``,
 ``References``) are missing, as ``shared/contracts/cli.md`` says; for a bounce the
-returned message's subject is searched too.  ``all_case_hints`` keeps the hint
+returned message's subject is searched too.  ``case_hint_found`` keeps the hint
 even when threading headers exist, for intake code that wants both.
 
 Text decoding: a part labelled ISO-8859-1 or US-ASCII is decoded as Windows-1252
@@ -72,7 +72,7 @@ class InboundEmail:
     attachments: tuple[Attachment, ...]
     bounce: Bounce | None = None
     out_of_office_until: dt.date | None = None
-    all_case_hints: str | None = None
+    case_hint_found: str | None = None
     to_addresses: tuple[str, ...] = ()
 
     @property
@@ -139,7 +139,7 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
         attachments=attachments,
         bounce=bounce_info,
         out_of_office_until=ooo_until,
-        all_case_hints=found,
+        case_hint_found=found,
         to_addresses=tuple(addr for _, addr in headers.addresses(message, "to")),
     )
 

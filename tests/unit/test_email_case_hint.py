@@ -55,7 +55,7 @@ def test_case_hint_only_without_threading_headers() -> None:
         _mail("Subject: Re: facture INV-2026-0042\r\nIn-Reply-To: <dun@r>\r\n", "Payé."), brussels
     )
     assert threaded.case_hint is None
-    assert threaded.all_case_hints == "INV-2026-0042"
+    assert threaded.case_hint_found == "INV-2026-0042"
     only_refs = analyse(
         _mail("Subject: Re: facture INV-2026-0042\r\nReferences: <a@r> <b@r>\r\n", "Payé."),
         brussels,
