@@ -22,6 +22,7 @@ first (``typos``), and offsets mapped back.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from nlu.entities.amounts import find_amounts
 from nlu.entities.dates import find_dates
@@ -32,11 +33,14 @@ from nlu.entities.identifiers import (
     find_references,
 )
 from nlu.entities.instalments import find_instalments
-from nlu.entities.spans import EXTRACTOR, Message
+from nlu.entities.spans import EXTRACTOR, Found, Message
 from nlu.entities.typos import apply_fixes, find_typos
 from nlu.normalise import fold, mask_quoted
 
 __all__ = ["ENTITY_NAMES", "EXTRACTOR", "extract_entities"]
+
+# What may stand between two spans that say the same date: "next Friday, the 13th".
+_JOINER = re.compile(r"[\s,]*(?:(?:le|the|den|de|op|on)\s*)?[\s,]*")
 
 ENTITY_NAMES = ("amount", "date", "invoice_number", "reference", "iban", "instalments")
 
@@ -69,8 +73,25 @@ def extract_entities(
     find_instalments(msg, intent)
     find_amounts(msg)
     entities = []
-    for found in sorted(msg.found, key=lambda f: (f.start, f.end)):
+    for found in _merge_repeats(msg):
         entity = found.as_dict()
         entity["start"], entity["end"] = msg.span_in_text(found.start, found.end)
         entities.append(entity)
     return entities
+
+
+def _merge_repeats(msg: Message) -> list[Found]:
+    """Entities sorted by start; two neighbouring dates of the same value become one."""
+    merged: list[Found] = []
+    for found in sorted(msg.found, key=lambda f: (f.start, f.end)):
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.entity == found.entity == "date"
+            and last.value == found.value
+            and _JOINER.fullmatch(msg.folded, last.end, found.start)
+        ):
+            merged[-1] = Found("date", found.value, last.start, found.end)
+        else:
+            merged.append(found)
+    return merged

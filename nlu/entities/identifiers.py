@@ -20,7 +20,7 @@ from nlu.entities.spans import Message
 # Two letters, two check digits, then 10 to 30 characters in groups (spaces or
 # dashes allowed between them).  The match is greedy and then shortened until
 # it is a valid IBAN, so a word right after the number is not swallowed.
-_IBAN = re.compile(r"(?<![\w])[a-z]{2}\s?\d{2}(?:[ -]?[a-z0-9]){10,32}")
+_IBAN = re.compile(r"(?<![\w])[a-z]{2}\s?\d{2}(?:[ .-]?[a-z0-9]){10,32}")
 _RF = re.compile(r"(?<![\w])rf\s?\d{2}(?:[ ]?[a-z0-9]){1,21}")
 _OGM = re.compile(
     r"(?<![\w/+*])(?P<open>[+*]{1,3}\s*)?(\d{3})\s?[/ .-]?\s?(\d{4})\s?[/ .-]?\s?(\d{5})"
@@ -87,7 +87,7 @@ def _valid_iban(compact: str) -> bool:
 def _group_ends(candidate: str) -> list[int]:
     """Places where the candidate may end, longest first: before each separator."""
     ends = [len(candidate)]
-    ends.extend(i for i in range(len(candidate) - 1, 0, -1) if candidate[i] in " -")
+    ends.extend(i for i in range(len(candidate) - 1, 0, -1) if candidate[i] in " .-")
     return ends
 
 
@@ -95,7 +95,7 @@ def find_ibans(msg: Message) -> None:
     for match in _IBAN.finditer(msg.folded):
         candidate = match.group()
         for end in _group_ends(candidate):
-            compact = re.sub(r"[\s-]", "", candidate[:end]).upper()
+            compact = re.sub(r"[\s.-]", "", candidate[:end]).upper()
             if 15 <= len(compact) <= 34 and compact[2:4].isdigit() and _valid_iban(compact):
                 msg.add("iban", compact, match.start(), match.start() + end)
                 break

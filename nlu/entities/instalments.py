@@ -25,7 +25,7 @@ import re
 
 from nlu.entities.dates import _PLAN_CUE
 from nlu.entities.lexicon import INSTALMENT_UNITS
-from nlu.entities.numbers import NUMBER, number_value
+from nlu.entities.numbers import NUMBER, NUMBER_WORDS, number_value
 from nlu.entities.spans import Message
 
 _UNITS = "(?:" + "|".join(sorted(map(re.escape, INSTALMENT_UNITS), key=len, reverse=True)) + ")"
@@ -53,7 +53,11 @@ _WITH_PREPOSITION = re.compile(
     rf"\s?(?P<unit>{_UNITS})(?![\w'])"
 )
 _WITHOUT_PREPOSITION = re.compile(rf"(?<![\w',.])(?P<n>{NUMBER})\s?(?P<unit>{_UNITS})(?![\w'])")
-_TIMES_AMOUNT = re.compile(r"(?<![\w',.])(?P<n>\d{1,2})\s?(?P<x>[x×])\s?(?=(?:€\s?)?\d)")
+# "3 x 100 €", "2 fois 150 €", "2 keer 50 euro", "3 mal 40 €"
+_TIMES_AMOUNT = re.compile(
+    rf"(?<![\w',.])(?P<n>\d{{1,2}}|{NUMBER_WORDS})\s?(?P<x>[x×]|fois|keer|mal|times)\s?"
+    r"(?=(?:€\s?|eur\s?)?\d)"
+)
 
 
 def _count(msg: Message, words: str) -> int | None:

@@ -464,3 +464,17 @@ def test_tense_and_day_words_in_context(
 )
 def test_present_tense_promises_with_a_past_intent(text: str, language: str, value: str) -> None:
     assert [v for v, _ in dates(text, language, "already_paid")] == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        ("next Friday, the 13th", "en", "2026-03-13", "Friday, the 13th"),
+        ("vendredi prochain le 13", "fr", "2026-03-13", "vendredi prochain le 13"),
+        ("op maandag 16/3", "nl", "2026-03-16", "maandag 16/3"),
+        ("Montag, 16.03.", "de", "2026-03-16", "Montag, 16.03."),
+        ("2026/03/16", "en", "2026-03-16", "2026/03/16"),
+    ],
+)
+def test_one_date_said_twice_is_one_entity(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]

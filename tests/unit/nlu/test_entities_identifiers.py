@@ -106,3 +106,7 @@ def test_everything_in_one_message() -> None:
         ("iban", "BE68539007547034", "BE68 5390 0754 7034"),
         ("reference", "090933755493", "+++090/9337/55493+++"),
     ]
+
+
+def test_iban_with_dots() -> None:
+    assert found("BE68.5390.0754.7034") == [("iban", "BE68539007547034", "BE68.5390.0754.7034")]

@@ -114,3 +114,16 @@ def test_durations_that_are_not_plans(text: str, language: str) -> None:
 def test_split_into_payments() -> None:
     text = "could invoice INV-2026-0042 be split into two payments?"
     assert instalments(text, "en") == [("2", "into two payments")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("je paie 2 fois 150 €", "fr", [("2", "2 fois")]),
+        ("ik betaal 2 keer 50 euro", "nl", [("2", "2 keer")]),
+        ("ich zahle 3 mal 40 €", "de", [("3", "3 mal")]),
+        ("I'll pay 4 times 25 euros", "en", [("4", "4 times")]),
+    ],
+)
+def test_count_times_amount(text: str, language: str, expected: list[tuple[str, str]]) -> None:
+    assert instalments(text, language) == expected
