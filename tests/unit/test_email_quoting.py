@@ -409,6 +409,20 @@ PLAIN += [
     ("gmx", "de", "Bezahlt.\n\nGesendet mit der GMX Mail App", "Bezahlt."),
     ("huawei", "fr", "Payé.\n\nEnvoyé depuis mon téléphone HUAWEI", "Payé."),
 ]
+PLAIN += [
+    ("any", lang, f"Paid.\n\n{closing},\nJo Smith", "Paid.")
+    for lang, closing in [
+        ("fr", "Belle journée"),
+        ("fr", "À bientôt"),
+        ("de", "Schöne Grüße"),
+        ("en", "With kind regards"),
+        ("en", "Kindest regards"),
+        ("nl", "Hartelijke groeten"),
+        ("nl", "Groetjes"),
+        ("de", "Liebe Grüße"),
+        ("fr", "Sincères salutations"),
+    ]
+]
 KEEP += [
     (
         "en",
