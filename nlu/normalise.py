@@ -71,7 +71,7 @@ _QUOTE_HEADER = re.compile(
     r"""^[ \t]*(?:
         -{2,}\s*(?:original\s+message|message\s+d'origine|oorspronkelijk\s+bericht|
                   urspr(?:ü|u|ue)ngliche\s+nachricht|forwarded\s+message|message\s+transf[ée]r[ée])
-      | (?:on|le|op|am)\b[^\n]{0,200}?\b(?:wrote|a\s+[ée]crit|schreef|schrieb)\b[^\n]*:?[ \t]*$
+      | (?:on|le|op|am)\b[^\n]{0,200}?\b(?:wrote|a\s+[ée]crit|schreef|schrieb)\b[^\n]*:[ \t]*$
       | (?:from|de|van|von)[ \t]*:[^\n]*\n
         [ \t]*(?:sent|envoy[ée]|verzonden|gesendet|date|datum)[ \t]*:
     )""",

@@ -71,3 +71,8 @@ def test_strip_quoted() -> None:
 def test_chat_words_only_as_whole_words() -> None:
     assert expand_chat_spelling("stp et stpp") == "s'il te plait et stpp"
     assert expand_chat_spelling("im amt") == "im amt"  # German words stay
+
+
+def test_a_sentence_that_only_looks_like_an_attribution_is_kept() -> None:
+    text = "Le comptable a écrit à la banque hier.\nJe paie demain."
+    assert mask_quoted(text) == text
