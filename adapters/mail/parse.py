@@ -86,6 +86,8 @@ _HEADER_LINE = re.compile(rb"^(?:From |[!-9;-~]+:)")
 
 def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
     """Read a raw RFC 5322 message (bytes as received) into an ``InboundEmail``."""
+    # Some tools save .eml files with a UTF-8 byte order mark or leading blank lines.
+    raw = raw.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
     _check_is_email(raw)
     message = email.message_from_bytes(raw)  # compat32: see adapters.mail.headers
 

@@ -59,3 +59,13 @@ def test_malformed_headers(header: bytes) -> None:
     raw = b"To: credit@relance.example\r\n" + header + b"\r\nJ'ai pay\xc3\xa9.\r\n"
     message = analyse(raw, BRUSSELS)
     assert message.kind == "reply"
+
+
+def test_byte_order_mark_and_leading_blank_lines() -> None:
+    raw = b"\xef\xbb\xbf\r\nFrom: a@example.be\r\nSubject: Re: Rappel\r\n\r\nPay\xc3\xa9.\r\n"
+    message = analyse(raw, BRUSSELS)
+    assert (message.from_address, message.subject, message.new_text) == (
+        "a@example.be",
+        "Re: Rappel",
+        "Payé.",
+    )
