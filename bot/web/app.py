@@ -22,6 +22,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "bot.web.bank_api",
     "bot.web.nlu_api",
     "bot.web.webchat",
+    "bot.workers",  # after webchat: the channel loops use its conversation service
 )
 
 
