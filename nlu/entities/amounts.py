@@ -26,7 +26,7 @@ from nlu.entities.spans import Message
 _NUM = r"(?:\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
 _DASHES = r"(?:[.,]-{1,2})?"
 _CUR_BEFORE = r"(?:€|eur\.?|euros?)"
-_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?|euroos|balles|boules)"
+_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?|euroos|balles?|boules)"
 _START = r"(?<![\w.,/€-])"
 
 _PATTERNS = (
@@ -47,7 +47,8 @@ _PATTERNS = (
 )
 _BARE = re.compile(r"(?<![\w.,/€+#°£$-])(?P<num>\d{2,6})(?![\w.,/%°-]|\s?[x×%])")
 _PAY_WORD = re.compile(
-    r"(?<![\w])(?:pay|paye|payer|payerai|paierai|paie|verse|vire|regle|montant|somme|solde|"
+    r"(?<![\w])(?:pay|paye|payer|payerai|paierai|paie|jpaye|jpaie|jpaierai|jvous paye|verse|"
+    r"vire|regle|montant|somme|solde|"
     r"reste|rembourse|acompte|avance|betaald|betaal|betalen|overgeschreven|overgemaakt|gestort|"
     r"storten|stort|bedrag|saldo|rest|restant|voorschot|paid|payed|sent|transferred|amount|"
     r"balance|remaining|deposit|bezahlt|zahle|zahlen|uberwiesen|ueberwiesen|uberweise|betrag|"

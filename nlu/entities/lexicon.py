@@ -53,6 +53,13 @@ WEEKDAYS.update(
         "freitg": 4,
         "sonnabend": 5,
         "samstg": 5,
+        # English abbreviations that are no other word
+        "tues": 1,
+        "wed": 2,
+        "weds": 2,
+        "thur": 3,
+        "thurs": 3,
+        "fri": 4,
     }
 )
 
@@ -83,7 +90,9 @@ RELATIVE_DAYS: dict[str, int] = {
     # French
     "aujourd'hui": 0, "aujourdhui": 0, "aujourd hui": 0, "aujourd'hui meme": 0, "auj": 0,
     "ajd": 0, "ce jour": 0, "ce matin": 0, "ce midi": 0, "cet apres-midi": 0,
-    "cet apres midi": 0, "ce soir": 0, "demain": 1, "dem1": 1, "apres-demain": 2,
+    "cet apres midi": 0, "ce soir": 0, "ojourdhui": 0, "ojourd'hui": 0, "ojourdui": 0,
+    "aujourdui": 0, "ojd": 0, "demain": 1, "dem1": 1, "demin": 1, "dmain": 1, "2main": 1,
+    "2m1": 1, "apres-demain": 2,
     "apres demain": 2, "apresdemain": 2, "hier": -1, "avant-hier": -2, "avant hier": -2,
     "avanthier": -2,
     # Dutch
@@ -120,6 +129,7 @@ WEEKDAY_BEFORE: dict[str, str] = {
 }  # fmt: skip
 WEEKDAY_AFTER: dict[str, str] = {
     "prochain": "next", "prochaine": "next", "qui vient": "next", "suivant": "next",
+    "pro": "next", "proch": "next",
     "dernier": "last", "passe": "last", "derniere": "last",
     "aanstaande": "next", "volgende week": "next_week", "van volgende week": "next_week",
     "next week": "next_week", "of next week": "next_week", "last week": "last_week",
@@ -143,7 +153,7 @@ DURATION_UNITS: dict[str, str] = {
 }  # fmt: skip
 
 CURRENCY_AFTER = (
-    "€", "eur", "eur.", "euro", "euros", "euro's", "euroos", "eurs", "balles", "boules",
+    "€", "eur", "eur.", "euro", "euros", "euro's", "euroos", "eurs", "balles", "balle", "boules",
 )  # fmt: skip
 CURRENCY_BEFORE = ("€", "eur", "eur.", "euro", "euros")
 

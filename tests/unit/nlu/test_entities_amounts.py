@@ -31,6 +31,8 @@ def amounts(text: str, language: str) -> list[tuple[str, str]]:
         ("j'ai viré 1234.56€", "fr", [("1234.56", "1234.56€")]),
         ("jai payé 250e hier", "fr", [("250.00", "250e")]),
         ("je te file 250 balles", "fr", [("250.00", "250 balles")]),
+        ("jai versé 100 balle hier", "fr", [("100.00", "100 balle")]),
+        ("jpaye 50 le 20 et 50 le 30", "fr", [("50.00", "50"), ("50.00", "50")]),
         ("EUR 99 overgemaakt", "nl", [("99.00", "EUR 99")]),
         ("ik stort €250,- morgen", "nl", [("250.00", "€250,-")]),
         ("ik betaal 75 euro's", "nl", [("75.00", "75 euro's")]),

@@ -478,3 +478,18 @@ def test_present_tense_promises_with_a_past_intent(text: str, language: str, val
 )
 def test_one_date_said_twice_is_one_entity(text: str, language: str, value: str, span: str) -> None:
     assert dates(text, language) == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        ("g payé ojourdui", "fr", "2026-03-10", "ojourdui"),
+        ("paiement demin sans faute", "fr", "2026-03-11", "demin"),
+        ("je fé le virement lundi pro", "fr", "2026-03-16", "lundi pro"),
+        ("will pay by Fri", "en", "2026-03-13", "Fri"),
+        ("JE PAIERAI LE 15 AVRIL", "fr", "2026-04-15", "LE 15 AVRIL"),
+        ("je payerai le 15avril", "fr", "2026-04-15", "le 15avril"),
+    ],
+)
+def test_sms_spellings_of_dates(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]
