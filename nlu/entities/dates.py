@@ -158,7 +158,8 @@ _VAGUE_UNITS = re.compile(
     rf"working days|jours ouvrables|jours ouvres){_E}"
 )
 _PLAN_CUE = re.compile(
-    r"(?<![\w])(?:etal|echelon|plan de (?:paiement|remboursement)|mensualit|afbetal|spreid|"
+    r"(?<![\w])(?:etal|echelon|echeancier|plan de (?:paiement|remboursement)|"
+    r"(?:un|a|een|ein) plan|mensualit|afbetal|spreid|"
     r"gespreid|\w*regeling|\w*termijn|instal|payment plan|spread|in parts|(?:monats)?raten|"
     r"ratenzahl|ratenplan|abzahl|abbezahl|teilzahl|verteil|per maand|par mois|"
     r"pro monat|monatlich|maandelijks|monthly|mensuel|per month|each month|every month|"

@@ -29,6 +29,10 @@ from nlu.entities.numbers import NUMBER, NUMBER_WORDS, number_value
 from nlu.entities.spans import Message
 
 _UNITS = "(?:" + "|".join(sorted(map(re.escape, INSTALMENT_UNITS), key=len, reverse=True)) + ")"
+_PLAN_UNITS = {
+    "mensualites", "mensualite", "versements", "echeances", "termijnen", "afbetalingen",
+    "aflossingen", "instalments", "installments", "raten", "monatsraten", "teilzahlungen",
+}  # fmt: skip
 _MONTH_UNITS = {"mois", "maanden", "months", "monate", "monaten"}
 _ALWAYS_MONTHS = {("en", "mois"), ("sur", "mois"), ("in", "maanden"), ("over", "months"),
                   ("uber", "monate"), ("auf", "monate"), ("ueber", "monate")}  # fmt: skip
@@ -49,7 +53,7 @@ _FOR_MONTHS = re.compile(
 )
 
 _WITH_PREPOSITION = re.compile(
-    rf"(?<![\w'])(?P<prep>en|in|into|over|sur|uber|ueber|auf|op|a)\s+(?P<n>{NUMBER})"
+    rf"(?<![\w'])(?P<prep>en|in|into|over|sur|uber|ueber|auf|op|a|de|van|of|von)\s+(?P<n>{NUMBER})"
     rf"\s?(?P<unit>{_UNITS})(?![\w'])"
 )
 _WITHOUT_PREPOSITION = re.compile(rf"(?<![\w',.])(?P<n>{NUMBER})\s?(?P<unit>{_UNITS})(?![\w'])")
@@ -75,6 +79,11 @@ def find_instalments(msg: Message, intent: str | None) -> None:
         if unit in _MONTH_UNITS and (prep, unit) not in _ALWAYS_MONTHS and not plan:
             continue
         if prep == "a" and unit not in ("mensualites", "versements", "echeances"):
+            continue
+        # "un plan de 6 mois", "afbetalingsplan van 8 maanden", but not "plus de 3 fois"
+        if prep in ("de", "van", "of", "von") and not (
+            (unit in _MONTH_UNITS and plan) or unit in _PLAN_UNITS
+        ):
             continue
         count = _count(msg, match["n"])
         if count is not None:

@@ -127,3 +127,18 @@ def test_split_into_payments() -> None:
 )
 def test_count_times_amount(text: str, language: str, expected: list[tuple[str, str]]) -> None:
     assert instalments(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("Graag een afbetalingsplan van 8 maanden", "nl", [("8", "van 8 maanden")]),
+        ("un échéancier de 6 mois", "fr", [("6", "de 6 mois")]),
+        ("a payment plan of 6 months", "en", [("6", "of 6 months")]),
+        ("un échéancier de 4 mensualités", "fr", [("4", "de 4 mensualités")]),
+        ("j'ai appelé plus de 3 fois", "fr", []),
+        ("j'attends depuis plus de 2 mois", "fr", []),
+    ],
+)
+def test_plan_lengths(text: str, language: str, expected: list[tuple[str, str]]) -> None:
+    assert instalments(text, language) == expected
