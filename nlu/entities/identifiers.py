@@ -37,7 +37,7 @@ _PERCENT = re.compile(
 )
 _VAT = re.compile(r"(?<![\w])(?:be|nl|de|fr|lu)\s?[01]?\d{3}[\s.]?\d{3}[\s.]?\d{3}(?![\w])")
 _OTHER_NUMBER = re.compile(
-    r"(?<![\w])(?:client|klant|kunde|kunden|customer|dossier|contrat|contract|vertrag|tva|btw|"
+    r"(?<![\w])(?:client|klant|kunde|kunden|customer|dossier|ticket|contrat|contract|vertrag|tva|btw|"
     r"ust|mwst|gsm|tel|telefoon|telefon|phone|fax|order|commande|bestelling|"
     r"bestellung|postcode|code postal|plz|bus|boite|bte|ref|reference|referentie|referenz|"
     r"klantnummer|kundennummer)(?:nummer|nr|number|no|s)?(?![a-z])(?:\s+(?:client|klant|est|is|"

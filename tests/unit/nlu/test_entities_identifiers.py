@@ -81,6 +81,9 @@ def test_identifier_forms(text: str, expected: list[tuple[str, str, str]]) -> No
         "facture de 250 €",
         "factuur 15/04",
         "covid19",
+        "Le ticket #4521 n'a jamais été traité",
+        "Commande 778812 jamais livrée",
+        "Meine Kundennummer ist 123456",
     ],
 )
 def test_not_an_identifier(text: str) -> None:
