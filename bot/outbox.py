@@ -33,6 +33,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -99,19 +100,19 @@ async def send_pending(
 async def _deliver(
     engine: AsyncEngine,
     mailer: Mailer,
-    row: object,
+    row: Any,
     envelope_from: str,
     timezone: ZoneInfo,
     worker: str,
     clock: Callable[[], datetime],
     report: SendReport,
 ) -> None:
-    outbox_id = int(row.id)  # type: ignore[attr-defined]
+    outbox_id = int(row.id)
     async with engine.begin() as conn:
         if not await dunning_repo.begin_sending(conn, outbox_id, worker=worker, now=clock()):
             return  # recovered by someone else meanwhile: not ours any more
     try:
-        await mailer.send(envelope_from, row.recipient, row.payload)  # type: ignore[attr-defined]
+        await mailer.send(envelope_from, row.recipient, row.payload)
     except PermanentFailure as exc:
         async with engine.begin() as conn:
             await dunning_repo.mark_message(
@@ -123,7 +124,7 @@ async def _deliver(
         report.failed += 1
         return
     except TemporaryFailure as exc:
-        attempts = int(row.attempts) + 1  # type: ignore[attr-defined]
+        attempts = int(row.attempts) + 1
         state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
         async with engine.begin() as conn:
             await dunning_repo.mark_message(conn, outbox_id, state, worker=worker, error=str(exc))
