@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "bot.commands.email",
     "bot.commands.ledger",
     "bot.commands.nlu",
+    "bot.commands.plans",
     "bot.commands.serve",
 )
 

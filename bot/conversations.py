@@ -42,6 +42,7 @@ from bot.channels.base import Choice, InboundMessage, OutgoingMessage
 from bot.config import Settings
 from bot.dialogue.context import load_debtor_context
 from bot.dialogue.policy import (
+    AcceptPlan,
     ConversationPolicy,
     DebtorContext,
     Decision,
@@ -61,6 +62,8 @@ log = logging.getLogger(__name__)
 Understand = Callable[[str, date], dict[str, Any]]
 _START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{8,64})\s*$")
 _PAYLOAD = re.compile(r"^/([a-z_]+)\s*$")
+# A plan option's button: /plan_choice{"option": 2} (Rasa's payload shape).
+_PLAN_CHOICE = re.compile(r'^/plan_choice\s*\{\s*"option"\s*:\s*"?(\d{1,2})"?\s*\}\s*$')
 INTENTS = {
     "already_paid",
     "promise_to_pay",
@@ -104,10 +107,34 @@ class Conversations:
         self.settings = settings
         self.understand = understand or _default_understand
         self.policy = policy or ConversationPolicy()
-        self.pay_url = pay_url or (lambda debtor_id: None)
+        self.pay_url = pay_url or self._portal_url
 
     def today(self) -> date:
         return datetime.now(self.settings.timezone).date()
+
+    def _portal_url(self, debtor_id: int) -> str | None:
+        """The debtor's signed pay page, when a secret key is configured."""
+        if not self.settings.secret_key:
+            return None
+        from bot.paylinks import portal_url
+
+        return portal_url(self.settings, debtor_id)
+
+    async def tell(
+        self, conn: AsyncConnection, conversation_id: int, replies: list[Reply], today: date
+    ) -> list[OutgoingMessage]:
+        """Messages the agent starts itself (plan reminders, a broken plan), written
+        on the conversation's channel inside the caller's transaction."""
+        conversation = await repo.load_conversation(conn, conversation_id)
+        turn = _Turn(self, conn, None, {}, conversation, today)
+        context = (
+            await load_debtor_context(conn, conversation.debtor_id, self.settings)
+            if conversation.debtor_id is not None
+            else None
+        )
+        if context is not None and not conversation.language:
+            turn.language = context.language
+        return await turn.send([turn._render(r, context) for r in replies], author="bot")
 
     # ----------------------------------------------------------------- inbound
 
@@ -164,6 +191,14 @@ class Conversations:
             return await handler.run(parse)
 
     def _understand(self, text: str, reference: date) -> dict[str, Any]:
+        choice = _PLAN_CHOICE.match(text.strip())
+        if choice:
+            return {
+                "text": text,
+                "intent": {"name": "plan_choice", "confidence": 1.0},
+                "entities": [{"entity": "option", "value": choice.group(1)}],
+                "language": "",
+            }
         payload = _PAYLOAD.match(text.strip())
         if payload and payload.group(1) in INTENTS:
             return {
@@ -250,6 +285,7 @@ class _Turn:
         self.settings = service.settings
         self.debtor_id: int | None = conversation.debtor_id
         self.language: str = conversation.language or "fr"
+        self.plan_params: dict[str, Any] = {}  # links of a plan accepted in this turn
 
     async def run(self, parse: dict[str, Any] | None) -> list[OutgoingMessage]:
         message = self.message
@@ -523,6 +559,8 @@ class _Turn:
                         conversation_id=self.conversation.id,
                         invoice_id=invoice_id,
                     )
+            elif isinstance(action, AcceptPlan):
+                await self._accept_plan(action)
             elif isinstance(action, Escalate):
                 await repo.escalate(
                     self.conn,
@@ -541,6 +579,22 @@ class _Turn:
                     reason=action.reason,
                 )
 
+    async def _accept_plan(self, action: AcceptPlan) -> None:
+        from bot.plans import accept_plan, plan_links
+
+        assert self.debtor_id is not None
+        accepted = await accept_plan(
+            self.conn,
+            debtor_id=self.debtor_id,
+            invoice_ids=action.invoice_ids,
+            instalments=action.instalments,
+            policy=self.service.policy.plan_policy(action.segment),
+            conversation_id=self.conversation.id,
+            channel=self.conversation.channel,
+            today=self.reference,
+        )
+        self.plan_params = dict(plan_links(self.settings, accepted))
+
     # ---------------------------------------------------------------- replies
 
     def _context(self, debtor: DebtorContext | None) -> dict[str, Any]:
@@ -557,7 +611,7 @@ class _Turn:
         )
 
     def _render(self, reply: Reply, debtor: DebtorContext | None) -> tuple[str, list[Choice]]:
-        return render_reply(reply, self._context(debtor))
+        return render_reply(reply, self._context(debtor) | self.plan_params)
 
     async def send(
         self, replies: list[tuple[str, list[Choice]]], *, author: str, wrap: bool = True

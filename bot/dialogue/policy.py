@@ -21,12 +21,23 @@ known; without it only ``unknown_sender`` / ``link_needed`` / ``greet`` / ``than
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+
+from domain.payment_plan import (
+    BUSINESS,
+    Instalment,
+    PaymentPlanPolicy,
+    PlanRequest,
+    ProposalKind,
+    default_policies,
+    propose,
+)
 
 # --------------------------------------------------------------------------- inputs
 
@@ -103,6 +114,11 @@ class ConversationPolicy:
     paid_claim_pause_days: int = 7  # time for the payment to show on a statement
     hardship_pause_days: int = 14
     misunderstood_before_escalation: int = 2
+    # What the agent may agree alone, per debtor segment (business / consumer).
+    plan_policies: dict[str, PaymentPlanPolicy] = field(default_factory=default_policies)
+
+    def plan_policy(self, segment: str) -> PaymentPlanPolicy:
+        return self.plan_policies.get(segment) or self.plan_policies[BUSINESS]
 
 
 # -------------------------------------------------------------------------- outputs
@@ -112,6 +128,7 @@ class ConversationPolicy:
 class Choice:
     title_key: str  # a key of the "choices" templates, rendered per language
     payload: str  # "/intent" or "/intent{...}" as Rasa buttons do
+    params: tuple[tuple[str, Any], ...] = ()  # for titles that are templates themselves
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,16 @@ class Escalate:
     note: str = ""
 
 
-Action = RecordPromise | Pause | MarkDisputed | Escalate
+@dataclass(frozen=True)
+class AcceptPlan:
+    """The debtor accepted this schedule for these invoices (within the policy)."""
+
+    invoice_ids: tuple[int, ...]
+    instalments: tuple[Instalment, ...]
+    segment: str
+
+
+Action = RecordPromise | Pause | MarkDisputed | Escalate | AcceptPlan
 
 
 @dataclass(frozen=True)
@@ -278,6 +304,13 @@ def decide(
         if intent == "deny":
             return _with(Decision((Reply("promise_declined", choices=MENU),), state=state), extra)
 
+    # A plan we offered is answered: "/plan_choice{"option": 2}", "2", "oui", "non".
+    offered = state.pop("plan", None)
+    if pending == "plan_choice" and offered:
+        answered = _plan_answer(message, debtor, state, today, policy, offered)
+        if answered is not None:
+            return _with(answered, extra)
+
     low = message.confidence < policy.confidence_threshold and intent not in ("greet", "thank")
     if low or intent == "out_of_scope":
         misunderstood = int(state.get("misunderstood", 0)) + 1
@@ -384,6 +417,77 @@ def _already_paid(
     )
 
 
+_MONTHS = {
+    month: number
+    for number, names in enumerate(
+        (
+            ("janvier", "januari", "january", "januar", "jan"),
+            ("fevrier", "februari", "february", "februar", "feb"),
+            ("mars", "maart", "march", "marz", "mar"),
+            ("avril", "april", "apr"),
+            ("mai", "mei", "may"),
+            ("juin", "juni", "june", "jun"),
+            ("juillet", "juli", "july", "jul"),
+            ("aout", "augustus", "august", "aug"),
+            ("septembre", "september", "sep", "sept"),
+            ("octobre", "oktober", "october", "okt", "oct"),
+            ("novembre", "november", "nov"),
+            ("decembre", "december", "dezember", "dec", "dez"),
+        ),
+        start=1,
+    )
+    for month in names
+}
+_UNTIL_MONTH = re.compile(
+    r"\b(?:jusqu(?:'|’|e )?(?:en|a|au mois de|fin)?|tot (?:en met |eind )?|until (?:the end of )?|"
+    r"by (?:the end of )?|bis (?:ende )?|fin|eind|end of|ende)\s*([a-z]+)\b"
+)
+
+
+def _plan_request(message: Understanding, today: date) -> PlanRequest:
+    """What a plan request asks: "en 3 fois", "100 euro per maand", "bis Juni"."""
+    count = message.first("instalments")
+    if count:
+        return PlanRequest(instalments=int(count))
+    amount = _amount(message)
+    if amount is not None and amount > 0:
+        return PlanRequest(amount=amount)
+    when = _date(message)
+    if when is None:
+        # "bis Juni" / "tot juni": a month alone is no date entity (NLU contract);
+        # for a plan it means the end of that month, this year or next.
+        found = _UNTIL_MONTH.search(_fold(message.text).lower())
+        month = _MONTHS.get(found.group(1)) if found else None
+        if month is not None:
+            year = today.year if month >= today.month else today.year + 1
+            when = date(year, month, calendar.monthrange(year, month)[1])
+    if when is not None and when > today:
+        return PlanRequest(end_date=when)
+    return PlanRequest()
+
+
+def _option_choices(options: list[list[list[str]]]) -> tuple[Choice, ...]:
+    return tuple(
+        Choice(
+            "plan_option",
+            f'/plan_choice{{"option": {n}}}',
+            (
+                ("count", len(option)),
+                ("amount", Decimal(option[-1][1])),
+                ("first_amount", Decimal(option[0][1])),
+            ),
+        )
+        for n, option in enumerate(options, start=1)
+    )
+
+
+def _schedule_params(option: list[list[str]]) -> list[dict[str, Any]]:
+    return [
+        {"number": n, "due_date": date.fromisoformat(d), "amount": Decimal(a)}
+        for n, (d, a) in enumerate(option, start=1)
+    ]
+
+
 def _plan(
     message: Understanding,
     debtor: DebtorContext,
@@ -391,9 +495,60 @@ def _plan(
     today: date,
     policy: ConversationPolicy,
 ) -> Decision:
-    invoices = focus(message, debtor)
+    """Propose instalments within the creditor's policy; counter-offer or hand to
+    staff what it does not allow (the offer waits in ``state`` for the answer)."""
+    invoices = tuple(i for i in focus(message, debtor) if not i.disputed)
     if not invoices:
         return Decision((Reply("nothing_due"),), state=state)
+    summary = _summary(invoices)
+    request = _plan_request(message, today)
+    proposal = propose(summary["total"], request, today, policy.plan_policy(debtor.kind))
+    if proposal.kind is ProposalKind.STAFF:
+        return _plan_to_staff(message, invoices, today, policy, state, proposal.reason)
+    options = [
+        [[i.due_date.isoformat(), str(i.amount)] for i in option.instalments]
+        for option in proposal.options
+    ]
+    state["pending"] = "plan_choice"
+    state["plan"] = {
+        "invoice_ids": [i.id for i in invoices],
+        "total": str(summary["total"]),
+        "counter": proposal.kind is ProposalKind.COUNTER,
+        "asked": request.instalments,
+        "options": options,
+        "offered_on": today.isoformat(),
+    }
+    choices = _option_choices(options)
+    if proposal.kind is ProposalKind.COUNTER:
+        choices += (Choice("talk_to_human", "/talk_to_human"),)
+        template = "plan_counter"
+    else:
+        template = "plan_proposal" if len(options) == 1 else "plan_options"
+    return Decision(
+        (
+            Reply(
+                template,
+                summary
+                | {
+                    "schedule": _schedule_params(options[0]),
+                    "options": [_schedule_params(o) for o in options],
+                    "instalments": request.instalments,
+                },
+                choices=choices,
+            ),
+        ),
+        state=state,
+    )
+
+
+def _plan_to_staff(
+    message: Understanding,
+    invoices: tuple[OpenInvoice, ...],
+    today: date,
+    policy: ConversationPolicy,
+    state: dict[str, Any],
+    reason: str,
+) -> Decision:
     count = message.first("instalments")
     return Decision(
         (Reply("plan_ack", _summary(invoices) | {"instalments": int(count) if count else None}),),
@@ -404,8 +559,76 @@ def _plan(
                 tuple(i.id for i in invoices),
                 "payment plan requested",
             ),
-            Escalate("plan_outside_policy", message.text[:200]),
+            Escalate("plan_outside_policy", f"{reason}: {message.text[:200]}"),
         ),
+        state,
+    )
+
+
+_CHOSEN = re.compile(
+    r"^\s*(?:option|optie|keuze|choix|wahl|n[or]\.?|#)?\s*([1-9])\s*[.)]?\s*$", re.I
+)
+
+
+def _plan_answer(
+    message: Understanding,
+    debtor: DebtorContext,
+    state: dict[str, Any],
+    today: date,
+    policy: ConversationPolicy,
+    offered: dict[str, Any],
+) -> Decision | None:
+    """The debtor's answer to a plan offer, or None when the message is about
+    something else (then it is handled as usual and the offer lapses)."""
+    options: list[list[list[str]]] = offered["options"]
+    chosen: int | None = None
+    picked = message.first("option")
+    typed = _CHOSEN.match(message.text)
+    if message.intent == "plan_choice" and picked and picked.isdigit():
+        chosen = int(picked)
+    elif typed and message.intent not in ("promise_to_pay", "request_payment_plan"):
+        chosen = int(typed.group(1))
+    elif message.intent == "affirm" and len(options) == 1:
+        chosen = 1
+    elif message.intent == "affirm":
+        state["pending"], state["plan"] = "plan_choice", offered
+        return Decision((Reply("plan_which", choices=_option_choices(options)),), state=state)
+    elif message.intent == "deny":
+        invoices = tuple(i for i in debtor.invoices if i.id in set(offered["invoice_ids"]))
+        if offered.get("counter"):
+            return _plan_to_staff(
+                message, invoices or debtor.invoices, today, policy, state, "counter-offer declined"
+            )
+        return Decision((Reply("plan_declined", choices=MENU),), state=state)
+    if chosen is None:
+        return None
+    if not 1 <= chosen <= len(options):
+        state["pending"], state["plan"] = "plan_choice", offered
+        return Decision((Reply("plan_which", choices=_option_choices(options)),), state=state)
+    option = options[chosen - 1]
+    invoices = tuple(i for i in debtor.invoices if i.id in set(offered["invoice_ids"]))
+    total = sum((i.open_amount for i in invoices), Decimal("0.00"))
+    first_due = date.fromisoformat(option[0][0])
+    if (
+        len(invoices) != len(offered["invoice_ids"])
+        or str(total) != offered["total"]
+        or first_due < today
+    ):
+        # The balance moved (a payment arrived) or the offer is old: propose afresh.
+        return _plan(message, debtor, state, today, policy)
+    plan_policy = policy.plan_policy(debtor.kind)
+    instalments = tuple(
+        Instalment(n, date.fromisoformat(d), Decimal(a)) for n, (d, a) in enumerate(option, 1)
+    )
+    return Decision(
+        (
+            Reply(
+                "plan_accepted",
+                _summary(invoices)
+                | {"schedule": _schedule_params(option), "grace_days": plan_policy.grace_days},
+            ),
+        ),
+        (AcceptPlan(tuple(i.id for i in invoices), instalments, plan_policy.segment),),
         state,
     )
 
@@ -551,5 +774,6 @@ _HANDLERS: dict[str, Handler] = {
     "greet": _simple("greet", with_menu=True),
     "thank": _simple("thank"),
     "affirm": _simple("how_can_i_help", with_menu=True),
+    "plan_choice": _plan,  # a plan button pressed after the offer lapsed: offer again
     "deny": _simple("how_can_i_help", with_menu=True),
 }

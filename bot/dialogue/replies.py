@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.channels.base import Choice
 from bot.dialogue.policy import DebtorContext, OpenInvoice, Reply
-from bot.templating import TEMPLATES, render
+from bot.templating import TEMPLATES, environment, render
 from domain.debtor import LANGUAGES
 from domain.reference import display
 
@@ -61,6 +61,15 @@ def base_context(
         "instalments": None,
         "consumer": False,
         "max_date": None,
+        # payment plans
+        "schedule": [],
+        "options": [],
+        "grace_days": None,
+        "plan_pay_url": None,
+        "plan_ics_url": None,
+        "instalment": None,
+        "plan_total": None,
+        "plan_remaining": None,
     }
 
 
@@ -71,7 +80,16 @@ def render_reply(reply: Reply, context: dict[str, Any]) -> tuple[str, list[Choic
         params["invoices"] = [_invoice(i) for i in params["invoices"]]
     text = render(f"conversation/{language}/{reply.template}.txt", context | params).strip()
     titles = choice_titles(language)
-    choices = [Choice(titles[c.title_key], c.payload) for c in reply.choices]
+    choices = [
+        Choice(
+            # A title with parameters ("3 x 333,34 €") is a template of its own.
+            environment().from_string(titles[c.title_key]).render(context | dict(c.params))
+            if c.params
+            else titles[c.title_key],
+            c.payload,
+        )
+        for c in reply.choices
+    ]
     return text, choices
 
 

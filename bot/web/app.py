@@ -23,6 +23,8 @@ ROUTE_MODULES: tuple[str, ...] = (
     "bot.web.nlu_api",
     "bot.web.webchat",
     "bot.workers",  # after webchat: the channel loops use its conversation service
+    "bot.web.mollie_webhook",
+    "bot.web.portal",  # after mollie_webhook: the pay page uses its payment provider
 )
 
 
