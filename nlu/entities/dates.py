@@ -114,14 +114,15 @@ _EDGE_OF_MONTH = re.compile(
     r"anfang|mitte)(?:\s*-\s*|\s+)(?:(?:of|van|de|du|des)\s+)?"
     r"(?:(?P<det>the|this|next|last|de|deze|volgende|vorige|ce|cette|dieses|diesen|"
     r"nachsten|naechsten|kommenden|letzten|vergangenen)\s+)?"
-    rf"(?P<what>mois|maand|month|monats|monat|(?P<mon>{_MON}))"
+    rf"(?P<what>(?:mois|maand|month|monats|monat)(?:\s+(?:de\s+|d'|of\s+|van\s+)?(?P<mon2>{_MON}))?"
+    rf"|(?P<mon>{_MON}))"
     r"(?:\s*-?(?P<rel>prochain|suivant|dernier|passe|courant|en cours|ci))?"
     r"(?:\s+(?P<y>\d{4}))?"
     rf"{_E}"
 )
 _EDGE_OF_MONTH_WORD = re.compile(
     rf"{_B}(?:(?:zum|am)\s+)?(?P<kw>monatsende|monatsanfang|maandeinde|einde maand|eind maand|"
-    rf"begin maand|ultimo){_E}"
+    rf"begin maand|ultimo|fin courant){_E}"
 )
 _DAY_OF_MONTH = re.compile(
     rf"(?P<pre>{_B}(?:(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?|"
@@ -403,7 +404,9 @@ class _Dates:
             if keyword in ("mi", "half", "midden", "mid", "mitte")
             else "end"
         )
-        if keyword == "half" and match["mon"] is None:  # "half the month" is not a date
+        if (
+            keyword == "half" and match["mon"] is None and match["mon2"] is None
+        ):  # "half the month" is not a date
             return
 
         def pick(year: int, month: int) -> dt.date:
@@ -414,8 +417,9 @@ class _Dates:
             return _last_day(year, month)
 
         tense = self.tense(start, end)
-        if match["mon"] is not None:
-            month = MONTHS[match["mon"]]
+        named = match["mon"] or match["mon2"]  # "fin avril", "fin du mois d'avril"
+        if named is not None:
+            month = MONTHS[named]
             year = _year(match["y"])
             if year is not None:
                 self.add(start, end, pick(year, month))

@@ -493,3 +493,34 @@ def test_one_date_said_twice_is_one_entity(text: str, language: str, value: str,
 )
 def test_sms_spellings_of_dates(text: str, language: str, value: str, span: str) -> None:
     assert dates(text, language) == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        ("fin du mois d'avril", "fr", "2026-04-30", "fin du mois d'avril"),
+        ("à la fin du mois de mars", "fr", "2026-03-31", "fin du mois de mars"),
+        ("einde van de maand april", "nl", "2026-04-30", "einde van de maand april"),
+        ("fin courant", "fr", "2026-03-31", "fin courant"),
+        ("ik betaal op het einde van de maand", "nl", "2026-03-31", "einde van de maand"),
+        ("bis zum Monatsende", "de", "2026-03-31", "zum Monatsende"),
+    ],
+)
+def test_month_ends_named_every_way(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language) == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "half the month",
+        "end of this week",
+        "first week of April",
+        "Mitte nächster Woche",
+        "avant la fin de la semaine",
+        "début de la semaine prochaine",
+        "deze week nog",
+    ],
+)
+def test_weeks_and_halves_are_vague(text: str) -> None:
+    assert dates(text, "en") == []
