@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "bot.commands.nlu",
     "bot.commands.plans",
     "bot.commands.serve",
+    "bot.commands.staff",
 )
 
 

@@ -4,7 +4,14 @@ A part that adds tables declares them in its own ``adapters/db/*_schema.py``
 module on ``adapters.db.schema.metadata`` and imports that module here.
 """
 
-from adapters.db import bank_schema, conversation_schema, dunning_schema, plan_schema, schema
+from adapters.db import (
+    bank_schema,
+    conversation_schema,
+    dunning_schema,
+    plan_schema,
+    schema,
+    staff_schema,
+)
 from adapters.db.schema import metadata
 
 __all__ = [
@@ -14,4 +21,5 @@ __all__ = [
     "metadata",
     "plan_schema",
     "schema",
+    "staff_schema",
 ]

@@ -71,6 +71,9 @@ async def seed_demo(settings: Settings) -> int:
             return 0
         today = datetime.now(settings.timezone).date()
         summary = await import_invoices(engine, [("demo", demo_documents(today))])
+        from bot.commands.staff import seed_console_demo
+
+        await seed_console_demo(engine, settings, today)
         return summary.created
 
 

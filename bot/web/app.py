@@ -25,6 +25,7 @@ ROUTE_MODULES: tuple[str, ...] = (
     "bot.workers",  # after webchat: the channel loops use its conversation service
     "bot.web.mollie_webhook",
     "bot.web.portal",  # after mollie_webhook: the pay page uses its payment provider
+    "bot.web.console",  # after webchat: staff actions use its conversation service
 )
 
 

@@ -1,0 +1,386 @@
+"""What staff do from the console, each with its audit entry.
+
+    await take_over(service, engine, conversation_id, user)      agent
+    await staff_reply(service, engine, conversation_id, user, "...")
+    await hand_back(service, engine, conversation_id, user)
+    await pause_dunning(engine, user, debtor_id=7, reason="paused", until=...)
+    await resolve_dispute(engine, user, invoice_id, "partial", Decimal("120.00"), note, today)
+    await write_off(engine, user, invoice_id, note)              manager
+    await apply_bank_line(engine, user, transaction_id, rank, today)
+
+Roles are checked by the web layer before these run (``bot.web.console.auth``);
+refusals of the request itself (a wrong amount, a conversation not taken over)
+raise ``UserError`` and change nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.db import conversation_repo, dunning_repo
+from adapters.db.conversation_schema import escalations
+from adapters.db.dunning_schema import dunning_holds
+from adapters.db.ledger import import_invoices, refresh_open_amounts
+from adapters.db.schema import debtors, invoices
+from adapters.db.staff_repo import StaffUser
+from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
+from bot.conversations import Conversations
+from bot.errors import NotFound, UserError
+from domain.invoice import InvoiceKind
+from domain.money import parse_decimal
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_amount(text: str, field: str = "amount") -> Decimal:
+    try:
+        amount = parse_decimal(text.strip())
+    except (ValueError, InvalidOperation):
+        raise UserError(f"{field}: not an amount: {text!r}") from None
+    if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise UserError(f"{field}: must be positive with at most two decimals")
+    return amount
+
+
+# ----------------------------------------------------------------------- conversations
+
+
+async def take_over(
+    service: Conversations, engine: AsyncEngine, conversation_id: int, user: StaffUser
+) -> None:
+    """The bot stops answering this conversation; its open escalations become ours."""
+    await service.take_over(conversation_id, user.actor)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(escalations)
+            .where(escalations.c.conversation_id == conversation_id)
+            .where(escalations.c.status == "open")
+            .values(status="taken", taken_by=user.actor)
+        )
+
+
+async def hand_back(
+    service: Conversations, engine: AsyncEngine, conversation_id: int, user: StaffUser
+) -> None:
+    """The bot answers again; what we had taken is resolved."""
+    await service.hand_back(conversation_id, user.actor)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(escalations)
+            .where(escalations.c.conversation_id == conversation_id)
+            .where(escalations.c.status == "taken")
+            .values(status="resolved", resolved_at=_now())
+        )
+
+
+async def staff_reply(
+    service: Conversations, engine: AsyncEngine, conversation_id: int, user: StaffUser, text: str
+) -> None:
+    text = text.strip()
+    if not text:
+        raise UserError("reply: write something to send")
+    if len(text) > 4000:
+        raise UserError("reply: at most 4,000 characters")
+    async with engine.connect() as conn:
+        conv = await conversation_repo.load_conversation(conn, conversation_id)
+    if conv.handler != "staff":
+        raise UserError("take the conversation over before answering (the bot is answering)")
+    await service.staff_reply(conversation_id, user.actor, text)
+
+
+async def resolve_escalation(engine: AsyncEngine, user: StaffUser, escalation_id: int) -> None:
+    async with engine.begin() as conn:
+        row = (
+            await conn.execute(select(escalations).where(escalations.c.id == escalation_id))
+        ).first()
+        if row is None:
+            raise NotFound(f"no escalation {escalation_id}")
+        if row.status == "resolved":
+            return
+        await conn.execute(
+            update(escalations)
+            .where(escalations.c.id == escalation_id)
+            .values(status="resolved", resolved_at=_now(), taken_by=row.taken_by or user.actor)
+        )
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "escalation_resolved",
+            conversation_id=row.conversation_id,
+            debtor_id=row.debtor_id,
+            escalation_id=escalation_id,
+            reason=row.reason,
+        )
+
+
+# ------------------------------------------------------------------------------- holds
+
+
+async def pause_dunning(
+    engine: AsyncEngine,
+    user: StaffUser,
+    *,
+    debtor_id: int | None = None,
+    invoice_id: int | None = None,
+    reason: str = "paused",
+    until: date | None = None,
+    note: str = "",
+) -> int:
+    """Pause (until a day) or stop (for good) reminders to a debtor or for one invoice."""
+    if reason not in ("paused", "stopped"):
+        raise UserError("reason: paused or stopped")
+    if reason == "stopped":
+        until = None
+    async with engine.begin() as conn:
+        if invoice_id is not None:
+            found = (
+                await conn.execute(select(invoices.c.debtor_id).where(invoices.c.id == invoice_id))
+            ).first()
+            if found is None:
+                raise NotFound(f"no invoice {invoice_id}")
+            audit_debtor = int(found[0])
+        else:
+            exists = (
+                await conn.execute(select(debtors.c.id).where(debtors.c.id == debtor_id))
+            ).first()
+            if exists is None:
+                raise NotFound(f"no debtor {debtor_id}")
+            audit_debtor = int(exists[0])
+        hold_id = await dunning_repo.add_hold(
+            conn,
+            debtor_id=debtor_id if invoice_id is None else None,
+            invoice_id=invoice_id,
+            reason=reason,
+            until=until,
+            note=note[:500],
+            created_by=user.actor,
+        )
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "dunning_stopped" if reason == "stopped" else "dunning_paused",
+            debtor_id=audit_debtor,
+            invoice_id=invoice_id,
+            hold_id=hold_id,
+            until=until.isoformat() if until else None,
+            note=note[:500],
+        )
+    return hold_id
+
+
+async def release_hold(engine: AsyncEngine, user: StaffUser, hold_id: int) -> None:
+    async with engine.begin() as conn:
+        hold = (
+            await conn.execute(select(dunning_holds).where(dunning_holds.c.id == hold_id))
+        ).first()
+        if hold is None:
+            raise NotFound(f"no hold {hold_id}")
+        released = await dunning_repo.release_hold(conn, hold_id=hold_id, released_by=user.actor)
+        if released:
+            debtor_id = hold.debtor_id
+            if debtor_id is None:
+                debtor_id = (
+                    await conn.execute(
+                        select(invoices.c.debtor_id).where(invoices.c.id == hold.invoice_id)
+                    )
+                ).scalar_one_or_none()
+            await conversation_repo.audit(
+                conn,
+                user.actor,
+                "hold_released",
+                debtor_id=debtor_id,
+                invoice_id=hold.invoice_id,
+                hold_id=hold_id,
+                reason=hold.reason,
+            )
+
+
+# ----------------------------------------------------------------------------- disputes
+
+
+async def _credit_note_number(engine: AsyncEngine, number: str) -> str:
+    """``INV-1-CN1``, ``INV-1-CN2``...: the first number not in the ledger."""
+    async with engine.connect() as conn:
+        taken = set(
+            (
+                await conn.execute(
+                    select(invoices.c.number).where(invoices.c.number.like(f"{number}-CN%"))
+                )
+            ).scalars()
+        )
+    n = 1
+    while f"{number}-CN{n}" in taken:
+        n += 1
+    return f"{number}-CN{n}"
+
+
+async def resolve_dispute(
+    engine: AsyncEngine,
+    user: StaffUser,
+    invoice_id: int,
+    outcome: str,
+    amount: Decimal | None,
+    note: str,
+    today: date,
+) -> str | None:
+    """Decide a disputed invoice; returns the credit note's number if one was made.
+
+    ``full``     the debtor is right: a credit note for everything still open
+    ``partial``  a credit note for ``amount``; the rest stays due
+    ``reject``   nothing is credited
+    In every case the invoice is no longer disputed, the "dispute" hold is released
+    (reminders resume for what is still open) and the dispute escalations close.
+    The credit note goes through the ledger importer, so it obeys the same rules as
+    one from the accounting export (same debtor, allocated at most what is open).
+    """
+    if outcome not in ("full", "partial", "reject"):
+        raise UserError("outcome: full, partial or reject")
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                select(invoices, debtors.c.code, debtors.c.name.label("debtor_name"))
+                .join(debtors, debtors.c.id == invoices.c.debtor_id)
+                .where(invoices.c.id == invoice_id)
+            )
+        ).first()
+    if row is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    if not row.disputed:
+        raise UserError(f"invoice {row.number} is not disputed")
+    credit_number = None
+    credit = None
+    if outcome == "full":
+        credit = row.open_amount
+    elif outcome == "partial":
+        if amount is None:
+            raise UserError("amount: say how much to credit")
+        if amount >= row.open_amount:
+            raise UserError(
+                f"amount: {amount:.2f} is not less than the open {row.open_amount:.2f}; "
+                "accept the dispute fully instead"
+            )
+        credit = amount
+    if credit is not None and credit > 0:
+        credit_number = await _credit_note_number(engine, row.number)
+        record = InvoiceRecord(
+            number=credit_number,
+            kind=InvoiceKind.CREDIT_NOTE,
+            issue_date=today,
+            due_date=today,
+            currency=row.currency,
+            amount=credit,
+            description=f"Dispute on {row.number}: {note}"[:500],
+            credited_invoice=row.number,
+        )
+        document = ParsedDocument(
+            f"console:{user.actor}", DebtorRecord(code=row.code, name=row.debtor_name), record
+        )
+        await import_invoices(engine, [("console", [document])])
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id)
+            .values(disputed=False, updated_at=_now())
+        )
+        await refresh_open_amounts(conn, [invoice_id])
+        await dunning_repo.release_hold(
+            conn, invoice_id=invoice_id, reason="dispute", released_by=user.actor
+        )
+        still_disputed = (
+            await conn.execute(
+                select(func.count()).where(
+                    invoices.c.debtor_id == row.debtor_id,
+                    invoices.c.disputed.is_(True),
+                    invoices.c.open_amount > 0,
+                )
+            )
+        ).scalar_one()
+        if not still_disputed:
+            await conn.execute(
+                update(escalations)
+                .where(
+                    escalations.c.debtor_id == row.debtor_id,
+                    escalations.c.reason == "dispute",
+                    escalations.c.status != "resolved",
+                )
+                .values(status="resolved", resolved_at=_now())
+            )
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "dispute_resolved",
+            debtor_id=row.debtor_id,
+            invoice_id=invoice_id,
+            outcome=outcome,
+            credit_note=credit_number,
+            credited=f"{credit:.2f}" if credit is not None else None,
+            note=note[:500],
+        )
+    return credit_number
+
+
+async def write_off(engine: AsyncEngine, user: StaffUser, invoice_id: int, note: str) -> None:
+    """Give up what is still open on an invoice (it leaves the receivables)."""
+    async with engine.begin() as conn:
+        row = (await conn.execute(select(invoices).where(invoices.c.id == invoice_id))).first()
+        if row is None:
+            raise NotFound(f"no invoice {invoice_id}")
+        if row.kind != InvoiceKind.INVOICE.value or row.open_amount <= 0 or row.written_off:
+            raise UserError(f"invoice {row.number} has nothing open to write off")
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id)
+            .values(written_off=True, updated_at=_now())
+        )
+        await refresh_open_amounts(conn, [invoice_id])
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "written_off",
+            debtor_id=row.debtor_id,
+            invoice_id=invoice_id,
+            amount=f"{row.open_amount:.2f}",
+            note=note[:500],
+        )
+
+
+# ---------------------------------------------------------------------------------- bank
+
+
+async def apply_bank_line(
+    engine: AsyncEngine, user: StaffUser, transaction_id: int, rank: int, today: date
+) -> list[str]:
+    """Apply candidate ``rank`` of an unmatched bank line (the bank part's own rules)."""
+    from adapters.db.bank_repo import accept_candidate
+
+    try:
+        matched = await accept_candidate(engine, transaction_id, rank, today)
+    except LookupError as exc:
+        raise UserError(str(exc)) from None
+    async with engine.begin() as conn:
+        debtor_id = None
+        if matched:
+            debtor_id = (
+                await conn.execute(
+                    select(invoices.c.debtor_id).where(
+                        invoices.c.number == matched[0].invoice_number
+                    )
+                )
+            ).scalar_one_or_none()
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "bank_line_applied",
+            debtor_id=debtor_id,
+            transaction_id=transaction_id,
+            rank=rank,
+            invoices=[m.invoice_number for m in matched],
+            amounts=[f"{m.amount:.2f}" for m in matched],
+        )
+    return [m.invoice_number for m in matched]

@@ -1,0 +1,78 @@
+"""Rendering console pages with the one Jinja2 environment (``bot.templating``).
+
+Staff pages are English; amounts and dates use the ``en`` formats of the shared
+filters.  Every page gets the signed-in user, the CSRF token for its forms and
+the notice named by ``?done=`` (a fixed text per code: nothing from the URL is
+echoed back).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from bot.templating import environment
+
+NOTICES = {
+    "taken": "You took the conversation over: the bot stays silent until you hand it back.",
+    "handed": "The conversation is back with the bot.",
+    "sent": "Reply sent through the debtor's channel.",
+    "resolved": "Escalation resolved.",
+    "paused": "Reminders paused.",
+    "stopped": "Reminders stopped.",
+    "released": "Hold released: reminders resume.",
+    "dispute": "Dispute resolved.",
+    "written_off": "Invoice written off.",
+    "applied": "Bank line applied.",
+    "held": "Reminder held.",
+    "user_added": "User added.",
+    "user_changed": "User changed.",
+}
+SECURITY_HEADERS = {
+    # No inline script or style anywhere: scripts and styles come from /console/static.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+    if value is None:
+        return ""
+    from bot.web.console.queries import aware
+
+    moment = aware(value)
+    assert moment is not None
+    return moment.astimezone(zone).strftime("%d %b %Y %H:%M")
+
+
+def page(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
+    from bot.web.console.auth import SESSION_KEY
+    from bot.web.keys import SETTINGS
+
+    session = request.get(SESSION_KEY)
+    zone = request.app[SETTINGS].timezone
+    done = request.query.get("done", "")
+    base = {
+        "language": "en",
+        "currency": "EUR",
+        "user": session.user if session is not None else None,
+        "csrf": session.csrf_token if session is not None else "",
+        "path": request.path,
+        "done": NOTICES.get(done, ""),
+        "anonymous": False,
+        "nav": context.pop("nav", None) or {"open": 0, "disputed": 0},
+        "when": lambda value: local_time(value, zone),
+        "title": "",
+    }
+    html = environment().get_template(name).render(base | context)
+    return web.Response(text=html, content_type="text/html", status=status)

@@ -1,0 +1,411 @@
+"""The staff console over HTTP (the real application, both databases): sign-in,
+sessions, CSRF, roles, and the take over / reply / resolve / hand back flow."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.db import conversation_repo, staff_repo
+from adapters.db.conversation_schema import audit_log, conversations, escalations, messages
+from adapters.db.dunning_schema import dunning_holds
+from adapters.db.ledger import import_invoices
+from adapters.db.schema import debtors, invoices
+from adapters.db.staff_schema import staff_sessions
+from adapters.imports import read_invoice_file
+from bot.config import load_settings
+from bot.web.app import create_app
+from bot.web.console.queries import bucket_of, overview
+
+PASSWORD = "correct horse battery"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+async def ledger(engine: AsyncEngine, tmp_path: Path) -> AsyncEngine:
+    today = datetime.now(UTC).date()
+    path = tmp_path / "ledger.csv"
+    rows = [
+        ("INV-1", "C1", "Boulangerie Dupont", "fr", "compta@dupont.be", 70, 40, "400,00"),
+        ("INV-2", "C1", "Boulangerie Dupont", "fr", "compta@dupont.be", 20, -10, "100,00"),
+        ("F-9", "P1", "Jan Peeters", "nl", "jan@peeters.be", 150, 100, "250,00"),
+    ]
+    lines = [
+        "invoice_number;debtor_code;debtor_name;debtor_kind;language;email;issue_date;"
+        "due_date;amount"
+    ]
+    for number, code, name, language, email, issued, due, amount in rows:
+        lines.append(
+            f"{number};{code};{name};business;{language};{email};"
+            f"{today - timedelta(days=issued)};{today - timedelta(days=due)};{amount}"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    await import_invoices(engine, [(path.name, read_invoice_file(path))])
+    async with engine.begin() as conn:
+        await staff_repo.create_user(conn, "maria", PASSWORD, "manager", "Maria")
+        await staff_repo.create_user(conn, "arno", PASSWORD, "agent", "Arno")
+        await staff_repo.create_user(conn, "ada", PASSWORD, "admin", "Ada")
+    return engine
+
+
+@pytest.fixture
+async def client(ledger: AsyncEngine, db_url: str) -> AsyncIterator[TestClient]:
+    settings = load_settings({"DATABASE_URL": db_url})
+    async with TestClient(TestServer(create_app(settings, ledger))) as test_client:
+        yield test_client
+
+
+async def sign_in(client: TestClient, login: str, password: str = PASSWORD) -> web.Response:
+    form = await client.get("/console/login")
+    token = CSRF.search(await form.text())
+    assert token is not None
+    return await client.post(
+        "/console/login",
+        data={"login": login, "password": password, "csrf_token": token.group(1)},
+        allow_redirects=False,
+    )
+
+
+async def csrf_of(client: TestClient, path: str = "/console/") -> str:
+    page = await client.get(path)
+    assert page.status == 200, await page.text()
+    found = CSRF.search(await page.text())
+    assert found is not None
+    return found.group(1)
+
+
+async def chat(client: TestClient, sender: str, text: str, n: int) -> list[dict[str, str]]:
+    response = await client.post(
+        "/webhooks/rest/webhook",
+        json={"sender": sender, "message": text, "metadata": {"message_id": str(n)}},
+    )
+    assert response.status == 200, await response.text()
+    return list(await response.json())
+
+
+async def linked_chat(client: TestClient, engine: AsyncEngine, code: str, sender: str) -> None:
+    async with engine.begin() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == code))
+        ).scalar_one()
+        token = await conversation_repo.create_link_token(conn, debtor_id, "portal")
+    await chat(client, sender, f"/start {token}", 0)
+
+
+async def scalar(engine: AsyncEngine, query: object) -> object:
+    async with engine.connect() as conn:
+        return (await conn.execute(query)).scalar_one()  # type: ignore[call-overload]
+
+
+# ------------------------------------------------------------------------------ sign-in
+
+
+async def test_pages_need_a_session(client: TestClient) -> None:
+    response = await client.get("/console/", allow_redirects=False)
+    assert response.status == 302
+    assert response.headers["Location"].startswith("/console/login?next=/console/")
+    response = await client.post("/console/conversations/1/take", allow_redirects=False)
+    assert response.status == 401
+
+
+async def test_wrong_password_is_refused_and_failures_are_rate_limited(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    response = await sign_in(client, "maria", "not the password")
+    assert response.status == 401
+    assert "Wrong login or password" in await response.text()
+    assert "relance_console" not in response.cookies
+    for _ in range(4):
+        assert (await sign_in(client, "maria", "still wrong")).status == 401
+    # Five failures within 15 minutes: even the right password waits now.
+    response = await sign_in(client, "maria")
+    assert response.status == 429
+    assert "Too many failed attempts" in await response.text()
+    # Another account from the same address is slowed down too.
+    assert (await sign_in(client, "arno")).status == 429
+    failed = await scalar(
+        ledger,
+        select(func.count())
+        .select_from(staff_repo.login_attempts)
+        .where(staff_repo.login_attempts.c.succeeded.is_(False)),
+    )
+    assert failed == 7
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie_and_security_headers(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    response = await sign_in(client, "maria")
+    assert response.status == 303
+    cookie = response.cookies["relance_console"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/console"
+    page = await client.get("/console/")
+    assert page.status == 200
+    csp = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert page.headers["X-Frame-Options"] == "DENY"
+    html = await page.text()
+    assert "<script>" not in html
+    assert "onclick" not in html
+    # The table keeps only a hash of the cookie's token.
+    stored = await scalar(ledger, select(staff_sessions.c.token_hash))
+    assert stored != cookie.value
+    assert len(str(stored)) == 64
+    audit = await scalar(ledger, select(audit_log.c.actor).where(audit_log.c.action == "signed_in"))
+    assert audit == "staff:maria"
+
+
+async def test_an_idle_session_expires(client: TestClient, ledger: AsyncEngine) -> None:
+    await sign_in(client, "maria")
+    assert (await client.get("/console/", allow_redirects=False)).status == 200
+    async with ledger.begin() as conn:
+        await conn.execute(
+            update(staff_sessions).values(
+                last_seen_at=datetime.now(UTC) - staff_repo.IDLE - timedelta(seconds=1)
+            )
+        )
+    response = await client.get("/console/", allow_redirects=False)
+    assert response.status == 302
+    assert "expired=1" in response.headers["Location"]
+    assert await scalar(ledger, select(func.count()).select_from(staff_sessions)) == 0
+    login_page = await client.get(response.headers["Location"])
+    assert "Your session ended" in await login_page.text()
+
+
+async def test_a_post_without_the_csrf_token_is_refused(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    await sign_in(client, "maria")
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    for data in ({}, {"csrf_token": "forged"}):
+        response = await client.post(
+            f"/console/conversations/{conversation_id}/take", data=data, allow_redirects=False
+        )
+        assert response.status == 403
+    handler = await scalar(ledger, select(conversations.c.handler))
+    assert handler == "bot"
+
+
+async def test_an_agent_cannot_do_a_managers_action(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    await chat(client, "web-1", "Je conteste la facture INV-1, la marchandise était abîmée", 1)
+    assert await scalar(ledger, select(invoices.c.disputed).where(invoices.c.number == "INV-1"))
+    await sign_in(client, "arno")
+    token = await csrf_of(client)
+    invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "INV-1"))
+    response = await client.post(
+        f"/console/invoices/{invoice_id}/dispute",
+        data={"csrf_token": token, "outcome": "full"},
+        allow_redirects=False,
+    )
+    assert response.status == 403
+    assert "needs the manager role" in await response.text()
+    assert await scalar(ledger, select(invoices.c.disputed).where(invoices.c.number == "INV-1"))
+    refused = await scalar(ledger, select(audit_log.c.actor).where(audit_log.c.action == "refused"))
+    assert refused == "staff:arno"
+    # Users are the admin's.
+    assert (await client.get("/console/users", allow_redirects=False)).status == 403
+
+
+def test_every_console_action_states_the_role_it_needs() -> None:
+    app = create_app(load_settings({"DATABASE_URL": "sqlite+aiosqlite:///:memory:"}))
+    public = {"/console/login", "/console/logout"}
+    checked = 0
+    for route in app.router.routes():
+        path = route.resource.canonical if route.resource else ""
+        if not path.startswith("/console") or path in public or path.startswith("/console/static"):
+            continue
+        if path in ("/console", "/console/events") or route.method == "HEAD":
+            continue  # a redirect, and the event stream (session checked by the guard)
+        assert getattr(route.handler, "required_role", None) in ("agent", "manager", "admin"), path
+        checked += 1
+    assert checked >= 15
+
+
+# ----------------------------------------------------------------------------- the flow
+
+
+async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    await chat(client, "web-1", "Je conteste la facture INV-1, il manquait la moitié", 1)
+    await sign_in(client, "maria")
+    inbox = await client.get("/console/")
+    html = await inbox.text()
+    assert "Dispute" in html
+    assert "Boulangerie Dupont" in html
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    token = await csrf_of(client)
+
+    response = await client.post(
+        f"/console/conversations/{conversation_id}/take", data={"csrf_token": token}
+    )
+    assert response.status == 200
+    assert await scalar(ledger, select(conversations.c.handler)) == "staff"
+    assert await scalar(ledger, select(escalations.c.status)) == "taken"
+    # While staff answer, the bot says nothing.
+    assert await chat(client, "web-1", "Vous avez reçu mon message ?", 2) == []
+
+    response = await client.post(
+        f"/console/conversations/{conversation_id}/reply",
+        data={"csrf_token": token, "text": "Bonjour, je regarde votre livraison."},
+    )
+    assert response.status == 200
+    reply = await scalar(
+        ledger,
+        select(messages.c.author).where(
+            messages.c.direction == "out", messages.c.text.like("Bonjour, je regarde%")
+        ),
+    )
+    assert reply == "staff:maria"
+
+    invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "INV-1"))
+    response = await client.post(
+        f"/console/invoices/{invoice_id}/dispute",
+        data={"csrf_token": token, "outcome": "partial", "amount": "150,00", "note": "half"},
+    )
+    assert response.status == 200, await response.text()
+    async with ledger.connect() as conn:
+        inv = (await conn.execute(select(invoices).where(invoices.c.number == "INV-1"))).one()
+        note = (await conn.execute(select(invoices).where(invoices.c.number == "INV-1-CN1"))).one()
+        dispute_holds = (
+            await conn.execute(
+                select(func.count()).where(
+                    dunning_holds.c.invoice_id == invoice_id,
+                    dunning_holds.c.reason == "dispute",
+                    dunning_holds.c.released_at.is_(None),
+                )
+            )
+        ).scalar_one()
+    assert (inv.disputed, inv.open_amount, inv.status) == (
+        False,
+        Decimal("250.00"),
+        "partially_paid",
+    )
+    assert (note.kind, note.amount, note.credited_invoice) == (
+        "credit_note",
+        Decimal("150.00"),
+        "INV-1",
+    )
+    assert dispute_holds == 0
+
+    response = await client.post(
+        f"/console/conversations/{conversation_id}/hand-back", data={"csrf_token": token}
+    )
+    assert response.status == 200
+    assert await scalar(ledger, select(conversations.c.handler)) == "bot"
+    assert await scalar(ledger, select(escalations.c.status)) == "resolved"
+    answers = await chat(client, "web-1", "Merci, je paierai le reste vendredi", 3)
+    assert answers
+    assert answers[0]["text"]
+
+    timeline = await (await client.get(f"/console/conversations/{conversation_id}")).text()
+    for seen in (
+        "take over",
+        "dispute resolved",
+        "credit note INV-1-CN1",
+        "hand back",
+        "promise_to_pay",
+    ):
+        assert seen in timeline
+    async with ledger.connect() as conn:
+        actions = set((await conn.execute(select(audit_log.c.actor, audit_log.c.action))).all())
+    assert ("staff:maria", "take_over") in actions
+    assert ("staff:maria", "dispute_resolved") in actions
+    assert ("staff:maria", "hand_back") in actions
+
+
+async def test_a_reply_needs_the_conversation_taken_over(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    await sign_in(client, "arno")
+    token = await csrf_of(client)
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    response = await client.post(
+        f"/console/conversations/{conversation_id}/reply",
+        data={"csrf_token": token, "text": "hello"},
+    )
+    assert response.status == 400
+    assert "take the conversation over" in await response.text()
+
+
+async def test_tomorrows_reminders_can_be_held(client: TestClient, ledger: AsyncEngine) -> None:
+    await sign_in(client, "arno")
+    page = await client.get("/console/decisions")
+    html = await page.text()
+    assert "Tomorrow's reminders" in html
+    assert "F-9" in html  # 100 days late: its next reminder is due
+    token = CSRF.search(html).group(1)  # type: ignore[union-attr]
+    invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "F-9"))
+    response = await client.post(
+        "/console/holds",
+        data={
+            "csrf_token": token,
+            "invoice_id": str(invoice_id),
+            "reason": "paused",
+            "from": "reminders",
+        },
+    )
+    assert response.status == 200
+    assert "Reminder held" in await response.text()
+    hold = await scalar(
+        ledger, select(dunning_holds.c.created_by).where(dunning_holds.c.invoice_id == invoice_id)
+    )
+    assert hold == "staff:arno"
+    assert (
+        "F-9"
+        not in (await (await client.get("/console/decisions")).text())
+        .split("Tomorrow's reminders")[1]
+        .split("Holds in force")[0]
+    )
+
+
+async def test_admin_adds_a_user_who_can_sign_in(client: TestClient, ledger: AsyncEngine) -> None:
+    await sign_in(client, "ada")
+    token = await csrf_of(client, "/console/users")
+    response = await client.post(
+        "/console/users",
+        data={"csrf_token": token, "login": "Nina", "role": "agent", "password": "short"},
+    )
+    assert response.status == 400
+    assert "at least 10 characters" in await response.text()
+    response = await client.post(
+        "/console/users",
+        data={"csrf_token": token, "login": "Nina", "role": "agent", "password": PASSWORD},
+    )
+    assert response.status == 200
+    client.session.cookie_jar.clear()
+    assert (await sign_in(client, "nina")).status == 303
+
+
+async def test_overview_figures(ledger: AsyncEngine) -> None:
+    today = datetime.now(UTC).date()
+    async with ledger.connect() as conn:
+        data = await overview(conn, today)
+    ageing = dict(data.ageing)
+    assert ageing["not due"] == Decimal("100.00")
+    assert ageing["31-60"] == Decimal("400.00")
+    assert ageing[">90"] == Decimal("250.00")
+    assert data.open_total == Decimal("750.00")
+    # Sales of the last 90 days: 400 + 100; 750 open -> 135 days.
+    assert data.dso == Decimal("135")
+    assert bucket_of(date(2026, 3, 10), date(2026, 3, 10)) == "not due"
+    assert bucket_of(date(2026, 3, 10), date(2026, 4, 9)) == "1-30"
+    assert bucket_of(date(2026, 3, 10), date(2026, 4, 10)) == "31-60"
