@@ -183,7 +183,9 @@ _PAST = re.compile(
 _DOCUMENT_DATED = re.compile(
     r"(?:facture|factuur|invoice|rechnung|courrier|lettre|brief|mail|e-mail|email|rappel|"
     r"herinnering|aanmaning|reminder|mahnung|schreiben|bon|livraison|levering|delivery|"
-    r"lieferung|commande|bestelling|order|bestellung)s?\s+(?:du|d'|van|of|dated|vom|from)\s*$"
+    r"lieferung|commande|bestelling|order|bestellung|paiement|virement|versement|betaling|"
+    r"overschrijving|storting|payment|transfer|zahlung|uberweisung|ueberweisung)(?:s|en)?\s+"
+    r"(?:du|d'|van|of|dated|vom|from)\s*$"
 )
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"

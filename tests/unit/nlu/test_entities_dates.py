@@ -524,3 +524,16 @@ def test_month_ends_named_every_way(text: str, language: str, value: str, span: 
 )
 def test_weeks_and_halves_are_vague(text: str) -> None:
     assert dates(text, "en") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Je peux vous envoyer la preuve du virement du 3 mars", "fr"),
+        ("Kan ik u het bewijs van de betaling van 3 maart sturen?", "nl"),
+        ("I can send you proof of the payment of 3 March", "en"),
+        ("Ich kann Ihnen den Beleg der Überweisung vom 3. März schicken", "de"),
+    ],
+)
+def test_the_date_of_a_payment_made_is_past(text: str, language: str) -> None:
+    assert [v for v, _ in dates(text, language, "already_paid")] == ["2026-03-03"]
