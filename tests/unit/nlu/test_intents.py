@@ -37,6 +37,7 @@ FRENCH = [
     ("non merci", "deny"),
     ("Merci beaucoup", "thank"),
     ("Quel temps fera-t-il demain ?", "out_of_scope"),
+    ("Je n'ai pas payé car il manquait la moitié des pièces", "dispute"),
 ]
 
 DUTCH = [
@@ -53,6 +54,7 @@ DUTCH = [
     ("nee", "deny"),
     ("Dank je", "thank"),
     ("Hallo", "greet"),
+    ("Ik heb 100 euro betaald, de rest volgt op 15 april", "promise_to_pay"),
 ]
 
 ENGLISH = [
@@ -68,6 +70,8 @@ ENGLISH = [
     ("how much is still outstanding?", "ask_balance"),
     ("sounds good", "affirm"),
     ("Hi", "greet"),
+    ("I haven't paid, the product never worked", "dispute"),
+    ("ok super 👍", "affirm"),
 ]
 
 GERMAN = [
@@ -83,6 +87,7 @@ GERMAN = [
     ("Ich bin bis zum 20. März nicht im Büro", "auto_reply"),
     ("nein", "deny"),
     ("Vielen Dank", "thank"),
+    ("Ich habe 200 Euro bezahlt, den Rest überweise ich Ende März", "promise_to_pay"),
 ]
 
 
