@@ -129,8 +129,9 @@ async def telegram_webhook(request: web.Request) -> web.Response:
     return await channel.handle_webhook(request)
 
 
-# Set while Telegram runs (typed loosely: the telegram module is imported lazily).
+# Set while they run (typed loosely: their modules are imported lazily).
 TELEGRAM: web.AppKey[object] = web.AppKey("telegram", object)
+IMAP_WATCHER: web.AppKey[object] = web.AppKey("imap_watcher", object)
 
 
 def webhook_secret(settings: Settings, options: ChannelOptions) -> str:
@@ -217,6 +218,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                     own_addresses=(parseaddr(settings.mail_from)[1],),
                 ),
             )
+            app[IMAP_WATCHER] = watcher
             spawn("imap", watcher.run_forever)
         spawn("recover", lambda: _recover_loop(app, options, stop), cancel=False)
         yield

@@ -6,6 +6,7 @@ module on ``adapters.db.schema.metadata`` and imports that module here.
 
 from adapters.db import (
     bank_schema,
+    channel_schema,
     conversation_schema,
     dunning_schema,
     plan_schema,
@@ -16,6 +17,7 @@ from adapters.db.schema import metadata
 
 __all__ = [
     "bank_schema",
+    "channel_schema",
     "conversation_schema",
     "dunning_schema",
     "metadata",
