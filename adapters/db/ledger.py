@@ -197,6 +197,7 @@ class _ImportState:
     # Seen in this import: document number -> where; debtor code -> (where, fields).
     numbers: dict[str, str] = field(default_factory=dict)
     debtor_fields: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
+    last_debtor: dict[str, DebtorRecord] = field(default_factory=dict)
     credit_notes: list[_CreditNote] = field(default_factory=list)
 
     def problem(self, problem: Problem) -> None:
@@ -259,6 +260,10 @@ def _check_duplicates(state: _ImportState, documents: list[ParsedDocument]) -> l
             )
             continue
         state.numbers[number] = doc.source
+        if state.last_debtor.get(doc.debtor.code) == doc.debtor:
+            good.append(doc)  # the same debtor data as its previous line: nothing to check
+            continue
+        state.last_debtor[doc.debtor.code] = doc.debtor
         given = doc.debtor.given()
         seen = state.debtor_fields.get(doc.debtor.code)
         if seen is None:
@@ -411,17 +416,18 @@ async def bulk_insert(
     if not rows:
         return
     compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-    processors = {
-        name: table.c[name].type._cached_bind_processor(conn.dialect)
-        for name in columns
-    }
-    order = [columns.index(name) for name in compiled.positiontup or ()]
-    steps = [(i, processors[columns[i]]) for i in order]
-    params = [
-        tuple(row[i] if proc is None or row[i] is None else proc(row[i]) for i, proc in steps)
-        for row in rows
-    ]
-    await conn.exec_driver_sql(str(compiled), params)
+    processors = {name: table.c[name].type._cached_bind_processor(conn.dialect) for name in columns}
+    # Column by column: one list comprehension per typed column is several times
+    # faster than a generator per row.
+    by_column = list(zip(*rows, strict=True))
+    ordered = []
+    for name in compiled.positiontup or ():
+        values = by_column[columns.index(name)]
+        process = processors[name]
+        if process is not None:
+            values = tuple(None if v is None else process(v) for v in values)
+        ordered.append(values)
+    await conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
 
 
 _TRACKED = (

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -183,6 +184,19 @@ _CREDIT_WORDS = {
     "381",
 }
 _INVOICE_WORDS = {"invoice", "facture", "factuur", "rechnung", "inv", "380", ""}
+_DEBTOR_KINDS = {
+    "b2b": "business",
+    "b2c": "consumer",
+    "company": "business",
+    "entreprise": "business",
+    "bedrijf": "business",
+    "particulier": "consumer",
+    "private": "consumer",
+    "consument": "consumer",
+    "consommateur": "consumer",
+    "privat": "consumer",
+}
+_CENT = Decimal("0.01")
 
 
 def _fold(text: str) -> str:
@@ -263,58 +277,105 @@ def read_csv(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocumen
             )
             return
         reader = csv.reader(handle, delimiter=delimiter)
-        line = 1
+        # Each canonical column's position; absent ones point at a padding slot.
+        width = len(header)
+        positions = tuple(index.get(column, width) for column in _ORDER)
         for fields in reader:
             line = reader.line_num + 1
-            if not fields or all(not f.strip() for f in fields):
+            if len(fields) <= width:
+                fields.extend([""] * (width + 1 - len(fields)))
+            values = [fields[p].strip() for p in positions]
+            if not any(values):
                 continue
-            yield _row(name, line, fields, index, payment_terms_days)
+            yield _row(name, line, values, payment_terms_days)
 
 
-def _row(
-    name: str, line: int, fields: list[str], index: dict[str, int], terms_default: int
-) -> ParsedDocument | Problem:
-    def get(column: str) -> str:
-        position = index.get(column)
-        if position is None or position >= len(fields):
-            return ""
-        return fields[position].strip()
+_ORDER = tuple(COLUMNS)
+_AMOUNT_SIMPLE = re.compile(r"-?\d{1,15}(?:[.,]\d{1,2})?")
 
-    where = f"line {line}"
+
+def _simple_amount(text: str) -> Decimal:
+    """The common case ``1234,56`` / ``-12.5`` without the general parser's work."""
+    if _AMOUNT_SIMPLE.fullmatch(text):
+        return Decimal(text.replace(",", ".")).quantize(_CENT)
+    return _amount(text)
+
+
+def _fast_date(text: str) -> date:
+    if len(text) == 10 and text[2] == text[5] and text[2] in "/-.":
+        try:
+            return date(int(text[6:]), int(text[3:5]), int(text[:2]))
+        except ValueError:
+            pass  # the general parser gives the message
+    return parse_date(text)
+
+
+def _row(name: str, line: int, values: list[str], terms_default: int) -> ParsedDocument | Problem:
+    (
+        number,
+        kind_raw,
+        debtor_code,
+        debtor_name,
+        debtor_kind_raw,
+        enterprise_text,
+        language_text,
+        email_text,
+        phone,
+        iban_text,
+        street,
+        postcode,
+        city,
+        country_text,
+        issue_text,
+        due_text,
+        terms_text,
+        currency_text,
+        amount_text,
+        open_text,
+        reference_text,
+        description,
+        credited,
+    ) = values
     column = ""
     try:
-        for column in REQUIRED:
-            if not get(column):
+        for column, value in (  # noqa: B007 - column names the problem below
+            ("invoice_number", number),
+            ("debtor_code", debtor_code),
+            ("debtor_name", debtor_name),
+            ("issue_date", issue_text),
+            ("amount", amount_text),
+        ):
+            if not value:
                 raise ValueError("is empty")
         column = "kind"
-        kind_text = _fold(get("kind"))
-        if kind_text in _CREDIT_WORDS:
-            kind = InvoiceKind.CREDIT_NOTE
-        elif kind_text in _INVOICE_WORDS:
+        if not kind_raw:
             kind = InvoiceKind.INVOICE
         else:
-            raise ValueError(f"must be invoice or credit_note, not {get('kind')!r}")
+            kind_text = _fold(kind_raw)
+            if kind_text in _CREDIT_WORDS:
+                kind = InvoiceKind.CREDIT_NOTE
+            elif kind_text in _INVOICE_WORDS:
+                kind = InvoiceKind.INVOICE
+            else:
+                raise ValueError(f"must be invoice or credit_note, not {kind_raw!r}")
         column = "amount"
-        amount = _amount(get("amount"))
+        amount = _simple_amount(amount_text)
         if amount < 0:
             # Accounting exports often write credit notes as negative invoices.
             kind, amount = InvoiceKind.CREDIT_NOTE, -amount
         column = "open_amount"
-        open_text = get("open_amount")
         open_amount = None
         if open_text:
-            open_amount = abs(_amount(open_text))
+            open_amount = abs(_simple_amount(open_text))
             if open_amount > amount:
                 raise ValueError(f"{open_amount} is more than the amount {amount}")
         column = "issue_date"
-        issue = parse_date(get("issue_date"))
+        issue = _fast_date(issue_text)
         column = "due_date"
-        due_text = get("due_date")
         if due_text:
-            due = parse_date(due_text)
+            due = _fast_date(due_text)
         else:
             column = "payment_terms_days"
-            terms_text = get("payment_terms_days")
             terms = int(terms_text.split()[0]) if terms_text else terms_default
             if terms < 0:
                 raise ValueError("cannot be negative")
@@ -322,11 +383,10 @@ def _row(
         if due < issue:
             raise ValueError(f"{due} is before the issue date {issue}")
         column = "currency"
-        currency = (get("currency") or "EUR").upper()
+        currency = currency_text.upper() if currency_text else "EUR"
         if len(currency) != 3 or not currency.isalpha():
             raise ValueError(f"not an ISO 4217 code: {currency!r}")
         column = "structured_reference"
-        reference_text = get("structured_reference")
         reference = None
         if reference_text:
             reference = normalise_reference(reference_text)
@@ -335,64 +395,54 @@ def _row(
                     f"{reference_text!r} is not a valid OGM (+++123/4567/89012+++) or RF reference"
                 )
         column = "enterprise_number"
-        enterprise_text = get("enterprise_number")
         enterprise = None
         if enterprise_text:
-            country = (get("country") or "BE").upper()
+            country = (country_text or "BE").upper()
             if country == "BE" or enterprise_text.upper().startswith("BE"):
                 enterprise = normalise_enterprise_number(enterprise_text)
         column = "debtor_kind"
-        kind_of_debtor = get("debtor_kind").lower() or None
-        if kind_of_debtor is not None:
-            kind_of_debtor = {
-                "b2b": "business",
-                "b2c": "consumer",
-                "company": "business",
-                "entreprise": "business",
-                "bedrijf": "business",
-                "particulier": "consumer",
-                "private": "consumer",
-                "consument": "consumer",
-                "consommateur": "consumer",
-                "privat": "consumer",
-            }.get(kind_of_debtor, kind_of_debtor)
+        kind_of_debtor = None
+        if debtor_kind_raw:
+            kind_of_debtor = _DEBTOR_KINDS.get(debtor_kind_raw.lower(), debtor_kind_raw.lower())
             if kind_of_debtor not in ("business", "consumer"):
-                raise ValueError(f"must be business or consumer, not {get('debtor_kind')!r}")
+                raise ValueError(f"must be business or consumer, not {debtor_kind_raw!r}")
         column = "language"
-        language = normalise_language(get("language")) if get("language") else None
+        language = normalise_language(language_text) if language_text else None
         column = "email"
-        emails = tuple(
-            normalise_email(e) for e in get("email").replace(",", ";").split(";") if e.strip()
-        )
+        emails: tuple[str, ...] = ()
+        if email_text:
+            emails = tuple(
+                normalise_email(e) for e in email_text.replace(",", ";").split(";") if e.strip()
+            )
         column = "iban"
         ibans: tuple[str, ...] = ()
-        if get("iban"):
+        if iban_text:
             from schwifty import IBAN
 
             ibans = tuple(
                 str(IBAN(i.strip()).compact)
-                for i in get("iban").replace(",", ";").split(";")
+                for i in iban_text.replace(",", ";").split(";")
                 if i.strip()
             )
     except ValueError as exc:  # schwifty's errors are ValueErrors too
-        return Problem(name, f"{where}, column {column}", str(exc))
+        return Problem(name, f"line {line}, column {column}", str(exc))
 
     debtor = DebtorRecord(
-        code=get("debtor_code"),
-        name=get("debtor_name"),
+        code=debtor_code,
+        name=debtor_name,
         kind=kind_of_debtor,
         language=language,
         enterprise_number=enterprise,
-        phone=get("phone") or None,
-        street=get("street") or None,
-        postcode=get("postcode") or None,
-        city=get("city") or None,
-        country=(get("country").upper() or None),
+        phone=phone or None,
+        street=street or None,
+        postcode=postcode or None,
+        city=city or None,
+        country=country_text.upper() or None,
         emails=emails,
         ibans=ibans,
     )
     invoice = InvoiceRecord(
-        number=get("invoice_number"),
+        number=number,
         kind=kind,
         issue_date=issue,
         due_date=due,
@@ -400,7 +450,7 @@ def _row(
         amount=amount,
         open_amount=open_amount,
         structured_reference=reference,
-        description=get("description"),
-        credited_invoice=get("credited_invoice") or None,
+        description=description,
+        credited_invoice=credited or None,
     )
     return ParsedDocument(f"{name}:{line}", debtor, invoice)
