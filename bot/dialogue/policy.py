@@ -533,6 +533,7 @@ def _plan(
                     "schedule": _schedule_params(options[0]),
                     "options": [_schedule_params(o) for o in options],
                     "instalments": request.instalments,
+                    "asked_amount": request.amount,
                 },
                 choices=choices,
             ),

@@ -65,6 +65,7 @@ def base_context(
         "schedule": [],
         "options": [],
         "grace_days": None,
+        "asked_amount": None,
         "plan_pay_url": None,
         "plan_ics_url": None,
         "instalment": None,
