@@ -107,9 +107,14 @@ def _pct(value: Decimal) -> str:
 # --- Penalty caps and scales -----------------------------------------------------------
 
 
-def consumer_penalty_cap(principal: Decimal, day: date) -> Amount:
-    """The Book XIX cap on a consumer penalty clause for ``principal`` outstanding."""
-    scale = legal.be_consumer_penalty_scale(day)
+def consumer_penalty_cap(principal: Decimal, day: date | None = None) -> Amount:
+    """The Book XIX cap on a consumer penalty clause for ``principal`` outstanding
+    (the scale in force on ``day``; without a day, the latest one)."""
+    scale = (
+        legal.be_consumer_penalty_scale(day)
+        if day is not None
+        else legal.BE_CONSUMER_PENALTY_SCALE[-1].value
+    )
     bracket = scale.brackets[0]
     for candidate in scale.brackets:
         if principal > candidate.above:
@@ -132,9 +137,10 @@ def consumer_penalty_cap(principal: Decimal, day: date) -> Amount:
     return Amount(value, (step,))
 
 
-def wik_costs(principal: Decimal, day: date) -> Amount:
-    """Dutch extrajudicial collection costs (WIK scale) for ``principal``."""
-    scale = legal.nl_wik_scale(day)
+def wik_costs(principal: Decimal, day: date | None = None) -> Amount:
+    """Dutch extrajudicial collection costs (WIK scale) for ``principal`` (the scale
+    in force on ``day``; without a day, the latest one)."""
+    scale = legal.nl_wik_scale(day) if day is not None else legal.NL_WIK_SCALE[-1].value
     remaining, raw, steps = principal, ZERO, []
     for size, percent in scale.slices:
         if remaining <= 0:

@@ -133,3 +133,8 @@ def test_waiting_period_after_a_letter_skips_easter_monday() -> None:
 def test_dutch_fourteen_day_letter() -> None:
     start, end = nl_letter_period(FirstReminder(date(2026, 3, 2)), frozenset())
     assert (start, end) == (date(2026, 3, 3), date(2026, 3, 16))
+
+
+def test_without_a_day_the_latest_scales_apply() -> None:
+    assert consumer_penalty_cap(D("400.00")).value == D("55.00")
+    assert wik_costs(D("1000.00")).value == D("150.00")
