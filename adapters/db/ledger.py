@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice
@@ -194,10 +194,10 @@ class _ImportState:
     summary: ImportSummary = field(default_factory=ImportSummary)
     problems: list[Problem] = field(default_factory=list)
     more_problems: int = 0
-    # Seen in this import: document number -> where; debtor code -> (where, fields).
-    numbers: dict[str, str] = field(default_factory=dict)
-    debtor_fields: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
-    last_debtor: dict[str, DebtorRecord] = field(default_factory=dict)
+    # Seen in this import: document numbers; debtor code -> (first place, merged data).
+    # Kept compact: a 1,000,000-invoice import holds these in memory.
+    numbers: set[str] = field(default_factory=set)
+    debtors: dict[str, tuple[str, DebtorRecord]] = field(default_factory=dict)
     credit_notes: list[_CreditNote] = field(default_factory=list)
 
     def problem(self, problem: Problem) -> None:
@@ -248,40 +248,42 @@ async def import_invoices(
 
 
 def _check_duplicates(state: _ImportState, documents: list[ParsedDocument]) -> list[ParsedDocument]:
+    """Refuse a document number seen before in this import, and debtor data that
+    contradicts an earlier line; merge what later lines add about a debtor."""
     good = []
     for doc in documents:
         number = doc.invoice.number
-        first = state.numbers.get(number)
-        if first is not None:
+        if number in state.numbers:
             state.problem(
-                Problem(
-                    doc.source, "number", f"document {number!r} appears twice (first at {first})"
-                )
+                Problem(doc.source, "number", f"document {number!r} appears twice in this import")
             )
             continue
-        state.numbers[number] = doc.source
-        if state.last_debtor.get(doc.debtor.code) == doc.debtor:
-            good.append(doc)  # the same debtor data as its previous line: nothing to check
-            continue
-        state.last_debtor[doc.debtor.code] = doc.debtor
-        given = doc.debtor.given()
-        seen = state.debtor_fields.get(doc.debtor.code)
+        state.numbers.add(number)
+        record = doc.debtor
+        seen = state.debtors.get(record.code)
         if seen is None:
-            state.debtor_fields[doc.debtor.code] = (doc.source, given)
-        else:
-            where, fields = seen
-            for key, value in given.items():
-                if key in fields and fields[key] != value:
-                    state.problem(
-                        Problem(
-                            doc.source,
-                            f"debtor {doc.debtor.code}",
-                            f"{key} is {value!r} here but {fields[key]!r} at {where}",
-                        )
+            state.debtors[record.code] = (doc.source, record)
+        elif seen[1] != record:
+            where, known = seen
+            fields, given = known.given(), record.given()
+            conflict = next((k for k, v in given.items() if k in fields and fields[k] != v), None)
+            if conflict is not None:
+                state.problem(
+                    Problem(
+                        doc.source,
+                        f"debtor {record.code}",
+                        f"{conflict} is {given[conflict]!r} here "
+                        f"but {fields[conflict]!r} at {where}",
                     )
-                    break
-            else:
-                fields.update({k: v for k, v in given.items() if k not in fields})
+                )
+                continue
+            additions = {k: v for k, v in given.items() if k not in fields}
+            emails = tuple(dict.fromkeys(known.emails + record.emails))
+            ibans = tuple(dict.fromkeys(known.ibans + record.ibans))
+            state.debtors[record.code] = (
+                where,
+                replace(known, **additions, emails=emails, ibans=ibans),
+            )
         good.append(doc)
     return good
 
@@ -289,9 +291,11 @@ def _check_duplicates(state: _ImportState, documents: list[ParsedDocument]) -> l
 async def _write_batch(
     conn: AsyncConnection, state: _ImportState, documents: list[ParsedDocument]
 ) -> None:
-    records: dict[str, DebtorRecord] = {}
-    for doc in documents:
-        records.setdefault(doc.debtor.code, doc.debtor)
+    # The debtor as the whole import describes it so far (lines merged).
+    records = {
+        doc.debtor.code: state.debtors.get(doc.debtor.code, ("", doc.debtor))[1]
+        for doc in documents
+    }
     debtor_ids = await _upsert_debtors(conn, state, records)
     numbers = [d.invoice.number for d in documents]
     existing = {
@@ -627,7 +631,7 @@ async def upsert_debtor(conn: AsyncConnection, record: DebtorRecord) -> int:
     import uuid
 
     state = _ImportState(token=uuid.uuid4().hex, now=_now())
-    state.debtor_fields[record.code] = ("api", record.given())
+    state.debtors[record.code] = ("api", record)
     ids = await _upsert_debtors(conn, state, {record.code: record})
     return ids[record.code]
 
@@ -644,7 +648,7 @@ async def _upsert_debtors(
     new_rows = []
     for code, record in records.items():
         # The fields the whole import gave this debtor so far (first occurrence wins).
-        given = state.debtor_fields.get(code, ("", record.given()))[1]
+        given = state.debtors.get(code, ("", record))[1].given()
         row = existing.get(code)
         if row is None:
             language = given.get("language") or language_from_address(
