@@ -409,3 +409,90 @@ async def test_overview_figures(ledger: AsyncEngine) -> None:
     assert bucket_of(date(2026, 3, 10), date(2026, 3, 10)) == "not due"
     assert bucket_of(date(2026, 3, 10), date(2026, 4, 9)) == "1-30"
     assert bucket_of(date(2026, 3, 10), date(2026, 4, 10)) == "31-60"
+
+
+async def _plan_request(engine: AsyncEngine) -> int:
+    """A plan the bot handed to staff, as the dialogue policy does (pause + escalation)."""
+    from adapters.db import dunning_repo
+
+    async with engine.begin() as conn:
+        conversation_id, debtor_id = (
+            await conn.execute(select(conversations.c.id, conversations.c.debtor_id))
+        ).one()
+        for (invoice_id,) in await conn.execute(
+            select(invoices.c.id).where(invoices.c.debtor_id == debtor_id)
+        ):
+            await dunning_repo.add_hold(
+                conn, invoice_id=invoice_id, reason="paused", note="payment plan requested"
+            )
+        return await conversation_repo.escalate(
+            conn,
+            conversation_id=conversation_id,
+            debtor_id=debtor_id,
+            reason="plan_outside_policy",
+            note="too many instalments: en 24 fois",
+        )
+
+
+async def test_a_manager_approves_a_plan_outside_policy(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    from adapters.db.plan_schema import payment_plans, plan_instalments
+
+    await linked_chat(client, ledger, "C1", "web-1")
+    escalation_id = await _plan_request(ledger)
+    await sign_in(client, "arno")
+    token = await csrf_of(client, "/console/decisions")
+    form = {"csrf_token": token, "decision": "approve", "instalments": "3"}
+    assert (await client.post(f"/console/plans/{escalation_id}", data=form)).status == 403
+    client.session.cookie_jar.clear()
+    await sign_in(client, "maria")
+    page = await (await client.get("/console/decisions")).text()
+    assert "en 24 fois" in page
+    form["csrf_token"] = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    response = await client.post(f"/console/plans/{escalation_id}", data=form)
+    assert response.status == 200, await response.text()
+    async with ledger.connect() as conn:
+        plan = (await conn.execute(select(payment_plans))).one()
+        steps = (await conn.execute(select(plan_instalments.c.amount))).scalars().all()
+        paused = (
+            await conn.execute(
+                select(func.count()).where(
+                    dunning_holds.c.reason == "paused", dunning_holds.c.released_at.is_(None)
+                )
+            )
+        ).scalar_one()
+        status = (
+            await conn.execute(
+                select(escalations.c.status).where(escalations.c.id == escalation_id)
+            )
+        ).scalar_one()
+    assert (plan.state, plan.total) == ("active", Decimal("500.00"))
+    assert sum(steps) == Decimal("500.00")
+    assert len(steps) == 3
+    assert paused == 0
+    assert status == "resolved"
+
+
+async def test_a_rejected_plan_lets_reminders_resume(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    escalation_id = await _plan_request(ledger)
+    await sign_in(client, "maria")
+    token = await csrf_of(client, "/console/decisions")
+    response = await client.post(
+        f"/console/plans/{escalation_id}", data={"csrf_token": token, "decision": "reject"}
+    )
+    assert response.status == 200
+    paused = await scalar(
+        ledger,
+        select(func.count()).where(
+            dunning_holds.c.reason == "paused", dunning_holds.c.released_at.is_(None)
+        ),
+    )
+    assert paused == 0
+    rejected = await scalar(
+        ledger, select(audit_log.c.actor).where(audit_log.c.action == "plan_rejected")
+    )
+    assert rejected == "staff:maria"

@@ -384,3 +384,86 @@ async def apply_bank_line(
             amounts=[f"{m.amount:.2f}" for m in matched],
         )
     return [m.invoice_number for m in matched]
+
+
+# --------------------------------------------------------------------------------- plans
+
+
+async def decide_plan(
+    engine: AsyncEngine,
+    user: StaffUser,
+    escalation_id: int,
+    approve: bool,
+    *,
+    instalments: int = 0,
+    first_due: date | None = None,
+    note: str = "",
+    today: date,
+) -> int | None:
+    """A manager's answer to a plan the bot could not agree alone.
+
+    approve: the debtor's open, undisputed invoices are spread over ``instalments``
+             monthly instalments from ``first_due`` (``bot.plans.accept_plan``: the
+             plan holds its invoices from dunning, ``check_plans`` follows it up)
+    reject:  the bot's "payment plan requested" pause ends, so reminders resume
+    Either way the escalation is resolved; returns the new plan's id.
+    """
+    from adapters.db.plan_schema import payment_plans  # noqa: F401  (tables exist)
+    from bot.plans import PlanRefused, accept_plan
+    from bot.web.console.queries import plan_requests
+    from domain.payment_plan import PaymentPlanPolicy, schedule
+
+    async with engine.connect() as conn:
+        request = next(
+            (r for r in await plan_requests(conn) if r["escalation"].id == escalation_id), None
+        )
+    if request is None:
+        raise NotFound(f"no open plan request {escalation_id}")
+    escalation = request["escalation"]
+    plan_id = None
+    async with engine.begin() as conn:
+        if approve:
+            if not 1 <= instalments <= 36:
+                raise UserError("instalments: between 1 and 36")
+            first = first_due or today
+            if first < today:
+                raise UserError("first due date: not in the past")
+            if request["total"] <= 0:
+                raise UserError("nothing is open to spread over a plan")
+            segment = "consumer" if escalation.kind == "consumer" else "business"
+            policy = PaymentPlanPolicy(segment=segment, max_instalments=max(instalments, 2))
+            steps = schedule(request["total"], instalments, first)
+            try:
+                accepted = await accept_plan(
+                    conn,
+                    debtor_id=escalation.debtor_id,
+                    invoice_ids=[i.id for i in request["invoices"]],
+                    instalments=steps,
+                    policy=policy,
+                    conversation_id=escalation.conversation_id,
+                    accepted_by=user.actor,
+                    today=today,
+                )
+            except PlanRefused as exc:
+                raise UserError(str(exc)) from None
+            plan_id = accepted.plan_id
+        for invoice in request["invoices"]:
+            await dunning_repo.release_hold(
+                conn, invoice_id=invoice.id, reason="paused", released_by=user.actor
+            )
+        await conn.execute(
+            update(escalations)
+            .where(escalations.c.id == escalation_id)
+            .values(status="resolved", resolved_at=_now(), taken_by=user.actor)
+        )
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "plan_approved" if approve else "plan_rejected",
+            debtor_id=escalation.debtor_id,
+            conversation_id=escalation.conversation_id,
+            plan_id=plan_id,
+            instalments=instalments if approve else None,
+            note=note[:500],
+        )
+    return plan_id

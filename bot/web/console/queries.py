@@ -349,16 +349,64 @@ async def debtor_page(conn: AsyncConnection, debtor_id: int) -> dict[str, Any] |
     }
 
 
-async def plans_of(conn: AsyncConnection, debtor_id: int) -> list[Any]:
-    """Payment plans, once the plans part has its tables (``adapters.db.plan_schema``)."""
-    try:
-        from adapters.db import plan_schema  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    table = getattr(plan_schema, "payment_plans", None)
-    if table is None or "debtor_id" not in table.c:
-        return []
-    return list((await conn.execute(select(table).where(table.c.debtor_id == debtor_id))).all())
+async def plans_of(conn: AsyncConnection, debtor_id: int) -> list[dict[str, Any]]:
+    """The debtor's payment plans with their instalments, newest first."""
+    from adapters.db.plan_schema import payment_plans, plan_instalments
+
+    plans = []
+    for plan in await conn.execute(
+        select(payment_plans)
+        .where(payment_plans.c.debtor_id == debtor_id)
+        .order_by(payment_plans.c.id.desc())
+    ):
+        steps = (
+            await conn.execute(
+                select(plan_instalments)
+                .where(plan_instalments.c.plan_id == plan.id)
+                .order_by(plan_instalments.c.number)
+            )
+        ).all()
+        plans.append({"row": plan, "instalments": list(steps)})
+    return plans
+
+
+async def plan_requests(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Plans the bot could not agree alone (escalated "plan_outside_policy"), with
+    what the debtor still owes."""
+    rows = (
+        await conn.execute(
+            select(escalations, debtors.c.name.label("debtor_name"), debtors.c.kind)
+            .join(debtors, debtors.c.id == escalations.c.debtor_id)
+            .where(
+                escalations.c.reason == "plan_outside_policy",
+                escalations.c.status != "resolved",
+            )
+            .order_by(escalations.c.created_at)
+        )
+    ).all()
+    out = []
+    for row in rows:
+        open_invoices = (
+            await conn.execute(
+                select(invoices.c.id, invoices.c.number, invoices.c.open_amount)
+                .where(
+                    invoices.c.debtor_id == row.debtor_id,
+                    invoices.c.kind == InvoiceKind.INVOICE.value,
+                    invoices.c.open_amount > 0,
+                    invoices.c.written_off.is_(False),
+                    invoices.c.disputed.is_(False),
+                )
+                .order_by(invoices.c.due_date)
+            )
+        ).all()
+        out.append(
+            {
+                "escalation": row,
+                "invoices": open_invoices,
+                "total": sum((i.open_amount for i in open_invoices), ZERO),
+            }
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------- decisions
@@ -546,20 +594,19 @@ async def overview(conn: AsyncConnection, today: date, weeks: int = 8) -> Overvi
 
 
 async def _plan_instalments(conn: AsyncConnection, horizon: date) -> list[tuple[date, Decimal]]:
-    """Unpaid instalments of active plans before ``horizon`` (empty until plans exist)."""
-    try:
-        from adapters.db import plan_schema  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    table = getattr(plan_schema, "plan_instalments", None)
-    if table is None or not {"due_date", "amount", "status"} <= set(table.c.keys()):
-        return []
+    """What is still unpaid of active plans' instalments due before ``horizon``."""
+    from adapters.db.plan_schema import payment_plans, plan_instalments
+
     rows = await conn.execute(
-        select(table.c.due_date, table.c.amount).where(
-            table.c.due_date < horizon, table.c.status.in_(("due", "open", "pending"))
+        select(plan_instalments.c.due_date, plan_instalments.c.amount, plan_instalments.c.paid)
+        .join(payment_plans, payment_plans.c.id == plan_instalments.c.plan_id)
+        .where(
+            payment_plans.c.state == "active",
+            plan_instalments.c.due_date < horizon,
+            plan_instalments.c.paid < plan_instalments.c.amount,
         )
     )
-    return [(r.due_date, r.amount) for r in rows]
+    return [(r.due_date, r.amount - r.paid) for r in rows]
 
 
 # -------------------------------------------------------------------------------- audit

@@ -28,6 +28,7 @@ NOTICES = {
     "written_off": "Invoice written off.",
     "applied": "Bank line applied.",
     "held": "Reminder held.",
+    "plan": "Plan decided.",
     "user_added": "User added.",
     "user_changed": "User changed.",
 }

@@ -54,6 +54,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/console/invoices/{id:\\d+}/dispute", resolve_dispute)
     r.add_post("/console/invoices/{id:\\d+}/write-off", write_off)
     r.add_post("/console/bank/{id:\\d+}/apply", apply_bank_line)
+    r.add_post("/console/plans/{id:\\d+}", decide_plan)
     r.add_get("/console/debtors", debtor_list)
     r.add_get("/console/debtors/{id:\\d+}", debtor)
     r.add_get("/console/overview", overview)
@@ -250,6 +251,7 @@ async def decisions(request: web.Request) -> web.Response:
     async with engine.connect() as conn:
         disputed = await queries.disputed_invoices(conn)
         holds = await queries.active_holds(conn, today)
+        plans = await queries.plan_requests(conn)
         nav = await queries.counts(conn)
     bank_lines = await transactions_to_review(engine)
     return page(
@@ -261,18 +263,11 @@ async def decisions(request: web.Request) -> web.Response:
         reminders=reminders,
         tomorrow=tomorrow,
         holds=holds,
-        plans_available=_plans_available(),
+        plans=plans,
+        default_first_due=today + timedelta(days=7),
         nav=nav,
         live=False,
     )
-
-
-def _plans_available() -> bool:
-    try:
-        from adapters.db import plan_repo  # type: ignore[attr-defined]  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @requires("agent")
@@ -331,6 +326,29 @@ async def resolve_dispute(request: web.Request) -> web.Response:
     except RelanceError as exc:
         return await _problem(request, exc)
     return _redirect(_with_done(_back(form, "/console/decisions"), "dispute"))
+
+
+@requires("manager")
+async def decide_plan(request: web.Request) -> web.Response:
+    form = await request.post()
+    approve = form_value(form, "decision") == "approve"
+    try:
+        count = int(form_value(form, "instalments") or "0") if approve else 0
+        await actions.decide_plan(
+            request.app[ENGINE],
+            user_of(request),
+            _id(request),
+            approve,
+            instalments=count,
+            first_due=_parse_day(form_value(form, "first_due"), "first due date"),
+            note=form_value(form, "note"),
+            today=_today(request),
+        )
+    except ValueError:
+        return await _problem(request, UserError("instalments: a whole number"))
+    except RelanceError as exc:
+        return await _problem(request, exc)
+    return _redirect(_with_done(_back(form, "/console/decisions"), "plan"))
 
 
 @requires("manager")
