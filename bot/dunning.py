@@ -421,6 +421,9 @@ async def run_dunning(
     either the whole day's run is recorded with its outbox, or nothing is."""
     report = RunReport()
     async with engine.begin() as conn:
+        # Promises whose day has passed become kept or broken first: the debtor's
+        # history (and so the tone) of today's reminders counts them.
+        await dunning_repo.settle_promises(conn, today, setup.policy.promise_grace_days)
         report.run_id = await dunning_repo.start_run(conn, today, setup.policy.name)
         pending: list[tuple[DunningLine, InvoiceFacts]] = []
         names: dict[int, tuple[str, bool]] = {}

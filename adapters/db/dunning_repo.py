@@ -18,7 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -186,6 +186,45 @@ async def resolve_promise(conn: AsyncConnection, promise_id: int, status: str) -
         .where(payment_promises.c.id == promise_id)
         .values(status=status, resolved_at=_now())
     )
+
+
+async def settle_promises(conn: AsyncConnection, today: date, grace_days: int) -> dict[str, int]:
+    """Close the open promises whose date plus grace has passed: kept when the money
+    came (every invoice paid, or at least the promised amount allocated to them since
+    the promise), broken otherwise.  Returns how many of each."""
+    expired = (
+        await conn.execute(
+            select(
+                payment_promises.c.id,
+                payment_promises.c.amount,
+                payment_promises.c.created_at,
+                payment_promises.c.promised_date,
+            ).where(payment_promises.c.status == "open")
+        )
+    ).all()
+    counts = {"kept": 0, "broken": 0}
+    for promise in expired:
+        if today <= promise.promised_date + timedelta(days=grace_days):
+            continue
+        invoice_ids = select(promise_invoices.c.invoice_id).where(
+            promise_invoices.c.promise_id == promise.id
+        )
+        still_open = await conn.scalar(
+            select(func.coalesce(func.sum(invoices.c.open_amount), 0)).where(
+                invoices.c.id.in_(invoice_ids)
+            )
+        )
+        paid_since = await conn.scalar(
+            select(func.coalesce(func.sum(allocations.c.amount), 0)).where(
+                allocations.c.invoice_id.in_(invoice_ids),
+                allocations.c.created_at >= promise.created_at,
+            )
+        )
+        kept = not still_open or Decimal(paid_since or 0) >= promise.amount
+        status = "kept" if kept else "broken"
+        await resolve_promise(conn, promise.id, status)
+        counts[status] += 1
+    return counts
 
 
 # --- What a run decides on --------------------------------------------------------------------
@@ -721,6 +760,7 @@ __all__ = [
     "resolve_unknown",
     "save_lines",
     "set_line_state",
+    "settle_promises",
     "situation_query",
     "start_run",
     "stream_situations",

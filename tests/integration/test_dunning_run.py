@@ -213,3 +213,53 @@ async def test_a_failed_run_leaves_neither_lines_nor_messages(engine: AsyncEngin
     async with engine.connect() as conn:
         assert (await conn.execute(select(dunning_lines))).first() is None
         assert (await conn.execute(select(outbox))).first() is None
+
+
+async def test_a_run_settles_expired_promises_and_broken_ones_harden_the_tone(
+    engine: AsyncEngine,
+) -> None:
+    from sqlalchemy import update
+
+    from adapters.db.dunning_schema import payment_promises
+
+    ids = await seed(engine)
+    async with engine.begin() as conn:
+        kept = await dunning_repo.record_promise(
+            conn, [ids["INV-3"]], D("1000.00"), date(2026, 3, 5), "email"
+        )
+        broken_1 = await dunning_repo.record_promise(
+            conn, [ids["INV-1"]], D("400.00"), date(2026, 3, 2), "email"
+        )
+        broken_2 = await dunning_repo.record_promise(
+            conn, [ids["INV-2"]], D("150.00"), date(2026, 3, 3), "telegram"
+        )
+        later = await dunning_repo.record_promise(
+            conn, [ids["INV-5"]], D("300.00"), date(2026, 3, 8), "email"
+        )
+        # INV-3 is paid after the promise
+        await conn.execute(
+            update(invoices).where(invoices.c.id == ids["INV-3"]).values(open_amount=D("0"))
+        )
+        await conn.execute(
+            insert(allocations).values(
+                invoice_id=ids["INV-3"],
+                source_kind="payment",
+                source_id="p-late",
+                amount=D("1000.00"),
+                created_at=datetime.now(UTC),
+            )
+        )
+    await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
+    async with engine.connect() as conn:
+        status = {
+            row.id: row.status
+            for row in await conn.execute(select(payment_promises.c.id, payment_promises.c.status))
+        }
+        tones = {
+            row.invoice_id: row.tone
+            for row in await conn.execute(select(dunning_lines.c.invoice_id, dunning_lines.c.tone))
+        }
+    assert status == {kept: "kept", broken_1: "broken", broken_2: "broken", later: "open"}
+    # two broken promises, none kept: Jan Peeters gets the firm tone
+    assert tones[ids["INV-1"]] == "firm"
+    assert ids["INV-5"] not in tones  # its promise (08 March + 3 days) still runs
