@@ -2,6 +2,7 @@
 
     DIR/config.yml      a language-agnostic pipeline (the data mixes fr, nl, en, de)
     DIR/data/nlu.yml    every example of nlu/data/<lang>.yml, grouped by intent
+    DIR/data/entities.yml  the entity regexes and lookup tables (nlu/data/entities.yml)
     DIR/domain.yml      the 18 intents and 6 entities
 
 Then ``cd DIR && rasa train nlu`` and ``rasa run --enable-api`` serve
@@ -82,6 +83,12 @@ def export(directory: Path, data_dir: Path = DATA_DIR) -> list[Path]:
         parts.append(f"- intent: {intent}\n  examples: |\n{_block(lines)}")
     nlu = data / "nlu.yml"
     nlu.write_text("".join(parts), encoding="utf-8")
+    written = [config, nlu]
+    rules = data_dir / "entities.yml"
+    if rules.exists():  # regex/lookup sections feed Rasa's RegexFeaturizer
+        copied = data / "entities.yml"
+        copied.write_text(rules.read_text(encoding="utf-8"), encoding="utf-8")
+        written.append(copied)
     domain = directory / "domain.yml"
     domain.write_text(
         'version: "3.1"\nintents:\n'
@@ -90,4 +97,4 @@ def export(directory: Path, data_dir: Path = DATA_DIR) -> list[Path]:
         + "".join(f"  - {entity}\n" for entity in ENTITIES),
         encoding="utf-8",
     )
-    return [config, nlu, domain]
+    return [*written, domain]

@@ -33,9 +33,7 @@ def register(subparsers: Any) -> None:
         help="parse one text, or JSON Lines on stdin ({id, text, reference_date})",
     )
     parse.add_argument("text", nargs="?", help="a text to parse (else JSON Lines on stdin)")
-    parse.add_argument(
-        "--reference-date", type=_iso_date, help="YYYY-MM-DD for the positional text"
-    )
+    parse.add_argument("--reference-date", help="YYYY-MM-DD for the positional text")
     parse.set_defaults(handler=_parse)
 
     train = sub.add_parser("train", help="train the intent model (and cache it)")
@@ -111,9 +109,17 @@ def _parse_line(line: str) -> tuple[Any, str, date | None] | dict[str, Any]:
 def _parse(args: argparse.Namespace) -> int:
     from nlu.api import default_backend, today
 
+    reference = None
+    if args.reference_date is not None:
+        try:
+            reference = date.fromisoformat(args.reference_date)
+        except ValueError:
+            raise UserError(
+                f"--reference-date is not YYYY-MM-DD: {args.reference_date!r}"
+            ) from None
     backend = default_backend()
     if args.text is not None:
-        result = backend.parse_many([args.text], [args.reference_date or today()])[0]
+        result = backend.parse_many([args.text], [reference or today()])[0]
         print(_dump(result))
         return 0
     now = today()

@@ -240,7 +240,9 @@ def test_export_writes_a_rasa_project(tmp_path: Path) -> None:
     assert all(line.startswith("- ") for lines in examples.values() for line in lines)
     domain = yaml.safe_load((tmp_path / "rasa" / "domain.yml").read_text())
     assert domain["intents"] == list(INTENTS)
-    assert len(written) == 3
+    rules = yaml.safe_load((tmp_path / "rasa" / "data" / "entities.yml").read_text())
+    assert any("regex" in item for item in rules["nlu"])
+    assert len(written) == 4
 
 
 # -- relance nlu parse (shared/contracts/cli.md) ----------------------------------------
@@ -350,6 +352,17 @@ def test_cli_evaluate_writes_report_and_image(
     assert summary["languages"]["en"]["entity_f1_by_type"] == {"date": 1.0}
     assert "| promise_to_pay |" in report.read_text()
     assert report.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_parse_bad_reference_date_is_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _run(
+        monkeypatch, capsys, ["nlu", "parse", "hello", "--reference-date", "2026-13-01"]
+    )
+    assert code == 2
+    assert out == ""
+    assert err == "relance: --reference-date is not YYYY-MM-DD: '2026-13-01'\n"
 
 
 def test_cli_evaluate_missing_file_is_one_line_error(
