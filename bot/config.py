@@ -73,6 +73,7 @@ class Settings:
     telegram_base_url: str = ""
     mollie_api_key: Secret = field(default_factory=lambda: Secret(""))
     mollie_api_endpoint: str = ""
+    demo: bool = False  # the home page lists demo debtors with their pay-page links
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -126,4 +127,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         telegram_base_url=env.get("TELEGRAM_BASE_URL", ""),
         mollie_api_key=Secret(env.get("MOLLIE_API_KEY", "")),
         mollie_api_endpoint=env.get("MOLLIE_API_ENDPOINT", ""),
+        demo=env.get("RELANCE_DEMO", "") in ("1", "true", "yes"),
     )

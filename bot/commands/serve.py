@@ -78,9 +78,18 @@ async def seed_demo(settings: Settings) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = replace(_settings(args), demo=True)
+    if not settings.secret_key:
+        import secrets
+
+        from bot.config import Secret
+
+        # Pay-page links need a signing key; a demo without one gets a fresh key for
+        # this run (links from an earlier run stop working, as they should).
+        settings = replace(settings, secret_key=Secret(secrets.token_urlsafe(32)))
     added = asyncio.run(seed_demo(settings))
     print(f"demo ledger: {added} invoices added" if added else "demo ledger: already seeded")
     if not args.no_serve:
+        print(f"open {settings.public_url}/ for the demo debtors' pay pages and the console")
         _run(settings)
     return 0

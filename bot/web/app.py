@@ -22,10 +22,11 @@ ROUTE_MODULES: tuple[str, ...] = (
     "bot.web.bank_api",
     "bot.web.nlu_api",
     "bot.web.webchat",
-    "bot.workers",  # after webchat: the channel loops use its conversation service
     "bot.web.mollie_webhook",
     "bot.web.portal",  # after mollie_webhook: the pay page uses its payment provider
+    "bot.workers",  # after webchat: the channel loops use its conversation service
     "bot.web.console",  # after webchat: staff actions use its conversation service
+    "bot.web.home",
 )
 
 
