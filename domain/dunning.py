@@ -275,7 +275,8 @@ def decide(
     if s.last_level == 0:
         due = s.due_date + timedelta(days=level.days)
     elif s.last_sent_on is None:
-        return None  # the previous level is still on its way
+        reason = f"level {s.last_level} is in the outbox, not sent yet"
+        return Skip(s.invoice_id, s.number, s.debtor_name, reason)
     else:
         due = s.last_sent_on + timedelta(days=level.days)
     if today < due:

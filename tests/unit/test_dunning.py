@@ -129,7 +129,9 @@ def test_business_second_level_claims_interest_and_flat_fee() -> None:
 
 def test_previous_level_still_on_its_way() -> None:
     s = situation(last_level=1, last_sent_on=None)
-    assert decide(s, GOOD, POLICY, date(2026, 5, 1), CONTACT) is None
+    skip = decide(s, GOOD, POLICY, date(2026, 5, 1), CONTACT)
+    assert isinstance(skip, Skip)
+    assert skip.reason == "level 1 is in the outbox, not sent yet"
 
 
 def test_after_the_last_level_staff_decide() -> None:
