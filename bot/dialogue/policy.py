@@ -494,6 +494,7 @@ def _plan(
     state: dict[str, Any],
     today: date,
     policy: ConversationPolicy,
+    request: PlanRequest | None = None,
 ) -> Decision:
     """Propose instalments within the creditor's policy; counter-offer or hand to
     staff what it does not allow (the offer waits in ``state`` for the answer)."""
@@ -501,7 +502,7 @@ def _plan(
     if not invoices:
         return Decision((Reply("nothing_due"),), state=state)
     summary = _summary(invoices)
-    request = _plan_request(message, today)
+    request = request or _plan_request(message, today)
     proposal = propose(summary["total"], request, today, policy.plan_policy(debtor.kind))
     if proposal.kind is ProposalKind.STAFF:
         return _plan_to_staff(message, invoices, today, policy, state, proposal.reason)
@@ -615,8 +616,9 @@ def _plan_answer(
         or str(total) != offered["total"]
         or first_due < today
     ):
-        # The balance moved (a payment arrived) or the offer is old: propose afresh.
-        return _plan(message, debtor, state, today, policy)
+        # The balance moved (a payment arrived) or the offer is old: propose the same
+        # number of instalments afresh, with today's dates and amounts.
+        return _plan(message, debtor, state, today, policy, PlanRequest(instalments=len(option)))
     plan_policy = policy.plan_policy(debtor.kind)
     instalments = tuple(
         Instalment(n, date.fromisoformat(d), Decimal(a)) for n, (d, a) in enumerate(option, 1)

@@ -230,3 +230,61 @@ async def test_pay_page_refuses_invoices_of_someone_else_and_forged_forms(
     assert await _count(ledger, payments) == 0
     assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
     assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+async def test_pay_page_shows_the_plan_with_instalment_links_and_its_calendar(
+    client: TestClient, ledger: AsyncEngine, mollie: FakeMollie
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.channels.base import InboundMessage
+    from bot.conversations import Conversations
+    from bot.paylinks import calendar_url, instalment_url
+
+    settings = settings_for(mollie)
+    service = Conversations(ledger, settings)  # type: ignore[arg-type]
+    ids = await _ids(ledger)
+    from adapters.db import conversation_repo
+
+    async with ledger.begin() as conn:
+        token = await conversation_repo.create_link_token(conn, ids["debtor"], "portal")
+    for n, text in enumerate([f"/start {token}", "je veux payer en 2 fois INV-1", "oui"]):
+        await service.receive(
+            InboundMessage("webchat", "plan-s", f"plan-s:{n}", text, datetime.now(UTC))
+        )
+    async with ledger.connect() as conn:
+        from adapters.db.plan_schema import payment_plans, plan_instalments
+
+        plan_id = (await conn.execute(select(payment_plans.c.id))).scalar_one()
+        instalment_ids = (
+            (await conn.execute(select(plan_instalments.c.id).order_by(plan_instalments.c.number)))
+            .scalars()
+            .all()
+        )
+
+    path = portal_url(settings, ids["debtor"]).split("127.0.0.1:9", 1)[1]  # type: ignore[arg-type]
+    html = await (await client.get(path)).text()
+    plan_part = html.split('id="plan"', 1)[1].split("</section>", 1)[0]
+    assert plan_part.count("/pay/instalment/") == 2
+    assert "200,00" in plan_part
+
+    ics = await client.get(calendar_url(settings, plan_id).split("127.0.0.1:9", 1)[1])  # type: ignore[arg-type]
+    assert ics.content_type == "text/calendar"
+    body = (await ics.read()).decode()
+    assert body.count("BEGIN:VEVENT") == 2
+    assert "Mensualité 1/2" in body.replace("\r\n ", "")
+
+    first = instalment_url(settings, instalment_ids[0]).split("127.0.0.1:9", 1)[1]  # type: ignore[arg-type]
+    redirect = await client.get(first, allow_redirects=False)
+    assert redirect.status == 303
+    payment_id = redirect.headers["Location"].rsplit("/", 1)[1]
+    assert mollie.payments[payment_id]["amount"]["value"] == "200.00"
+    mollie.set_status(payment_id, "paid")
+    assert await _webhook(client, payment_id) == 200
+    # Paid: the same link now says there is nothing left to pay.
+    done = await client.get(first, allow_redirects=False)
+    assert done.status == 200
+    assert 'id="done"' in await done.text()
+    # A calendar token does not open an instalment (the purpose is signed).
+    wrong = await client.get("/pay/instalment/" + calendar_url(settings, plan_id).split("/")[-2])  # type: ignore[arg-type]
+    assert wrong.status == 403

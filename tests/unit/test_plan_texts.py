@@ -1,0 +1,281 @@
+"""Plan replies, pay-page strings, signed links and the calendar file.
+
+Every plan reply renders in fr, nl, en and de with StrictUndefined and carries the
+figures the debtor needs; the signed links refuse tampering, other purposes and
+age; the .ics file follows RFC 5545 (CRLF, escaping, 75-octet folding).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from bot.config import load_settings
+from bot.dialogue.policy import (
+    ConversationPolicy,
+    DebtorContext,
+    OpenInvoice,
+    Understanding,
+    decide,
+)
+from bot.dialogue.replies import base_context, render_reply
+from bot.paylinks import (
+    LinkExpired,
+    LinkInvalid,
+    instalment_url,
+    portal_url,
+    sign,
+    verify,
+)
+from bot.plans import schedule_ics
+from bot.templating import TEMPLATES
+from domain.payment_plan import Instalment, schedule
+
+LANGUAGES = ("fr", "nl", "en", "de")
+TODAY = date(2026, 3, 10)
+SECRET = "unit-" + "x" * 35
+
+
+def debtor(language: str, kind: str = "business") -> DebtorContext:
+    invoice = OpenInvoice(
+        id=1,
+        number="INV-1",
+        issue_date=date(2026, 1, 10),
+        due_date=date(2026, 2, 9),
+        amount=Decimal("1000.00"),
+        open_amount=Decimal("1000.00"),
+        currency="EUR",
+        reference="090933755493",
+        description="",
+    )
+    return DebtorContext(
+        debtor_id=7,
+        code="C1",
+        name="Dupont",
+        kind=kind,
+        language=language,
+        invoices=(invoice,),
+        creditor_name="Relance Demo SRL",
+        creditor_iban="BE68539007547034",
+        creditor_bic="GKCCBEBB",
+    )
+
+
+def say(text: str, intent: str, entities: tuple[dict[str, str], ...] = ()) -> Understanding:
+    return Understanding(text, intent, 0.99, "fr", entities)
+
+
+def render(reply: object, language: str, **extra: object) -> tuple[str, list[object]]:
+    context = base_context(
+        language, "Relance Demo SRL", "BE68539007547034", "GKCCBEBB", debtor(language), TODAY
+    )
+    return render_reply(reply, context | extra)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_plan_reply_renders_in_every_language(language: str) -> None:
+    policy = ConversationPolicy()
+    who = debtor(language)
+    three = decide(
+        say("en 3 fois", "request_payment_plan", ({"entity": "instalments", "value": "3"},)),
+        who,
+        {},
+        TODAY,
+        policy,
+    )
+    options = decide(say("payer en plusieurs fois", "request_payment_plan"), who, {}, TODAY, policy)
+    counter = decide(
+        say("en 20 fois", "request_payment_plan", ({"entity": "instalments", "value": "20"},)),
+        who,
+        {},
+        TODAY,
+        policy,
+    )
+    accepted = decide(say("oui", "affirm"), who, three.state, TODAY, policy)
+    which = decide(say("oui", "affirm"), who, options.state, TODAY, policy)
+    declined = decide(say("non", "deny"), who, three.state, TODAY, policy)
+    assert [
+        r.template for d in (three, options, counter, accepted, which, declined) for r in d.replies
+    ] == [
+        "plan_proposal",
+        "plan_options",
+        "plan_counter",
+        "plan_accepted",
+        "plan_which",
+        "plan_declined",
+    ]
+    texts = {}
+    for decision in (three, options, counter, accepted, which, declined):
+        for reply in decision.replies:
+            text, choices = render(
+                reply,
+                language,
+                plan_pay_url="https://pay.example/i/1",
+                plan_ics_url="https://pay.example/c/1.ics",
+            )
+            texts[reply.template] = text
+            assert text.strip()
+            for choice in choices:
+                assert choice.title.strip()  # type: ignore[attr-defined]
+                assert "{" not in choice.title  # type: ignore[attr-defined]
+    assert "333,34" in texts["plan_proposal"] or "333.34" in texts["plan_proposal"]
+    assert "https://pay.example/i/1" in texts["plan_accepted"]
+    assert "https://pay.example/c/1.ics" in texts["plan_accepted"]
+    assert "+++090/9337/55493+++" in texts["plan_accepted"]
+    assert "20" in texts["plan_counter"]
+
+    instalment = {
+        "number": 2,
+        "count": 3,
+        "due_date": date(2026, 4, 17),
+        "amount": Decimal("333.33"),
+        "remaining": Decimal("333.33"),
+    }
+    from bot.dialogue.policy import Reply
+
+    reminder, _ = render(
+        Reply("plan_reminder", {"instalment": instalment, "plan_pay_url": "https://p.example/2"}),
+        language,
+    )
+    broken, _ = render(
+        Reply("plan_broken", {"instalment": instalment, "plan_remaining": Decimal("666.66")}),
+        language,
+    )
+    completed, _ = render(Reply("plan_completed", {"plan_total": Decimal("1000.00")}), language)
+    assert "https://p.example/2" in reminder
+    assert "333" in reminder
+    assert "666" in broken
+    assert "000" in completed
+
+
+def test_accepting_gives_the_exact_schedule_and_a_plan_action() -> None:
+    from bot.dialogue.policy import AcceptPlan
+
+    who = debtor("fr")
+    offer = decide(
+        say("en 3 fois", "request_payment_plan", ({"entity": "instalments", "value": "3"},)),
+        who,
+        {},
+        TODAY,
+    )
+    chosen = decide(
+        say('/plan_choice{"option": 1}', "plan_choice", ({"entity": "option", "value": "1"},)),
+        who,
+        offer.state,
+        TODAY,
+    )
+    (action,) = chosen.actions
+    assert isinstance(action, AcceptPlan)
+    assert [i.amount for i in action.instalments] == [
+        Decimal("333.34"),
+        Decimal("333.33"),
+        Decimal("333.33"),
+    ]
+    assert "plan" not in chosen.state
+    assert "pending" not in chosen.state
+
+
+def test_an_old_offer_is_proposed_again_rather_than_accepted() -> None:
+    who = debtor("fr")
+    offer = decide(
+        say("en 2 fois", "request_payment_plan", ({"entity": "instalments", "value": "2"},)),
+        who,
+        {},
+        TODAY,
+    )
+    later = decide(say("oui", "affirm"), who, offer.state, date(2026, 4, 1))
+    assert not later.actions
+    assert later.replies[0].template == "plan_proposal"
+    assert later.replies[0].params["schedule"][0]["due_date"] == date(2026, 4, 8)
+
+
+def test_a_message_about_something_else_lets_the_offer_lapse() -> None:
+    who = debtor("fr")
+    offer = decide(
+        say("en 2 fois", "request_payment_plan", ({"entity": "instalments", "value": "2"},)),
+        who,
+        {},
+        TODAY,
+    )
+    other = decide(say("envoyez-moi une copie", "request_invoice_copy"), who, offer.state, TODAY)
+    assert other.replies[0].template == "invoice_copy"
+    assert "plan" not in other.state
+    assert decide(say("oui", "affirm"), who, other.state, TODAY).replies[0].template == (
+        "how_can_i_help"
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_pay_page_strings_are_complete_in_every_language(language: str) -> None:
+    english = json.loads((TEMPLATES / "portal" / "en.json").read_text(encoding="utf-8"))
+    other = json.loads((TEMPLATES / "portal" / f"{language}.json").read_text(encoding="utf-8"))
+    assert set(other) == set(english)
+    assert all(value.strip() for value in other.values())
+
+
+def test_links_verify_and_refuse_tampering_purpose_and_age() -> None:
+    token = sign(SECRET, "portal", 7, expires=2_000_000_000)
+    assert verify(SECRET, token, "portal", now=1_900_000_000) == 7
+    with pytest.raises(LinkExpired):
+        verify(SECRET, token, "portal", now=2_000_000_000)
+    with pytest.raises(LinkInvalid):
+        verify(SECRET, token, "calendar", now=1_900_000_000)
+    with pytest.raises(LinkInvalid):
+        verify("another-secret", token, "portal", now=1_900_000_000)
+    body, mac = token.split(".")
+    with pytest.raises(LinkInvalid):
+        verify(SECRET, body + "." + mac[:-1] + ("A" if mac[-1] != "A" else "B"), "portal")
+    with pytest.raises(LinkInvalid):
+        verify(SECRET, "garbage", "portal")
+
+
+def test_urls_carry_the_public_address() -> None:
+    settings = load_settings(
+        {"RELANCE_SECRET_KEY": SECRET, "RELANCE_PUBLIC_URL": "https://pay.relance.example/"}
+    )
+    assert portal_url(settings, 3).startswith("https://pay.relance.example/pay/")
+    assert "/pay/instalment/" in instalment_url(settings, 9)
+
+
+def test_ics_file_follows_rfc_5545() -> None:
+    instalments = schedule(Decimal("1000.00"), 3, date(2026, 1, 31))
+    titles = [
+        f"Mensualité {i.number}/3 : {i.amount} € (Boulangerie; Dupont, fils) " + "é" * 40
+        for i in instalments
+    ]
+    data = schedule_ics(
+        plan_id=12,
+        instalments=instalments,
+        titles=titles,
+        description="Compte BE68 5390 0754 7034\nmerci",
+        host="relance.example",
+        stamp=datetime(2026, 3, 10, 9, 30, tzinfo=UTC),
+    )
+    text = data.decode()
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert text.endswith("END:VCALENDAR\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    unfolded = text.replace("\r\n ", "")
+    assert "DTSTART;VALUE=DATE:20260228" in unfolded  # 31 Jan + 1 month
+    assert "DTEND;VALUE=DATE:20260301" in unfolded
+    assert "UID:plan-12-3@relance.example" in unfolded
+    assert "(Boulangerie\\; Dupont\\, fils)" in unfolded
+    assert "DESCRIPTION:Compte BE68 5390 0754 7034\\nmerci" in unfolded
+    assert unfolded.count("BEGIN:VEVENT") == 3
+    assert "é" * 40 in unfolded  # folding never splits a character
+
+
+def test_ics_needs_one_title_per_instalment() -> None:
+    with pytest.raises(ValueError, match="one title"):
+        schedule_ics(
+            plan_id=1,
+            instalments=[Instalment(1, TODAY, Decimal("1.00"))],
+            titles=[],
+            description="",
+            host="h",
+            stamp=datetime(2026, 3, 10, tzinfo=UTC),
+        )
