@@ -49,6 +49,8 @@ from domain.fees import (
     Jurisdiction,
     consumer_fees,
     consumer_waiting_period,
+    nl_collection_costs,
+    nl_letter_period,
 )
 from domain.reference import format_ogm, is_valid_ogm
 
@@ -74,7 +76,13 @@ class DunningSetup:
         from adapters.holidays_be import holidays_around
 
         contact = ContactRules(holidays=holidays_around("BE", today))
-        policy = replace(DEFAULT_POLICY, terms=terms_from_env(os.environ if env is None else env))
+        env = os.environ if env is None else env
+        raw = env.get("RELANCE_JURISDICTION", "BE").strip().upper() or "BE"
+        try:
+            jurisdiction = Jurisdiction(raw)
+        except ValueError:
+            raise UserError(f"RELANCE_JURISDICTION must be BE or NL, not {raw!r}") from None
+        policy = replace(DEFAULT_POLICY, terms=terms_from_env(env), jurisdiction=jurisdiction)
         return cls(
             policy=policy,
             contact=contact,
@@ -216,10 +224,19 @@ def message_context(
     interest = sum((line.claim.interest.value for line in lines), Decimal(0))
     belgian = setup.policy.jurisdiction is Jurisdiction.BE
     first_notice = consumer and level.number == 1 and belgian
+    dutch_letter = consumer and level.number == 1 and not belgian
+    reminder = FirstReminder(send_on, first.channel.medium)
+    wik: dict[str, Decimal] | None = None
     if first_notice:
-        _start, pay_by = consumer_waiting_period(
-            FirstReminder(send_on, first.channel.medium), setup.contact.holidays
+        _start, pay_by = consumer_waiting_period(reminder, setup.contact.holidays)
+    elif dutch_letter:
+        # The Dutch 14-day letter states the exact collection costs (art. 6:96(6) BW).
+        _start, pay_by = nl_letter_period(reminder, setup.contact.holidays)
+        costs = sum(
+            (nl_collection_costs(line.claim.principal, terms, pay_by).value for line in lines),
+            Decimal(0),
         )
+        wik = {"costs": costs}
     else:
         pay_by = send_on + timedelta(days=PAY_DAYS)
     announced_fees = Decimal(0)
@@ -269,6 +286,7 @@ def message_context(
         },
         "pay_by": pay_by,
         "first_reminder_notice": first_notice,
+        "wik": wik,
         "announced": {"fees": announced_fees, "interest_rate": consumer_rate},
         "business": {"rate": business_rate, "flat": business_flat},
         "payment": {

@@ -355,13 +355,18 @@ def _claim_nl(
         if today < claimable:
             why = f"WIK: 14-day letter period {start.isoformat()} to {end.isoformat()}"
             return Claim(principal, Amount.nothing(why), no_interest, claimable)
-    scale = wik_costs(principal, today)
+    return Claim(principal, nl_collection_costs(principal, terms, today), no_interest, claimable)
+
+
+def nl_collection_costs(principal: Decimal, terms: CreditorTerms, day: date) -> Amount:
+    """Dutch collection costs: the WIK scale, or the terms' clause when it is lower.
+
+    Also what the Dutch "14-day letter" must announce to a consumer."""
+    scale = wik_costs(principal, day)
     penalty = terms_penalty(principal, terms)
     if penalty is not None and penalty.value < scale.value:
-        fees = Amount(penalty.value, (*penalty.breakdown, *scale.breakdown, "terms are lower"))
-    else:
-        fees = scale
-    return Claim(principal, fees, no_interest, claimable)
+        return Amount(penalty.value, (*penalty.breakdown, *scale.breakdown, "terms are lower"))
+    return scale
 
 
 __all__ = [
@@ -377,6 +382,7 @@ __all__ = [
     "consumer_penalty_cap",
     "consumer_waiting_period",
     "late_interest",
+    "nl_collection_costs",
     "nl_letter_period",
     "terms_penalty",
     "wik_costs",

@@ -239,3 +239,23 @@ def test_epc_qr_payload_carries_the_structured_reference() -> None:
         b"090933755493",
     ]
     assert Path(TEMPLATES).is_dir()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_dutch_fourteen_day_letter_states_the_exact_costs(language: str, channel: Channel) -> None:
+    from domain.fees import Jurisdiction
+
+    dutch = replace(SETUP, policy=replace(SETUP.policy, jurisdiction=Jurisdiction.NL))
+    lines = [line("INV-1", 1, "friendly", language, channel, "0.00")]
+    context = message_context(lines, [facts("INV-1")], dutch, "Jan", True, None)
+    # 15 % of 400.00 = 60.00 (WIK) equals the terms' 15 %: 60.00; sent 2026-03-09 by
+    # e-mail: 14 days from the day after receipt, until 2026-03-23
+    assert context["wik"] == {"costs": D("60.00")}
+    assert context["first_reminder_notice"] is False
+    text = render_message(context, channel).text
+    assert "60" in text
+    assert "Besluit vergoeding voor buitengerechtelijke incassokosten" in text
+    assert "2026" in text
+    assert "XIX" not in text  # no Belgian consumer-law wording under Dutch law
+    assert "2 août 2002" not in text
