@@ -372,8 +372,12 @@ class InvoiceFacts:
 async def _active_holds(
     conn: AsyncConnection, today: date
 ) -> tuple[dict[int, list[Hold]], dict[int, list[Hold]]]:
+    """Holds in force today, by debtor and by invoice.  An insolvency stops every
+    invoice of the debtor, even when it was recorded on one invoice."""
     rows = await conn.execute(
-        select(dunning_holds).where(
+        select(dunning_holds, invoices.c.debtor_id.label("invoice_debtor_id"))
+        .outerjoin(invoices, invoices.c.id == dunning_holds.c.invoice_id)
+        .where(
             dunning_holds.c.released_at.is_(None),
             or_(dunning_holds.c.until.is_(None), dunning_holds.c.until > today),
         )
@@ -381,9 +385,13 @@ async def _active_holds(
     by_debtor: dict[int, list[Hold]] = defaultdict(list)
     by_invoice: dict[int, list[Hold]] = defaultdict(list)
     for row in rows:
-        hold = Hold(HoldReason(row.reason), row.until, row.debtor_id is not None, row.note)
-        if row.debtor_id is not None:
-            by_debtor[row.debtor_id].append(hold)
+        reason = HoldReason(row.reason)
+        debtor_id = row.debtor_id
+        if debtor_id is None and reason is HoldReason.INSOLVENCY:
+            debtor_id = row.invoice_debtor_id
+        hold = Hold(reason, row.until, debtor_id is not None, row.note)
+        if debtor_id is not None:
+            by_debtor[debtor_id].append(hold)
         else:
             by_invoice[row.invoice_id].append(hold)
     return by_debtor, by_invoice

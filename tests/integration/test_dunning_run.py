@@ -263,3 +263,13 @@ async def test_a_run_settles_expired_promises_and_broken_ones_harden_the_tone(
     # two broken promises, none kept: Jan Peeters gets the firm tone
     assert tones[ids["INV-1"]] == "firm"
     assert ids["INV-5"] not in tones  # its promise (08 March + 3 days) still runs
+
+
+async def test_insolvency_on_one_invoice_stops_the_whole_debtor(engine: AsyncEngine) -> None:
+    ids = await seed(engine)
+    async with engine.begin() as conn:
+        await dunning_repo.add_hold(conn, invoice_id=ids["INV-1"], reason="insolvency")
+    found = await decisions(engine, date(2026, 3, 9))
+    assert found["INV-1"].reason == "hold (debtor): insolvency"
+    assert found["INV-2"].reason == "hold (debtor): insolvency"
+    assert isinstance(found["INV-3"], DunningLine)  # another debtor
