@@ -196,10 +196,13 @@ def late_interest(
         if legal_rate_caps and rate > legal_rate:
             rate = legal_rate
         raw += principal * rate / HUNDRED * days / legal.DAYS_IN_YEAR
-        steps.append(
+        step = (
             f"{_money(principal)} x {_pct(rate)} x {days}/365 "
             f"({start.isoformat()} to {end.isoformat()})"
         )
+        if start > legal.last_published_day():
+            step += " [rate of the last published half-year carried forward: check the table]"
+        steps.append(step)
     value = to_cents(raw)
     return Amount(value, (f"interest: {' + '.join(steps)} = {_money(value)}",))
 

@@ -92,6 +92,11 @@ def be_b2b_rate(day: date) -> Decimal:
     return rule_on(BE_B2B_RATES, day, "Belgian late-payment rate").value
 
 
+def last_published_day() -> date:
+    """The last day covered by a published rate (the end of the table's last half-year)."""
+    return half_year_end(BE_B2B_RATES[-1].since)
+
+
 def half_year_end(day: date) -> date:
     return date(day.year, 6, 30) if day.month <= 6 else date(day.year, 12, 31)
 
@@ -220,6 +225,7 @@ __all__ = [
     "be_consumer_penalty_scale",
     "days_between",
     "half_year_end",
+    "last_published_day",
     "nl_wik_scale",
     "rule_on",
     "split_by_half_year",

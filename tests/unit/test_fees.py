@@ -240,3 +240,13 @@ def test_consumer_fees_never_exceed_the_legal_cap(
     day = date(2026, 3, 17)
     fees = consumer_fees(principal, terms, day).value
     assert 0 <= fees <= consumer_penalty_cap(principal, day).value <= D("2000.00")
+
+
+def test_a_half_year_without_a_published_rate_says_so() -> None:
+    result = late_interest(D("1000.00"), date(2026, 6, 21), date(2026, 7, 10), None)
+    text = result.explain()
+    assert "(2026-06-21 to 2026-06-30)" in text
+    first, second = text.split(" + ")
+    assert "carried forward" not in first
+    assert "carried forward" in second
+    assert result.value == D("5.75")  # 20 days x 10.5 % / 365 on 1,000.00 = 5.7534
