@@ -344,6 +344,8 @@ CLOSINGS = {
         "Cdlt",
         "Merci de votre compréhension",
         "Bien cordialement, Service comptabilité",
+        "Sophie Martin - Gérante - Tél. 0475 12 34 56",
+        "Ce message et ses annexes sont confidentiels et réservés à leur destinataire",
     ],
     "nl": [
         "Met vriendelijke groeten, Jan Peeters",
@@ -357,6 +359,8 @@ CLOSINGS = {
         "Mvg",
         "Bedankt voor uw begrip",
         "Vriendelijke groet, Boekhouding",
+        "Tom Peeters | Zaakvoerder | Tel. 0475 12 34 56",
+        "Dit bericht en de bijlagen zijn vertrouwelijk en enkel bestemd voor de geadresseerde",
     ],
     "en": [
         "Kind regards, John Smith",
@@ -370,6 +374,8 @@ CLOSINGS = {
         "BR",
         "Thank you for your understanding",
         "Best regards, Accounts team",
+        "Mark Davies | Director | Tel. +32 475 12 34 56",
+        "This email and any attachments are confidential and intended solely for the addressee",
     ],
     "de": [
         "Mit freundlichen Grüßen, Jan Müller",
@@ -383,6 +389,8 @@ CLOSINGS = {
         "MfG",
         "Danke für Ihr Verständnis",
         "Beste Grüße, Buchhaltung",
+        "Markus Schmitz | Geschäftsführer | Tel. 0475 12 34 56",
+        "Diese E-Mail und ihre Anhänge sind vertraulich und nur für den Empfänger bestimmt",
     ],
 }
 
