@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,16 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db.dunning_schema import dunning_lines, outbox
 from adapters.db.schema import debtor_emails, debtors, invoices
 from bot.dunning import DunningSetup, run_dunning
+from tests.pgserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DAY = date(2026, 3, 9)
 RUN_NOW = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # in the past: every message is due
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Recorder:
