@@ -373,3 +373,38 @@ def test_cli_evaluate_missing_file_is_one_line_error(
     assert out == ""
     assert err.count("\n") == 1
     assert "nope.yml: no such file or folder" in err
+
+
+# -- the evaluation arithmetic ---------------------------------------------------------
+
+
+def test_scores_count_intents_and_value_exact_entities() -> None:
+    from nlu.evaluate import score
+    from nlu.training import Entity, Example
+
+    examples = [
+        Example("a", "already_paid", "en", (Entity("amount", "10.00", 0, 1),)),
+        Example("b", "already_paid", "en", (Entity("date", "2026-03-09", 0, 1),)),
+        Example("c", "greet", "en"),
+    ]
+
+    def result(intent: str, *entities: tuple[str, str]) -> dict[str, object]:
+        return {
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": [{"entity": kind, "value": value} for kind, value in entities],
+        }
+
+    results = [
+        result("already_paid", ("amount", "10.00")),  # right, entity right
+        result("greet", ("date", "2026-03-10")),  # wrong intent, date off by a day
+        result("greet"),
+    ]
+    scores = score(examples, results)
+    assert scores.accuracy == pytest.approx(2 / 3)
+    # already_paid: precision 1/1, recall 1/2; greet: precision 1/2, recall 1/1.
+    assert scores.per_intent["already_paid"][:3] == pytest.approx((1.0, 0.5, 2 / 3))
+    assert scores.per_intent["greet"][:3] == pytest.approx((0.5, 1.0, 2 / 3))
+    assert scores.macro_f1 == pytest.approx(2 / 3)
+    assert scores.entity["amount"][:3] == (1.0, 1.0, 1.0)
+    assert scores.entity["date"][:3] == (0.0, 0.0, 0.0)  # a wrong value counts as fp + fn
+    assert scores.entity_f1 == pytest.approx(0.5)
