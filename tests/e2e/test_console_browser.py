@@ -58,6 +58,12 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at N=2^10 here: the production cost (2^17) is for real passwords."""
+    monkeypatch.setattr(staff_repo, "_LOG2_N", 10)
+
+
 @pytest.fixture
 async def ledger(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'console.db'}")

@@ -3,6 +3,8 @@ sessions, CSRF, roles, and the take over / reply / resolve / hand back flow."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +30,12 @@ from bot.web.console.queries import bucket_of, overview
 
 PASSWORD = "correct horse battery"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture(autouse=True)
+def _cheap_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """scrypt at N=2^10 here: the production cost (2^17) is for real passwords."""
+    monkeypatch.setattr(staff_repo, "_LOG2_N", 10)
 
 
 @pytest.fixture
@@ -496,3 +504,153 @@ async def test_a_rejected_plan_lets_reminders_resume(
         ledger, select(audit_log.c.actor).where(audit_log.c.action == "plan_rejected")
     )
     assert rejected == "staff:maria"
+
+
+async def _bank_line_to_review(engine: AsyncEngine) -> int:
+    """A bank line the reconciliation left for staff, with two ranked candidates."""
+    from adapters.db.bank_schema import bank_match_candidates, bank_statements, bank_transactions
+
+    now = datetime.now(UTC)
+    today = now.date()
+    async with engine.begin() as conn:
+        ids = {row.number: row.id for row in await conn.execute(select(invoices))}
+        statement_id = (
+            await conn.execute(
+                bank_statements.insert()
+                .values(
+                    source="test.xml",
+                    format="camt.053",
+                    account_iban="BE68539007547034",
+                    statement="1",
+                    new_lines=1,
+                    duplicate_lines=0,
+                    imported_at=now,
+                )
+                .returning(bank_statements.c.id)
+            )
+        ).scalar_one()
+        transaction_id = (
+            await conn.execute(
+                bank_transactions.insert()
+                .values(
+                    identity="t" * 32,
+                    statement_id=statement_id,
+                    account_iban="BE68539007547034",
+                    statement="1",
+                    booking_date=today,
+                    value_date=today,
+                    amount=Decimal("250.00"),
+                    currency="EUR",
+                    counterparty_name="J. PEETERS",
+                    free_text="factuur F9",
+                    bank_reference="ref-1",
+                    sequence="1",
+                    source="test.xml",
+                    status="to_review",
+                    reason="no reference; several invoices of that amount",
+                    created_at=now,
+                )
+                .returning(bank_transactions.c.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            bank_match_candidates.insert(),
+            [
+                {
+                    "transaction_id": transaction_id,
+                    "rank": 1,
+                    "invoice_ids": str(ids["F-9"]),
+                    "invoice_numbers": "F-9",
+                    "method": "name_amount",
+                    "confidence": 0.7,
+                    "reason": "name and amount",
+                },
+                {
+                    "transaction_id": transaction_id,
+                    "rank": 2,
+                    "invoice_ids": str(ids["INV-1"]),
+                    "invoice_numbers": "INV-1",
+                    "method": "amount",
+                    "confidence": 0.3,
+                    "reason": "amount only",
+                },
+            ],
+        )
+    return int(transaction_id)
+
+
+async def test_a_manager_applies_a_ranked_candidate_of_a_bank_line(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    transaction_id = await _bank_line_to_review(ledger)
+    await sign_in(client, "arno")
+    page = await (await client.get("/console/decisions")).text()
+    assert "factuur F9" in page
+    assert "name and amount" in page
+    token = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "rank": "1"}
+    assert (await client.post(f"/console/bank/{transaction_id}/apply", data=form)).status == 403
+    client.session.cookie_jar.clear()
+    await sign_in(client, "maria")
+    form["csrf_token"] = await csrf_of(client, "/console/decisions")
+    response = await client.post(f"/console/bank/{transaction_id}/apply", data=form)
+    assert response.status == 200
+    assert "Bank line applied" in await response.text()
+    async with ledger.connect() as conn:
+        paid = (
+            await conn.execute(
+                select(invoices.c.open_amount, invoices.c.status).where(invoices.c.number == "F-9")
+            )
+        ).one()
+        untouched = (
+            await conn.execute(select(invoices.c.open_amount).where(invoices.c.number == "INV-1"))
+        ).scalar_one()
+    assert tuple(paid) == (Decimal("0.00"), "paid")
+    assert untouched == Decimal("400.00")
+    again = await client.post(f"/console/bank/{transaction_id}/apply", data=form)
+    assert again.status == 400
+    assert "not waiting for review" in await again.text()
+
+
+async def test_a_manager_writes_off_and_the_debtor_page_and_audit_log_show_it(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await sign_in(client, "maria")
+    token = await csrf_of(client)
+    async with ledger.connect() as conn:
+        invoice_id, debtor_id = (
+            await conn.execute(
+                select(invoices.c.id, invoices.c.debtor_id).where(invoices.c.number == "F-9")
+            )
+        ).one()
+    response = await client.post(
+        f"/console/invoices/{invoice_id}/write-off",
+        data={"csrf_token": token, "note": "insolvent", "back": f"/console/debtors/{debtor_id}"},
+    )
+    assert response.status == 200
+    page = await response.text()
+    assert "Invoice written off" in page
+    assert "written_off" in page  # the invoice's status on the debtor page
+    assert "Jan Peeters" in page
+    audit = await (await client.get("/console/audit?action=written_off")).text()
+    assert "staff:maria" in audit
+    assert "insolvent" in audit
+    again = await client.post(
+        f"/console/invoices/{invoice_id}/write-off", data={"csrf_token": token}
+    )
+    assert again.status == 400
+
+
+async def test_open_pages_hear_about_new_messages(client: TestClient, ledger: AsyncEngine) -> None:
+    await sign_in(client, "arno")
+    async with client.get("/console/events") as stream:
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+        assert await stream.content.readline() == b"retry: 3000\n"
+        await linked_chat(client, ledger, "C1", "web-9")
+        event = b""
+        while not event.startswith(b"event: change"):
+            event = await asyncio.wait_for(stream.content.readline(), timeout=10)
+        data = json.loads((await stream.content.readline()).removeprefix(b"data: "))
+        assert data["messages"] == 2  # "/start" and the bot's answer
+    client.session.cookie_jar.clear()
+    assert (await client.get("/console/events")).status == 401
