@@ -247,6 +247,9 @@ def load_or_train(
         with temporary.open("wb") as handle:
             pickle.dump(classifier, handle, protocol=pickle.HIGHEST_PROTOCOL)
         temporary.replace(cached)  # atomic: a parallel reader never sees half a file
+        for stale in cached.parent.glob("intents-*.pickle"):
+            if stale != cached:  # models of older data or code (~7 MB each)
+                stale.unlink(missing_ok=True)
     except OSError as exc:  # a read-only home still parses, it just trains each time
         log.warning("cannot cache the NLU model in %s: %s", cached.parent, exc)
     return classifier
