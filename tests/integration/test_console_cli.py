@@ -1,0 +1,103 @@
+"""``relance staff``: adding console users from the command line (SQLite)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def relance(db_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": db_url}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'staff.db'}"
+    assert relance(url, "db", "upgrade").returncode == 0
+    return url
+
+
+def test_add_then_list_and_change_a_password(db: str) -> None:
+    added = relance(
+        db,
+        "staff",
+        "add",
+        "Anne",
+        "--role",
+        "manager",
+        "--name",
+        "Anne D.",
+        "--password-stdin",
+        stdin="a long passphrase\n",
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "added anne (manager)\n"
+    listed = relance(db, "staff", "list")
+    assert listed.stdout.split() == ["anne", "manager", "active", "Anne", "D."]
+    changed = relance(
+        db, "staff", "password", "anne", "--password-stdin", stdin="another passphrase\n"
+    )
+    assert changed.returncode == 0, changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "message"),
+    [
+        (
+            ["bob", "--role", "boss"],
+            "a long passphrase\n",
+            "role 'boss': one of agent, manager, admin",
+        ),
+        (["bob", "--role", "agent"], "short\n", "the password needs at least 10 characters"),
+        (["bob smith", "--role", "agent"], "a long passphrase\n", "login 'bob smith'"),
+        (["bob", "--role", "agent"], "\n", "no password given"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(
+    db: str, args: list[str], stdin: str, message: str
+) -> None:
+    result = relance(db, "staff", "add", *args, "--password-stdin", stdin=stdin)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert relance(db, "staff", "list").stdout == ""
+
+
+def test_a_login_is_added_once(db: str) -> None:
+    first = relance(
+        db,
+        "staff",
+        "add",
+        "cara",
+        "--role",
+        "agent",
+        "--password-stdin",
+        stdin="a long passphrase\n",
+    )
+    assert first.returncode == 0
+    again = relance(
+        db,
+        "staff",
+        "add",
+        "CARA",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="a long passphrase\n",
+    )
+    assert again.returncode == 2
+    assert "login 'cara' exists already" in again.stderr
+    assert relance(db, "staff", "list").stdout.split()[:2] == ["cara", "agent"]
