@@ -23,7 +23,7 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -35,6 +35,7 @@ from bot.templating import TEMPLATES, environment
 from bot.web.keys import ENGINE, SETTINGS
 from bot.web.mollie_webhook import PAYMENTS
 from domain.debtor import LANGUAGES
+from domain.reference import display
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -143,7 +144,10 @@ async def _debtor_page(
         debtor = await load_debtor_context(conn, debtor_id, settings)
         if debtor is None:
             return _refused(request, LinkInvalid("unknown debtor"))
-        chat_token = await conversation_repo.create_link_token(conn, debtor_id, "portal")
+        # One token per page view, for its chat session only: short-lived.
+        chat_token = await conversation_repo.create_link_token(
+            conn, debtor_id, "portal", valid_for=timedelta(days=1)
+        )
         plan_view = None
         for plan_id in await plan_repo.active_plan_ids(conn, debtor_id):
             plan = await plan_repo.load_plan(conn, plan_id)
@@ -167,8 +171,6 @@ async def _debtor_page(
         language = "fr"
     invoices = [i for i in debtor.invoices if not i.disputed]
     single = invoices[0] if len(invoices) == 1 else None
-    from domain.reference import display
-
     qr = _qr_data_uri(
         settings,
         sum((i.open_amount for i in invoices), Decimal("0.00")),
