@@ -654,3 +654,32 @@ async def test_open_pages_hear_about_new_messages(client: TestClient, ledger: As
         assert data["messages"] == 2  # "/start" and the bot's answer
     client.session.cookie_jar.clear()
     assert (await client.get("/console/events")).status == 401
+
+
+async def test_an_unknown_senders_words_are_shown_escaped(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    stored = await conversation_repo.store_inbound(
+        ledger,
+        channel="email",
+        channel_key="stranger@example.org",
+        external_id="<x1@example.org>",
+        text="<script>alert('x')</script> who are you?",
+        meta={"subject": "Rappel", "message_id": "<x1@example.org>"},
+    )
+    async with ledger.begin() as conn:
+        await conversation_repo.escalate(
+            conn,
+            conversation_id=stored.conversation_id,
+            debtor_id=None,
+            reason="unknown_sender",
+            message_id=stored.id,
+        )
+    await sign_in(client, "arno")
+    inbox = await (await client.get("/console/")).text()
+    assert "Unknown sender" in inbox
+    assert "unknown: stranger@example.org" in inbox
+    page = await (await client.get(f"/console/conversations/{stored.conversation_id}")).text()
+    assert "Unidentified sender" in page
+    assert "&lt;script&gt;alert(" in page
+    assert "<script>alert" not in page
