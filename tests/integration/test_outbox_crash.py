@@ -4,6 +4,7 @@ copy, and two senders at once deliver every message exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -44,9 +45,21 @@ class Recorder:
         self.lock = threading.Lock()
         self.kill_on: int | None = None
         self.victim: int | None = None
+        self.rendezvous = False
+        self.in_flight = 0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content)
+        if self.rendezvous:
+            # Hold the first message until a second sender is delivering too, so the
+            # test shows two senders at work at once whatever the machine's load.
+            self.in_flight += 1
+            waited = 0.0
+            while self.rendezvous and self.in_flight < 2 and waited < 30:
+                await asyncio.sleep(0.05)
+                waited += 0.05
+            self.rendezvous = False
+            self.in_flight -= 1
         with self.lock:
             self.received.append(str(message["Message-ID"]))
             count = len(self.received)
@@ -185,6 +198,7 @@ async def test_two_senders_deliver_each_message_once(
 ) -> None:
     recorder, port = smtp
     await seed(engine, 40)
+    recorder.rendezvous = True
     senders = [sender(db_url, port, "--batch", "2") for _ in range(2)]
     reports = []
     for process in senders:
