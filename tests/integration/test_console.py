@@ -683,3 +683,33 @@ async def test_an_unknown_senders_words_are_shown_escaped(
     assert "Unidentified sender" in page
     assert "&lt;script&gt;alert(" in page
     assert "<script>alert" not in page
+
+
+async def test_a_conversation_a_colleague_answers_is_not_taken_from_them(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    await sign_in(client, "arno")
+    token = await csrf_of(client)
+    take = f"/console/conversations/{conversation_id}/take"
+    assert (await client.post(take, data={"csrf_token": token})).status == 200
+    client.session.cookie_jar.clear()
+    await sign_in(client, "maria")
+    response = await client.post(take, data={"csrf_token": await csrf_of(client)})
+    assert response.status == 400
+    assert "staff:arno already answers this conversation" in await response.text()
+    assert await scalar(ledger, select(conversations.c.assigned_to)) == "staff:arno"
+
+
+@pytest.mark.parametrize("action", ["take", "hand-back", "reply"])
+async def test_an_unknown_conversation_is_a_clear_404(
+    client: TestClient, ledger: AsyncEngine, action: str
+) -> None:
+    await sign_in(client, "arno")
+    response = await client.post(
+        f"/console/conversations/999/{action}",
+        data={"csrf_token": await csrf_of(client), "text": "hello"},
+    )
+    assert response.status == 404
+    assert "no conversation 999" in await response.text()

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import conversation_repo, dunning_repo
-from adapters.db.conversation_schema import escalations
+from adapters.db.conversation_schema import conversations, escalations
 from adapters.db.dunning_schema import dunning_holds
 from adapters.db.ledger import import_invoices, refresh_open_amounts
 from adapters.db.schema import debtors, invoices
@@ -51,10 +52,25 @@ def parse_amount(text: str, field: str = "amount") -> Decimal:
 # ----------------------------------------------------------------------- conversations
 
 
+async def _conversation(engine: AsyncEngine, conversation_id: int) -> Any:
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
+        ).first()
+    if row is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return row
+
+
 async def take_over(
     service: Conversations, engine: AsyncEngine, conversation_id: int, user: StaffUser
 ) -> None:
-    """The bot stops answering this conversation; its open escalations become ours."""
+    """The bot stops answering this conversation; its open escalations become ours.
+
+    A conversation a colleague already answers is not taken from them silently."""
+    conv = await _conversation(engine, conversation_id)
+    if conv.handler == "staff" and conv.assigned_to not in (None, user.actor):
+        raise UserError(f"{conv.assigned_to} already answers this conversation")
     await service.take_over(conversation_id, user.actor)
     async with engine.begin() as conn:
         await conn.execute(
@@ -69,6 +85,7 @@ async def hand_back(
     service: Conversations, engine: AsyncEngine, conversation_id: int, user: StaffUser
 ) -> None:
     """The bot answers again; what we had taken is resolved."""
+    await _conversation(engine, conversation_id)
     await service.hand_back(conversation_id, user.actor)
     async with engine.begin() as conn:
         await conn.execute(
@@ -87,8 +104,7 @@ async def staff_reply(
         raise UserError("reply: write something to send")
     if len(text) > 4000:
         raise UserError("reply: at most 4,000 characters")
-    async with engine.connect() as conn:
-        conv = await conversation_repo.load_conversation(conn, conversation_id)
+    conv = await _conversation(engine, conversation_id)
     if conv.handler != "staff":
         raise UserError("take the conversation over before answering (the bot is answering)")
     await service.staff_reply(conversation_id, user.actor, text)

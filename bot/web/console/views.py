@@ -185,18 +185,24 @@ async def conversation(request: web.Request) -> web.Response:
 @requires("agent")
 async def take(request: web.Request) -> web.Response:
     conversation_id = _id(request)
-    await actions.take_over(
-        request.app[CONVERSATIONS], request.app[ENGINE], conversation_id, user_of(request)
-    )
+    try:
+        await actions.take_over(
+            request.app[CONVERSATIONS], request.app[ENGINE], conversation_id, user_of(request)
+        )
+    except RelanceError as exc:
+        return await _problem(request, exc)
     return _redirect(f"/console/conversations/{conversation_id}?done=taken")
 
 
 @requires("agent")
 async def hand_back(request: web.Request) -> web.Response:
     conversation_id = _id(request)
-    await actions.hand_back(
-        request.app[CONVERSATIONS], request.app[ENGINE], conversation_id, user_of(request)
-    )
+    try:
+        await actions.hand_back(
+            request.app[CONVERSATIONS], request.app[ENGINE], conversation_id, user_of(request)
+        )
+    except RelanceError as exc:
+        return await _problem(request, exc)
     return _redirect(f"/console/conversations/{conversation_id}?done=handed")
 
 
@@ -212,7 +218,7 @@ async def reply(request: web.Request) -> web.Response:
             user_of(request),
             form_value(form, "text"),
         )
-    except UserError as exc:
+    except RelanceError as exc:
         return await _problem(request, exc)
     return _redirect(f"/console/conversations/{conversation_id}?done=sent#reply")
 
