@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -67,7 +68,10 @@ class DunningSetup:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Europe/Brussels"))
     mail_from: str = "Relance <credit@relance.example>"
     reply_to: str = "credit@relance.example"
-    pay_url: str | None = None  # filled by the payments part later
+    pay_url: str | None = None  # one link for every message (tests, demos)
+    # A signed link to the debtor's pay page (``bot.paylinks.portal_url``), when a
+    # secret key is configured: the "pay online" line of every reminder.
+    pay_link: Callable[[int], str] | None = None
 
     @classmethod
     def from_settings(
@@ -83,8 +87,14 @@ class DunningSetup:
         except ValueError:
             raise UserError(f"RELANCE_JURISDICTION must be BE or NL, not {raw!r}") from None
         policy = replace(DEFAULT_POLICY, terms=terms_from_env(env), jurisdiction=jurisdiction)
+        pay_link = None
+        if settings.secret_key:
+            from bot.paylinks import portal_url
+
+            pay_link = partial(portal_url, settings)
         return cls(
             policy=policy,
+            pay_link=pay_link,
             contact=contact,
             creditor=settings.creditor,
             timezone=settings.timezone,
@@ -295,7 +305,7 @@ def message_context(
             "bic": setup.creditor.bic,
             "reference": reference,
             "qr_cid": qr_cid,
-            "pay_url": setup.pay_url,
+            "pay_url": setup.pay_link(first.debtor_id) if setup.pay_link else setup.pay_url,
         },
         "creditor": {
             "name": setup.creditor.name,

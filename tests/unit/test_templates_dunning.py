@@ -259,3 +259,14 @@ def test_dutch_fourteen_day_letter_states_the_exact_costs(language: str, channel
     assert "2026" in text
     assert "XIX" not in text  # no Belgian consumer-law wording under Dutch law
     assert "2 août 2002" not in text
+
+
+def test_the_pay_link_of_the_debtor_is_in_every_channel() -> None:
+    linked = replace(SETUP, pay_link=lambda debtor_id: f"https://pay.example/d/{debtor_id}")
+    for channel in CHANNELS:
+        lines = [line("INV-1", 2, "neutral", "de", channel, "55.00")]
+        context = message_context(lines, [facts("INV-1")], linked, "Jan", True, None)
+        rendered = render_message(context, channel)
+        assert "https://pay.example/d/7" in rendered.text
+        if rendered.html is not None:
+            assert 'href="https://pay.example/d/7"' in rendered.html
