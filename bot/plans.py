@@ -34,6 +34,7 @@ from adapters.db import conversation_repo, plan_repo
 from adapters.db.ledger import apply_allocations
 from adapters.db.schema import debtor_emails, invoices
 from bot.config import Settings
+from bot.dialogue.policy import Reply
 from bot.paylinks import calendar_url, instalment_url
 from domain.allocation import OpenItem, allocate
 from domain.money import ZERO
@@ -249,9 +250,18 @@ async def pay_invoices(
     return payment.checkout_url, total
 
 
-async def record_payment(conn: AsyncConnection, fetched: ProviderPayment, today: date) -> str:
+async def record_payment(
+    conn: AsyncConnection,
+    fetched: ProviderPayment,
+    today: date,
+    conversations: Conversations | None = None,
+) -> str:
     """What a webhook's payment means for the ledger; returns what was done:
-    ``recorded``, ``duplicate``, ``unknown`` or the new status."""
+    ``recorded``, ``duplicate``, ``unknown`` or the new status.
+
+    With ``conversations``, a plan's debtor is told in the same transaction: the
+    instalment was received (and when the next one is due), or the plan is complete.
+    """
     row = await plan_repo.payment_by_provider_id(conn, fetched.id)
     if row is None:
         return "unknown"
@@ -280,8 +290,50 @@ async def record_payment(conn: AsyncConnection, fetched: ProviderPayment, today:
         plan_id=row.plan_id,
     )
     if row.plan_id is not None:
-        await refresh_plan(conn, row.plan_id, today)
+        state = await refresh_plan(conn, row.plan_id, today)
+        plan = await plan_repo.load_plan(conn, row.plan_id)
+        if conversations is not None and plan is not None:
+            await _tell(
+                conn,
+                conversations,
+                plan,
+                _paid_reply(
+                    plan, state, fetched.amount, await plan_repo.paid_since_start(conn, plan.id)
+                ),
+                today,
+            )
     return "recorded"
+
+
+def _paid_reply(
+    plan: plan_repo.StoredPlan, state: PlanState | None, amount: Decimal, paid: Decimal
+) -> Reply:
+    if state is PlanState.COMPLETED:
+        return Reply("plan_completed", {"plan_total": plan.total + plan.fee})
+    upcoming = next_due(plan.instalments, paid)
+    return Reply(
+        "plan_instalment_paid",
+        {
+            "amount": amount,
+            "instalment": _instalment_params(
+                upcoming.instalment, upcoming.remaining, len(plan.instalments)
+            )
+            if upcoming
+            else None,
+        },
+    )
+
+
+async def _tell(
+    conn: AsyncConnection,
+    conversations: Conversations,
+    plan: plan_repo.StoredPlan,
+    reply: Reply,
+    today: date,
+) -> None:
+    conversation_id = await _debtor_conversation(conn, plan)
+    if conversation_id is not None:
+        await conversations.tell(conn, conversation_id, [reply], today)
 
 
 # ------------------------------------------------------------------------ daily check
@@ -323,8 +375,6 @@ async def check_plans(
     today: date,
 ) -> CheckSummary:
     """Reminders, broken and completed plans for ``today``; one transaction per plan."""
-    from bot.dialogue.policy import Reply
-
     summary = CheckSummary()
     async with engine.connect() as conn:
         plan_ids = await plan_repo.active_plan_ids(conn)
@@ -335,7 +385,7 @@ async def check_plans(
                 continue
             state = await refresh_plan(conn, plan_id, today)
             paid = await plan_repo.paid_since_start(conn, plan_id)
-            reply: Reply | None = None
+            reply: Reply
             if state is PlanState.COMPLETED:
                 summary.completed += 1
                 reply = Reply("plan_completed", {"plan_total": plan.total + plan.fee})
@@ -385,9 +435,7 @@ async def check_plans(
                 )
                 event = "reminded"
             summary.events.append({"plan": plan_id, "debtor_id": plan.debtor_id, "event": event})
-            conversation_id = await _debtor_conversation(conn, plan)
-            if conversation_id is not None and reply is not None:
-                await conversations.tell(conn, conversation_id, [reply], today)
+            await _tell(conn, conversations, plan, reply, today)
     return summary
 
 

@@ -62,7 +62,9 @@ async def mollie_webhook(request: web.Request) -> web.Response:
         raise web.HTTPServiceUnavailable(text="payment provider unreachable") from None
     settings = request.app[SETTINGS]
     today = datetime.now(settings.timezone).date()
+    from bot.web.webchat import CONVERSATIONS
+
     async with request.app[ENGINE].begin() as conn:
-        outcome = await record_payment(conn, fetched, today)
+        outcome = await record_payment(conn, fetched, today, request.app.get(CONVERSATIONS))
     log.info("mollie webhook %s: %s", payment_id, outcome)
     return web.Response(text="ok")

@@ -198,6 +198,11 @@ async def test_telegram_plan_from_request_to_paid_instalment_and_next_reminder(
                 )
             ).scalar_one()
         assert paid == [(1, Decimal("200.00")), (2, Decimal("0.00")), (3, Decimal("0.00"))]
+        # The debtor hears that the money arrived and when the next instalment is due
+        # (once, although the webhook came twice).
+        thanks = (await telegram.wait_sent(4))[3]["text"]
+        assert "nous avons bien reçu 200,00" in thanks
+        assert "mensualité 2 sur 3" in thanks
         assert sum(moved) == Decimal("200.00")
         assert still_open == Decimal("400.00")
 
@@ -208,7 +213,8 @@ async def test_telegram_plan_from_request_to_paid_instalment_and_next_reminder(
         summary = await check_plans(engine, service, settings, before_second)
         again = await check_plans(engine, service, settings, before_second)
         assert (summary.reminded, again.reminded) == (1, 0)
-        reminder = (await telegram.wait_sent(4))[3]["text"]
+        reminder = (await telegram.wait_sent(5))[4]["text"]
+        assert len(telegram.sent) == 5
         assert "mensualité 2 sur 3" in reminder
         assert "/pay/instalment/" in reminder
     assert await _count(engine, outbox, outbox.c.channel == "telegram") >= 1

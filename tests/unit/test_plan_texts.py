@@ -145,6 +145,16 @@ def test_every_plan_reply_renders_in_every_language(language: str) -> None:
         language,
     )
     completed, _ = render(Reply("plan_completed", {"plan_total": Decimal("1000.00")}), language)
+    received, _ = render(
+        Reply("plan_instalment_paid", {"amount": Decimal("333.34"), "instalment": instalment}),
+        language,
+    )
+    last, _ = render(
+        Reply("plan_instalment_paid", {"amount": Decimal("333.33"), "instalment": None}), language
+    )
+    assert "333" in received
+    assert "2" in received
+    assert "333" in last
     assert "https://p.example/2" in reminder
     assert "333" in reminder
     assert "666" in broken
