@@ -41,6 +41,11 @@ def register(subparsers: Any) -> None:
     prev.add_argument(
         "--planned-only", action="store_true", help="leave out invoices that get nothing"
     )
+    prev.add_argument(
+        "--explain",
+        action="store_true",
+        help="add how fees and interest were computed (a 'breakdown' key with --json)",
+    )
     prev.set_defaults(handler=_preview)
 
     run = sub.add_parser("run", help="decide, record the lines and queue the messages")
@@ -112,6 +117,11 @@ def _preview(args: argparse.Namespace) -> int:
                 if args.planned_only and not isinstance(decision, DunningLine):
                     continue
                 data = decision.to_json()
+                if args.explain and isinstance(decision, DunningLine):
+                    data["breakdown"] = {
+                        "fees": list(decision.claim.fees.breakdown),
+                        "interest": list(decision.claim.interest.breakdown),
+                    }
                 if args.json:
                     _print(data)
                 elif isinstance(decision, DunningLine):
@@ -120,6 +130,12 @@ def _preview(args: argparse.Namespace) -> int:
                         f"L{data['level']} {data['tone']:<8} {data['channel']:<8} "
                         f"{data['total_claimed']:>12}"
                     )
+                    if args.explain:
+                        for step in (
+                            *decision.claim.fees.breakdown,
+                            *decision.claim.interest.breakdown,
+                        ):
+                            print(f"{'':12}{step}")
                 else:
                     print(
                         f"{'':10}  {data['invoice']:<16} {data['debtor'][:28]:<28} "
