@@ -527,6 +527,80 @@ def plan_links(settings: Settings, accepted: AcceptedPlan) -> dict[str, str | No
     }
 
 
+_DECIMALS = ("min_instalment", "down_payment_percent", "fee", "max_auto_total")
+_INTEGERS = (
+    "min_instalments",
+    "max_instalments",
+    "max_duration_days",
+    "first_due_days",
+    "interval_months",
+    "grace_days",
+    "remind_days_before",
+)
+
+
+def load_plan_policies(path: str | None) -> dict[str, PaymentPlanPolicy]:
+    """The creditor's plan policies from a YAML file (RELANCE_PLAN_POLICY), over the
+    defaults; without a file, the defaults.  ::
+
+        consumer:
+          max_instalments: 10
+          min_instalment: "30.00"
+        business:
+          down_payment_percent: 20
+
+    Bad input names the file, the segment and the setting, and nothing is used.
+    """
+    from dataclasses import replace
+    from pathlib import Path
+
+    import yaml
+
+    from bot.errors import UserError
+    from domain.payment_plan import default_policies
+
+    policies = default_policies()
+    if not path:
+        return policies
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the plan policy: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if raw is None:
+        return policies
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected segments (business, consumer) at the top")
+    for segment, values in raw.items():
+        if segment not in policies:
+            raise UserError(f"{path}: {segment}: unknown segment (business or consumer)")
+        if not isinstance(values, dict):
+            raise UserError(f"{path}: {segment}: expected settings under the segment")
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            where = f"{path}: {segment}.{key}"
+            if key in _DECIMALS:
+                try:
+                    changes[key] = Decimal(str(value))
+                except ArithmeticError:
+                    raise UserError(f"{where}: not an amount: {value!r}") from None
+                if not changes[key].is_finite():
+                    raise UserError(f"{where}: not an amount: {value!r}")
+            elif key in _INTEGERS:
+                if not isinstance(value, int) or isinstance(value, bool):
+                    raise UserError(f"{where}: not a whole number: {value!r}")
+                changes[key] = value
+            else:
+                known = ", ".join(_INTEGERS + _DECIMALS)
+                raise UserError(f"{where}: unknown setting (one of {known})")
+        try:
+            policies[segment] = replace(policies[segment], **changes)
+        except ValueError as exc:
+            raise UserError(f"{path}: {segment}: {exc}") from None
+    return policies
+
+
 def provider_from_settings(settings: Settings) -> PaymentProvider | None:
     """Mollie when MOLLIE_API_KEY is set, else None (transfers and EPC QR only)."""
     if not settings.mollie_api_key:

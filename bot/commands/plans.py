@@ -45,6 +45,12 @@ def register(subparsers: Any) -> None:
     ics.add_argument("plan_id", type=int)
     ics.set_defaults(handler=_ics)
 
+    policy = sub.add_parser(
+        "policy", help="print the plan policies in force (RELANCE_PLAN_POLICY over the defaults)"
+    )
+    policy.add_argument("--file", help="check this YAML file instead of RELANCE_PLAN_POLICY")
+    policy.set_defaults(handler=_policy)
+
     portal = subparsers.add_parser("portal", help="the debtors' pay page")
     portal_sub = portal.add_subparsers(dest="portal_command", metavar="ACTION")
     portal_sub.required = True
@@ -72,6 +78,18 @@ def _check(args: argparse.Namespace) -> int:
         }
 
     print(json.dumps(asyncio.run(run())))
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    import os
+    from dataclasses import asdict
+
+    from bot.plans import load_plan_policies
+
+    policies = load_plan_policies(args.file or os.environ.get("RELANCE_PLAN_POLICY"))
+    for segment, policy in policies.items():
+        print(json.dumps({"segment": segment} | asdict(policy), default=str))
     return 0
 
 

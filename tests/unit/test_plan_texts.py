@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -289,3 +290,40 @@ def test_ics_needs_one_title_per_instalment() -> None:
             host="h",
             stamp=datetime(2026, 3, 10, tzinfo=UTC),
         )
+
+
+def test_plan_policy_file_overrides_the_defaults(tmp_path: Path) -> None:
+    from bot.plans import load_plan_policies
+
+    path = tmp_path / "plans.yaml"
+    path.write_text('consumer:\n  max_instalments: 10\n  min_instalment: "30.00"\n')
+    policies = load_plan_policies(str(path))
+    assert policies["consumer"].max_instalments == 10
+    assert policies["consumer"].min_instalment == Decimal("30.00")
+    assert policies["business"] == load_plan_policies(None)["business"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("consumer:\n  fee: 5\n", "consumer: a consumer payment plan carries no fee"),
+        ("consumer:\n  max_instalmentz: 5\n", "consumer.max_instalmentz: unknown setting"),
+        ("business:\n  max_instalments: six\n", "business.max_instalments: not a whole number"),
+        ("business:\n  fee: lots\n", "business.fee: not an amount"),
+        ("retail:\n  fee: 1\n", "retail: unknown segment"),
+        ("- 1\n- 2\n", "expected segments"),
+        ("business: [\n", "not valid YAML"),
+    ],
+)
+def test_a_bad_plan_policy_file_names_where_and_why(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    from bot.errors import UserError
+    from bot.plans import load_plan_policies
+
+    path = tmp_path / "plans.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError) as caught:
+        load_plan_policies(str(path))
+    assert caught.value.message.startswith(f"{path}: ")
+    assert message in caught.value.message
