@@ -18,13 +18,11 @@ transaction rolls everything back and ``recover()`` handles the message again.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import uuid
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -120,7 +118,6 @@ class Conversations:
         self.understand = understand or _default_understand
         self.policy = policy or ConversationPolicy(plan_policies=_plan_policies())
         self.pay_url = pay_url or self._portal_url
-        self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def today(self) -> date:
         return datetime.now(self.settings.timezone).date()
@@ -155,25 +152,20 @@ class Conversations:
         meta = dict(inbound.meta)
         if inbound.reference_date:
             meta["reference_date"] = inbound.reference_date.isoformat()
-        async with self._writing():
-            stored = await repo.store_inbound(
-                self.engine,
-                channel=inbound.channel,
-                channel_key=inbound.sender,
-                external_id=inbound.external_id,
-                text=inbound.text,
-                kind=inbound.kind,
-                meta=meta,
-                received_at=inbound.received_at,
-            )
+        stored = await repo.store_inbound(
+            self.engine,
+            channel=inbound.channel,
+            channel_key=inbound.sender,
+            external_id=inbound.external_id,
+            text=inbound.text,
+            kind=inbound.kind,
+            meta=meta,
+            received_at=inbound.received_at,
+        )
         if stored.duplicate:
             log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
             return []
-        # Handled from what we hold (as stored: JSON round trip), not read back.
-        stored_meta = json.loads(json.dumps(meta, default=str))
-        return await self._handle(
-            stored.id, inbound.text, inbound.kind, stored_meta, inbound.received_at
-        )
+        return await self.process(stored.id)
 
     async def recover(self) -> int:
         """Handle every message stored but not handled (after a crash); returns how many."""
@@ -189,35 +181,24 @@ class Conversations:
         if row is None or row.status != "received":
             return []
         meta = json.loads(row.meta or "{}")
-        return await self._handle(message_id, row.text, row.kind, meta, row.created_at)
-
-    async def _handle(
-        self, message_id: int, text: str, kind: str, meta: dict[str, Any], created_at: datetime
-    ) -> list[OutgoingMessage]:
         reference = (
             date.fromisoformat(meta["reference_date"])
             if meta.get("reference_date")
-            else created_at.astimezone(self.settings.timezone).date()
-            if created_at.tzinfo
+            else row.created_at.astimezone(self.settings.timezone).date()
+            if row.created_at.tzinfo
             else self.today()
         )
         parse = None
-        if kind == "message" and not _START.match(text.strip()):
-            parse = self._understand(text, reference)
+        if row.kind == "message" and not _START.match(row.text.strip()):
+            parse = self._understand(row.text, reference)
 
-        async with self._writing(), self.engine.begin() as conn:
+        async with self.engine.begin() as conn:
             message = await repo.claim_received(conn, message_id)
             if message is None:
                 return []
             conversation = await repo.load_conversation(conn, message.conversation_id)
             handler = _Turn(self, conn, message, meta, conversation, reference)
             return await handler.run(parse)
-
-    def _writing(self) -> AbstractAsyncContextManager[Any]:
-        """SQLite has one writer at a time: this process's writers queue here, where a
-        finished one wakes the next at once, instead of in SQLite's busy handler,
-        which sleeps (up to 100 ms a round) before it tries again."""
-        return self._sqlite_writer or nullcontext()
 
     def _understand(self, text: str, reference: date) -> dict[str, Any]:
         choice = _PLAN_CHOICE.match(text.strip())
