@@ -18,11 +18,13 @@ transaction rolls everything back and ``recover()`` handles the message again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -56,6 +58,7 @@ from bot.dialogue.policy import (
 )
 from bot.dialogue.replies import base_context, render_reply, wrap_email
 from domain.debtor import LANGUAGES
+from nlu.training import INTENTS
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +67,6 @@ _START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{8,64})\s*$")
 _PAYLOAD = re.compile(r"^/([a-z_]+)\s*$")
 # A plan option's button: /plan_choice{"option": 2} (Rasa's payload shape).
 _PLAN_CHOICE = re.compile(r'^/plan_choice\s*\{\s*"option"\s*:\s*"?(\d{1,2})"?\s*\}\s*$')
-INTENTS = {
-    "already_paid",
-    "promise_to_pay",
-    "request_payment_plan",
-    "financial_hardship",
-    "dispute",
-    "request_invoice_copy",
-    "request_payment_details",
-    "ask_balance",
-    "wrong_recipient",
-    "insolvency",
-    "talk_to_human",
-    "stop_contact",
-    "auto_reply",
-    "affirm",
-    "deny",
-    "greet",
-    "thank",
-    "out_of_scope",
-}
 
 
 def _plan_policies() -> dict[str, Any]:
@@ -118,6 +101,7 @@ class Conversations:
         self.understand = understand or _default_understand
         self.policy = policy or ConversationPolicy(plan_policies=_plan_policies())
         self.pay_url = pay_url or self._portal_url
+        self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     def today(self) -> date:
         return datetime.now(self.settings.timezone).date()
@@ -152,20 +136,25 @@ class Conversations:
         meta = dict(inbound.meta)
         if inbound.reference_date:
             meta["reference_date"] = inbound.reference_date.isoformat()
-        stored = await repo.store_inbound(
-            self.engine,
-            channel=inbound.channel,
-            channel_key=inbound.sender,
-            external_id=inbound.external_id,
-            text=inbound.text,
-            kind=inbound.kind,
-            meta=meta,
-            received_at=inbound.received_at,
-        )
+        async with self._writing():
+            stored = await repo.store_inbound(
+                self.engine,
+                channel=inbound.channel,
+                channel_key=inbound.sender,
+                external_id=inbound.external_id,
+                text=inbound.text,
+                kind=inbound.kind,
+                meta=meta,
+                received_at=inbound.received_at,
+            )
         if stored.duplicate:
             log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
             return []
-        return await self.process(stored.id)
+        # Handled from what we hold (as stored: JSON round trip), not read back.
+        stored_meta = json.loads(json.dumps(meta, default=str))
+        return await self._handle(
+            stored.id, inbound.text, inbound.kind, stored_meta, inbound.received_at
+        )
 
     async def recover(self) -> int:
         """Handle every message stored but not handled (after a crash); returns how many."""
@@ -181,24 +170,35 @@ class Conversations:
         if row is None or row.status != "received":
             return []
         meta = json.loads(row.meta or "{}")
+        return await self._handle(message_id, row.text, row.kind, meta, row.created_at)
+
+    async def _handle(
+        self, message_id: int, text: str, kind: str, meta: dict[str, Any], created_at: datetime
+    ) -> list[OutgoingMessage]:
         reference = (
             date.fromisoformat(meta["reference_date"])
             if meta.get("reference_date")
-            else row.created_at.astimezone(self.settings.timezone).date()
-            if row.created_at.tzinfo
+            else created_at.astimezone(self.settings.timezone).date()
+            if created_at.tzinfo
             else self.today()
         )
         parse = None
-        if row.kind == "message" and not _START.match(row.text.strip()):
-            parse = self._understand(row.text, reference)
+        if kind == "message" and not _START.match(text.strip()):
+            parse = self._understand(text, reference)
 
-        async with self.engine.begin() as conn:
+        async with self._writing(), self.engine.begin() as conn:
             message = await repo.claim_received(conn, message_id)
             if message is None:
                 return []
             conversation = await repo.load_conversation(conn, message.conversation_id)
             handler = _Turn(self, conn, message, meta, conversation, reference)
             return await handler.run(parse)
+
+    def _writing(self) -> AbstractAsyncContextManager[Any]:
+        """SQLite has one writer at a time: this process's writers queue here, where a
+        finished one wakes the next at once, instead of in SQLite's busy handler,
+        which sleeps (up to 100 ms a round) before it tries again."""
+        return self._sqlite_writer or nullcontext()
 
     def _understand(self, text: str, reference: date) -> dict[str, Any]:
         choice = _PLAN_CHOICE.match(text.strip())
