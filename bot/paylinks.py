@@ -35,7 +35,11 @@ class LinkInvalid(ValueError):
 
 
 class LinkExpired(LinkInvalid):
-    """Genuine but too old."""
+    """Genuine but too old; ``ident`` is what it was signed for (its signature held)."""
+
+    def __init__(self, message: str, ident: int) -> None:
+        super().__init__(message)
+        self.ident = ident
 
 
 def _b64(data: bytes) -> str:
@@ -73,7 +77,7 @@ def verify(secret: str, token: str, purpose: str, now: float | None = None) -> i
     if kind != purpose:
         raise LinkInvalid("wrong purpose")
     if (time.time() if now is None else now) >= deadline:
-        raise LinkExpired("expired")
+        raise LinkExpired("expired", number)
     return number
 
 

@@ -98,8 +98,8 @@ def _render(name: str, language: str, request: web.Request, **context: Any) -> s
     )
 
 
-def _refused(request: web.Request, error: LinkInvalid) -> web.Response:
-    language = browser_language(request)
+def _refused(request: web.Request, error: LinkInvalid, language: str | None = None) -> web.Response:
+    language = language or browser_language(request)
     expired = isinstance(error, LinkExpired)
     return _html(
         _render("invalid", language, request, expired=expired), status=410 if expired else 403
@@ -212,6 +212,14 @@ async def page(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     try:
         debtor_id = verify(_secret(request), token, PORTAL)
+    except LinkExpired as error:
+        # A genuine link, only old: its debtor's language is known (and says nothing
+        # of any debt); a tampered link gets the browser's language.
+        language = None
+        if "lang" not in request.query:
+            async with request.app[ENGINE].connect() as conn:
+                language = await _debtor_language(conn, error.ident)
+        return _refused(request, error, language)
     except LinkInvalid as error:
         return _refused(request, error)
     return await _debtor_page(request, token, debtor_id)

@@ -157,7 +157,10 @@ async def test_the_chat_on_the_page_answers_questions(
         ("fr-BE", False, "Ce lien a expiré", 410),
         ("nl-BE", True, "Deze link is niet geldig", 403),
         ("de-DE", True, "Dieser Link ist ungültig", 403),
-        ("en-GB", False, "This link has expired", 410),
+        # A genuine but old link speaks the debtor's language (French here), whatever
+        # the browser asks; a tampered one can only follow the browser.
+        ("en-GB", False, "Ce lien a expiré", 410),
+        ("en-GB", True, "This link is not valid", 403),
     ],
 )
 async def test_expired_or_tampered_links_show_a_clear_page_and_nothing_of_the_debt(
