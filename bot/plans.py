@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import conversation_repo, plan_repo
-from adapters.db.ledger import apply_allocations
+from adapters.db.ledger import apply_allocations, reverse_allocations
 from adapters.db.schema import debtor_emails, invoices
 from bot.config import Settings
 from bot.dialogue.policy import Reply
@@ -265,6 +265,8 @@ async def record_payment(
     row = await plan_repo.payment_by_provider_id(conn, fetched.id)
     if row is None:
         return "unknown"
+    if fetched.charged_back > ZERO:
+        return await _charged_back(conn, row, fetched, today)
     if not fetched.paid:
         if row.allocated_at is None and row.status != fetched.status:
             await plan_repo.set_payment_status(conn, row.id, fetched.status)
@@ -303,6 +305,31 @@ async def record_payment(
                 today,
             )
     return "recorded"
+
+
+async def _charged_back(
+    conn: AsyncConnection, row: Any, fetched: ProviderPayment, today: date
+) -> str:
+    """The debtor's bank took the money back: what it paid is no longer paid.  The
+    allocations are removed (the invoices reopen, dunning sees them again) and a
+    plan's progress falls back; staff find it in the audit log."""
+    if row.status == "charged_back":
+        return "duplicate"
+    await plan_repo.set_payment_status(conn, row.id, "charged_back")
+    reopened = await reverse_allocations(conn, "mollie", fetched.id)
+    await conversation_repo.audit(
+        conn,
+        "mollie",
+        "payment_charged_back",
+        debtor_id=row.debtor_id,
+        payment=fetched.id,
+        amount=str(fetched.charged_back),
+        invoices=reopened,
+        plan_id=row.plan_id,
+    )
+    if row.plan_id is not None:
+        await refresh_plan(conn, row.plan_id, today)
+    return "charged_back"
 
 
 def _paid_reply(

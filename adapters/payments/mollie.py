@@ -8,7 +8,9 @@
     (await provider.get_payment(created.id)).status   -> "paid"
 
 Mollie's webhook carries only the payment's id: the status is always fetched again
-through ``get_payment``, never believed from the request (FACTS.md §6.1).
+through ``get_payment``, never believed from the request (FACTS.md §6.1).  A paid
+payment that the debtor's bank later takes back stays "paid" at Mollie with an
+``amountChargedBack``: ``charged_back`` carries it.
 
 Amounts go to Mollie as ``{"currency": "EUR", "value": "123.45"}`` (two decimals,
 a string).  Bancontact takes at most EUR 1,500 per payment (FACTS.md §3.3): above
@@ -49,6 +51,7 @@ class ProviderPayment:
     currency: str
     checkout_url: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+    charged_back: Decimal = Decimal("0.00")  # taken back by the debtor's bank
 
     @property
     def paid(self) -> bool:
@@ -139,6 +142,7 @@ class MolliePayments:
 
 def _converted(payment: Any) -> ProviderPayment:
     amount = payment.amount or {}
+    charged_back = payment.amount_chargedback or {}
     return ProviderPayment(
         id=str(payment.id),
         status=str(payment.status),
@@ -146,4 +150,5 @@ def _converted(payment: Any) -> ProviderPayment:
         currency=str(amount.get("currency", "EUR")),
         checkout_url=str(payment.checkout_url or ""),
         metadata=dict(payment.metadata or {}),
+        charged_back=Decimal(str(charged_back.get("value", "0.00"))),
     )

@@ -288,3 +288,23 @@ async def test_pay_page_shows_the_plan_with_instalment_links_and_its_calendar(
     # A calendar token does not open an instalment (the purpose is signed).
     wrong = await client.get("/pay/instalment/" + calendar_url(settings, plan_id).split("/")[-2])  # type: ignore[arg-type]
     assert wrong.status == 403
+
+
+async def test_a_chargeback_reopens_the_invoices_once(
+    client: TestClient, ledger: AsyncEngine, mollie: FakeMollie
+) -> None:
+    payment_id = await _choose(client, ledger, mollie, "INV-1")
+    mollie.set_status(payment_id, "paid")
+    assert await _webhook(client, payment_id) == 200
+    assert (await _open(ledger))["INV-1"] == Decimal("0.00")
+
+    mollie.charge_back(payment_id)
+    assert await _webhook(client, payment_id) == 200
+    assert await _webhook(client, payment_id) == 200  # repeated: nothing more
+    assert (await _open(ledger))["INV-1"] == Decimal("400.00")
+    assert await _count(ledger, allocations) == 0
+    async with ledger.connect() as conn:
+        status = (await conn.execute(select(payments.c.status))).scalar_one()
+        actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
+    assert status == "charged_back"
+    assert actions.count("payment_charged_back") == 1

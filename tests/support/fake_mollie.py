@@ -72,6 +72,14 @@ class FakeMollie:
             if status == "canceled":
                 payment["canceledAt"] = stamp
 
+    def charge_back(self, payment_id: str) -> None:
+        """The debtor's bank reverses a paid payment: it stays "paid" with an
+        ``amountChargedBack`` (https://docs.mollie.com/reference/chargebacks-api)."""
+        with self._lock:
+            payment = self.payments[payment_id]
+            assert payment["status"] == "paid", "only a paid payment is charged back"
+            payment["amountChargedBack"] = dict(payment["amount"])
+
     # ------------------------------------------------------------------- server
 
     def _create(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
