@@ -102,56 +102,52 @@ async def store_inbound(
     """Store an inbound message in its own committed transaction.
 
     Returns ``duplicate=True`` (and the earlier message's id) when the same
-    channel + external id was stored before: a redelivery, to be ignored.
+    channel + external id was stored before: a redelivery, to be ignored.  The
+    unique constraint decides (no look-up first: redeliveries are rare, and one
+    transaction per message is what keeps intake fast); a conflict on a
+    conversation created at the same moment by another process is retried.
     """
-    async with engine.begin() as conn:
-        existing = (
-            await conn.execute(
-                select(messages.c.id, messages.c.conversation_id).where(
-                    messages.c.channel == channel, messages.c.external_id == external_id
-                )
-            )
-        ).first()
-        if existing is not None:
-            return StoredMessage(existing.id, existing.conversation_id, True)
-        conversation_id = await conversation_for(conn, channel, channel_key)
-    # A second transaction for the insert itself: if a concurrent process stored the
-    # same message in between, the unique constraint refuses ours cleanly.
-    try:
-        async with engine.begin() as conn:
-            result = await conn.execute(
-                insert(messages)
-                .values(
-                    conversation_id=conversation_id,
-                    direction="in",
-                    channel=channel,
-                    external_id=external_id,
-                    author="debtor",
-                    text=text,
-                    kind=kind,
-                    meta=json.dumps(meta or {}, default=str),
-                    status="received",
-                    created_at=received_at or _now(),
-                )
-                .returning(messages.c.id)
-            )
-            message_id = int(result.scalar_one())
-            await conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(last_message_at=_now(), updated_at=_now())
-            )
-    except IntegrityError:
-        async with engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(messages.c.id, messages.c.conversation_id).where(
-                        messages.c.channel == channel, messages.c.external_id == external_id
+    for attempt in range(3):
+        try:
+            async with engine.begin() as conn:
+                conversation_id = await conversation_for(conn, channel, channel_key)
+                result = await conn.execute(
+                    insert(messages)
+                    .values(
+                        conversation_id=conversation_id,
+                        direction="in",
+                        channel=channel,
+                        external_id=external_id,
+                        author="debtor",
+                        text=text,
+                        kind=kind,
+                        meta=json.dumps(meta or {}, default=str),
+                        status="received",
+                        created_at=received_at or _now(),
                     )
+                    .returning(messages.c.id)
                 )
-            ).one()
-        return StoredMessage(row.id, row.conversation_id, True)
-    return StoredMessage(message_id, conversation_id, False)
+                message_id = int(result.scalar_one())
+                await conn.execute(
+                    update(conversations)
+                    .where(conversations.c.id == conversation_id)
+                    .values(last_message_at=_now(), updated_at=_now())
+                )
+            return StoredMessage(message_id, conversation_id, False)
+        except IntegrityError:
+            async with engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        select(messages.c.id, messages.c.conversation_id).where(
+                            messages.c.channel == channel, messages.c.external_id == external_id
+                        )
+                    )
+                ).first()
+            if row is not None:
+                return StoredMessage(row.id, row.conversation_id, True)
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def claim_received(conn: AsyncConnection, message_id: int) -> Any | None:
