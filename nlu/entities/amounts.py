@@ -1,6 +1,7 @@
 """Amounts of money, as a decimal string with two decimals.
 
     "€ 1.234,56"  "1 234,56 EUR"  "1234.56€"   -> "1234.56"
+    "£50"  "$50"  "50 USD"  "20 pounds"       -> "50.00", "20.00" (no currency in the value)
     "250 euros"  "250e"  "250 balles"  "€250,-" -> "250.00"
     "EUR 99"                                   -> "99.00"
     "vijftig euro"  "zweihundert Euro"         -> "50.00", "200.00"
@@ -25,8 +26,13 @@ from nlu.entities.spans import Message
 
 _NUM = r"(?:\d{1,3}(?:[.,' ]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
 _DASHES = r"(?:[.,]-{1,2})?"
-_CUR_BEFORE = r"(?:€|eur\.?|euros?)"
-_CUR_AFTER = r"(?:€|eur(?:o's|os?|s)?|euroos|balles?|boules)"
+# Other currencies (decision, README "NLU: normalisation, language and entities"):
+# "£50", "$50", "50 USD" are amounts too, value "50.00" -- the contract's amount
+# has no currency, nothing is converted; the text keeps the currency for a person.
+_OTHER_BEFORE = r"£|\$|us\$|usd|gbp|chf"
+_OTHER_AFTER = r"£|\$|usd|gbp|chf|dollars?|pounds?|quid|francs? suisses?|franken"
+_CUR_BEFORE = rf"(?:€|eur\.?|euros?|{_OTHER_BEFORE})"
+_CUR_AFTER = rf"(?:€|eur(?:o's|os?|s)?|euroos|balles?|boules|{_OTHER_AFTER})"
 _START = r"(?<![\w.,/€-])"
 
 _PATTERNS = (

@@ -167,14 +167,30 @@ _PLAN_CUE = re.compile(
     r"chaque mois|tous les mois|elke maand|iedere maand|jeden monat)"
 )
 
+# Opening hours: a weekday in a question about them is a habit, not a date.
+_OPENING_HOURS = re.compile(
+    r"(?<![\w'])(?:open|ouvert|ouverte|ouverts|ouvertes|geopend|geoffnet|offen|closed|ferme|"
+    r"fermes|gesloten|geschlossen|opening hours|heures d'ouverture|openingsuren|openingstijden|"
+    r"offnungszeiten)(?![\w'])"
+)
+
 # Tense cues, on folded text.
+# "j'ai" is a past tense only before a participle: "j'ai payé", "jai payer" (SMS),
+# not "j'ai ma paie le 25", "j'ai pas encore payé", "j'ai besoin de...".
+_JAI_NOT_PAST = (
+    r"(?:(?:pas|plus|rien|jamais|encore|toujours|besoin|envie|peur|ma|mon|mes|ta|ton|tes|sa|"
+    r"son|ses|un|une|des|du|de|le|la|les|que|aucun|aucune|votre|vos|notre|nos)(?![\w'])"
+    r"|d'|l'|qu')"
+)
 _PAST = re.compile(
-    r"(?<![\w'])(?:j'ai|jai|(?:ai|avons|avez|ont) (?:deja )?"
+    rf"(?<![\w'])(?:(?:j'ai|jai|j ai)(?!\s+{_JAI_NOT_PAST})|(?:ai|avons|avez|ont) (?:deja )?"
     r"(?:paye|regle|vire|verse|effectue|fait)|"
     r"a ete|ont ete|est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
-    r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|"
+    r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|deed|deden|gedaan|"
     r"was|werd|reeds|paid|payed|transferred|wired|settled|did|have paid|has been|already|"
-    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|wurde|bereits|schon|"
+    r"went out|left my account|charged|debited|"
+    r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|wurde|bereits|schon|erledigt|getatigt|"
+    r"abgebucht|veranlasst|"
     r"recu|recue|recus|ontvangen|gekregen|received|got|erhalten|bekommen|livre|livree|geleverd|"
     r"delivered|geliefert|besteld|ordered|bestellt|depuis|sinds|since|seit)"
     r"(?![\w'])"
@@ -190,6 +206,8 @@ _DOCUMENT_DATED = re.compile(
 _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
     r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|je compte|prevois|promets|"
+    r"jpeux|jpourrai|jvais|jvai|jpaierai|jpayerai|jpaye|jpaie|jvire|jverse|jregle|suivra|"
+    r"suivront|"
     r"je (?:vous |te |l'|la |le )?(?:paie|paye|vire|verse|regle|fais|envoie|rembourse|"
     r"transfere)|sera|seront|partira|d'ici|au plus tard|volgt|komt|gaat|geht|kommt|folgt|"
     r"erfolgt|goes out|"
@@ -207,6 +225,9 @@ _PAST_PARTICIPLE = re.compile(
 # comma, or a "but".
 _CLAUSE_BREAK = re.compile(
     r"(?<!\d)\.(?=\s|$)|[!?;\n]|,\s|\s(?:mais|maar|but|aber|sinon|et je|en ik|and i|und ich)\s"
+    # "j'ai payé 50 hier le reste fin du mois": the rest is another clause
+    r"|\s(?=(?:et |and |en |und )?(?:le reste|le solde|la suite|the rest|the remainder|de rest|"
+    r"het saldo|het resterende|den rest|der rest|den restbetrag|der restbetrag)\s)"
 )
 
 
@@ -229,9 +250,32 @@ def _safe_date(year: int, month: int, day: int) -> dt.date | None:
         return None
 
 
+# A negated past is no past: "not paid yet", "pas encore payé", "nog niet betaald",
+# "noch nicht überwiesen", "haven't paid" (at most one word between).
+_NEGATED = re.compile(
+    r"(?:(?<![\w'])(?:not|never|niet|nooit|nicht|nie|pas|jamais|geen|kein|keine)|n't)"
+    r"\s+(?:[\w']+\s+)?$"
+)
+# Words that make the date after them a deadline, so a future one: "d'ici le 15
+# c'est payé", "uiterlijk op 20/03", "spätestens am 20.", "no later than the 20th".
+_DEADLINE_BEFORE = re.compile(
+    r"(?<![\w'])(?:d'ici|d ici|au plus tard|uiterlijk|ten laatste|ten laatste op|spatestens|"
+    r"no later than)(?:\s+(?:le|la|l'|a|au|op|de|den|am|zum|bis|bis zum|the|on))*\s*$"
+)
+
+
 def _tense_counts(folded: str, original: str) -> tuple[int, int]:
     participles = _PAST_PARTICIPLE.finditer(original.lower())
-    past = len(_PAST.findall(folded)) + sum(1 for m in participles if m["aux"] is None)
+    past = sum(
+        1
+        for m in _PAST.finditer(folded)
+        if not _NEGATED.search(folded, max(0, m.start() - 25), m.start())
+    )
+    past += sum(
+        1
+        for m in participles
+        if m["aux"] is None and not _NEGATED.search(folded, max(0, m.start() - 25), m.start())
+    )
     return past, len(_FUTURE.findall(folded))
 
 
@@ -248,6 +292,8 @@ def tense_of(
     date_start = lead.end() if lead else start
     if _DOCUMENT_DATED.search(folded, max(0, date_start - 30), date_start):
         return "past"
+    if _DEADLINE_BEFORE.search(folded, max(0, date_start - 30), date_start):
+        return "future"
     clause_start = 0
     for brk in _CLAUSE_BREAK.finditer(folded, 0, start):
         clause_start = brk.end()
@@ -323,6 +369,14 @@ class _Dates:
 
     def tense(self, start: int, end: int) -> str:
         return tense_of(self.msg.folded, start, end, self.intent, self.msg.original)
+
+    def _clause(self, start: int, end: int) -> str:
+        text = self.msg.folded
+        clause_start = 0
+        for brk in _CLAUSE_BREAK.finditer(text, 0, start):
+            clause_start = brk.end()
+        brk_after = _CLAUSE_BREAK.search(text, end)
+        return text[clause_start : brk_after.start() if brk_after else len(text)]
 
     def add(self, start: int, end: int, day: dt.date | None, *, trim: bool = True) -> None:
         if day is None:
@@ -582,6 +636,8 @@ class _Dates:
                 return
             if re.match(r"\s+(?:mornings|afternoons|evenings|nights)\b", text[end : end + 12]):
                 return
+            if _OPENING_HOURS.search(self._clause(start, end)):
+                return  # "Zijn jullie open op zaterdag?", "Haben Sie am Samstag geöffnet?"
         before = WEEKDAY_BEFORE.get(match["before"] or "")
         after = WEEKDAY_AFTER.get(match["after"] or "")
         mode = after if after in ("next_week", "last_week") else before or after

@@ -64,6 +64,14 @@ _TIMES_AMOUNT = re.compile(
 )
 
 
+# "2x abgebucht: 2 x 49,90 €", "charged twice: 2 x €39.95": a double debit, not a plan.
+_DOUBLE_CHARGE = re.compile(
+    r"(?<![\w'])(?:abgebucht|abgezogen|belastet|doppelt|zweimal|debited|charged|taken|twice|"
+    r"double|preleve|prelevee|preleves|debite|debitee|deux fois|afgeschreven|afgehouden|"
+    r"aangerekend|gedebiteerd|dubbel|twee keer)(?![\w'])"
+)
+
+
 def _count(msg: Message, words: str) -> int | None:
     count = number_value(words, msg.language)
     if count is None or not 2 <= count <= 120:
@@ -102,6 +110,8 @@ def find_instalments(msg: Message, intent: str | None) -> None:
             count = _count(msg, match["n1"] or match["n2"])
             if count is not None:
                 msg.add("instalments", str(count), *match.span())
+    if _DOUBLE_CHARGE.search(text) and _PLAN_CUE.search(text) is None:
+        return  # the predicted intent is not trusted here: it is often misled by "2 x"
     for match in _TIMES_AMOUNT.finditer(text):
         count = _count(msg, match["n"])
         if count is not None:

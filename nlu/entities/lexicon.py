@@ -94,7 +94,7 @@ RELATIVE_DAYS: dict[str, int] = {
     "aujourdui": 0, "ojd": 0, "demain": 1, "dem1": 1, "demin": 1, "dmain": 1, "2main": 1,
     "2m1": 1, "apres-demain": 2,
     "apres demain": 2, "apresdemain": 2, "hier": -1, "avant-hier": -2, "avant hier": -2,
-    "avanthier": -2,
+    "avanthier": -2, "avan hier": -2, "avan-hier": -2, "avent hier": -2,
     # Dutch
     "vandaag": 0, "vandaag nog": 0, "vanmorgen": 0, "vanochtend": 0, "vanmiddag": 0,
     "vannamiddag": 0, "vanvoormiddag": 0, "deze namiddag": 0, "deze middag": 0,
@@ -154,8 +154,10 @@ DURATION_UNITS: dict[str, str] = {
 
 CURRENCY_AFTER = (
     "€", "eur", "eur.", "euro", "euros", "euro's", "euroos", "eurs", "balles", "balle", "boules",
+    # other currencies: amounts too, the value carries no currency (see amounts.py)
+    "£", "$", "usd", "gbp", "chf", "dollar", "dollars", "pound", "pounds", "quid", "franken",
 )  # fmt: skip
-CURRENCY_BEFORE = ("€", "eur", "eur.", "euro", "euros")
+CURRENCY_BEFORE = ("€", "eur", "eur.", "euro", "euros", "£", "$", "us$", "usd", "gbp", "chf")
 
 INSTALMENT_UNITS = (
     # French

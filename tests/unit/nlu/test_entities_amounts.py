@@ -162,8 +162,11 @@ def test_to_decimal_reads_chat_numbers(typed: str, value: str) -> None:
         ("ma référence client est 4582 et j'ai payé 80", "fr", [("80.00", "80")]),
         ("Am 16. zahle ich den Rest von 200 EUR.", "de", [("200.00", "200 EUR")]),
         ("Ich kann nur 50 zahlen", "de", [("50.00", "50")]),
-        # pounds and dollars are not our euros
-        ("I've sent 2 payments of £50 and $20", "en", []),
+        # other currencies are amounts too; the value carries no currency (README decision)
+        ("I've sent 2 payments of £50 and $20", "en", [("50.00", "£50"), ("20.00", "$20")]),
+        ("Payment of 120 USD went out", "en", [("120.00", "120 USD")]),
+        ("je vous ai viré 1.250,00 CHF", "fr", [("1250.00", "1.250,00 CHF")]),
+        ("paid twenty pounds", "en", [("20.00", "twenty pounds")]),
     ],
 )
 def test_amounts_in_real_messages(

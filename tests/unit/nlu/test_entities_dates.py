@@ -537,3 +537,54 @@ def test_weeks_and_halves_are_vague(text: str) -> None:
 )
 def test_the_date_of_a_payment_made_is_past(text: str, language: str) -> None:
     assert [v for v, _ in dates(text, language, "already_paid")] == ["2026-03-03"]
+
+
+# Issue 4 (robustness, round 2): tense read from real phrasings.
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "value"),
+    [
+        # the rest is another clause: the month's end of a promise is this month's
+        ("jai payer 50e hier le reste fin du mois", "fr", "promise_to_pay", "2026-03-31"),
+        ("I paid 50 today and the rest end of the month", "en", "promise_to_pay", "2026-03-31"),
+        # "deed" (did) is a past tense
+        ("Ik deed ze op 4 maart", "nl", None, "2026-03-04"),
+        ("ik deed de overschrijving op 4 maart", "nl", "promise_to_pay", "2026-03-04"),
+        # a deadline word makes the date future, whatever follows
+        ("d'ici le 15 c'est payé", "fr", None, "2026-03-15"),
+        ("d'ici le 15 c'est payé", "fr", "already_paid", "2026-03-15"),
+        ("uiterlijk op 5 april is het betaald", "nl", None, "2026-04-05"),
+        ("spätestens am 5. ist es bezahlt", "de", None, "2026-04-05"),
+        # a negated past is no past
+        ("not paid yet because my salary comes in on the 25th", "en", None, "2026-03-25"),
+        ("nog niet betaald, mijn loon komt op de 5de", "nl", None, "2026-04-05"),
+        ("noch nicht überwiesen, das Gehalt kommt am 5.", "de", None, "2026-04-05"),
+        # "j'ai" before a noun is no passé composé; SMS "jpeux" is a future cue
+        ("jpeux payer que le 25 qd jai ma paye", "fr", None, "2026-03-25"),
+        ("j'ai ma paie le 5, je vous paie à ce moment", "fr", None, "2026-04-05"),
+        # still past
+        ("jai payer le 3", "fr", None, "2026-03-03"),
+        ("sera réglée le 15 mars", "fr", None, "2026-03-15"),
+        ("a été réglée le 15 février", "fr", None, "2026-02-15"),
+    ],
+)
+def test_tense_in_real_phrasings(text: str, language: str, intent: str | None, value: str) -> None:
+    assert [v for v, _ in dates(text, language, intent)][-1] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Zijn jullie open op zaterdag?", "nl"),
+        ("Haben Sie am Samstag geöffnet?", "de"),
+        ("Are you open on Saturday?", "en"),
+        ("êtes-vous ouverts lundi ?", "fr"),
+    ],
+)
+def test_opening_hours_are_habits(text: str, language: str) -> None:
+    assert dates(text, language, "out_of_scope") == []
+
+
+def test_sms_typo_of_the_day_before_yesterday() -> None:
+    assert dates("jai fai le virmen avan hier", "fr", "already_paid") == [
+        ("2026-03-08", "avan hier")
+    ]

@@ -142,3 +142,21 @@ def test_count_times_amount(text: str, language: str, expected: list[tuple[str, 
 )
 def test_plan_lengths(text: str, language: str, expected: list[tuple[str, str]]) -> None:
     assert instalments(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent"),
+    [
+        ("2x abgebucht: 2 x 49,90 €", "de", "request_payment_plan"),
+        ("I was charged twice: 2 x €39.95", "en", "already_paid"),
+        ("vous avez prélevé 2 x 45 € ce mois-ci", "fr", None),
+        ("er werd dubbel afgeschreven, 2 x 30 euro", "nl", "dispute"),
+    ],
+)
+def test_a_double_debit_is_not_a_plan(text: str, language: str, intent: str | None) -> None:
+    assert instalments(text, language, intent) == []
+
+
+def test_a_plan_still_counts_next_to_a_debit_word() -> None:
+    text = "kan ik afbetalen in 3 x 50 euro, het mag elke maand afgeschreven worden"
+    assert instalments(text, "nl") == [("3", "in 3 x")]
