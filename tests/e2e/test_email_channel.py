@@ -24,9 +24,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.channel_schema import mailbox_state, message_attachments
-from adapters.db.conversation_schema import messages
-from adapters.db.dunning_schema import outbox, payment_promises
+from adapters.db.conversation_schema import escalations, messages
+from adapters.db.dunning_schema import dunning_holds, outbox, payment_promises
 from adapters.db.ledger import import_invoices
+from adapters.db.schema import debtor_emails
 from adapters.imports import read_invoice_file
 from bot.channels.email import EmailIntake, ImapOptions, ImapWatcher
 from bot.config import Settings, load_settings
@@ -37,6 +38,7 @@ from tests.support.dovecot import DovecotServer
 from tests.support.smtp import SmtpRecorder
 
 REMINDER_ID = "<dun-1@relance.example>"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "email"
 PDF = b"%PDF-1.4\n% proof of payment\n%%EOF\n"
 
 
@@ -273,3 +275,45 @@ async def test_crash_between_storing_and_answering_is_answered_once(
     assert len(smtp.messages) == 1
     assert await _count(ledger, payment_promises) == 1
     assert await _count(ledger, messages, messages.c.direction == "in") == 1
+
+
+async def test_out_of_office_postpones_and_a_bounce_goes_to_staff_without_answers(
+    engine: AsyncEngine, dovecot: DovecotServer, smtp: SmtpRecorder, tmp_path: Path
+) -> None:
+    """Two samples from tests/data/email: a Gmail vacation reply and a Postfix bounce."""
+    path = tmp_path / "ledger.csv"
+    path.write_text(
+        "invoice_number;debtor_code;debtor_name;debtor_kind;language;email;issue_date;"
+        "due_date;amount\n"
+        "INV-2026-0170;W1;Wilson Studio;business;en;emma.wilson@gmail.com;2026-01-05;"
+        "2026-02-04;120,00\n"
+        "INV-2026-0210;L1;Entreprise Leroy;business;fr;g.leroy@entreprise-leroy.be;2026-01-05;"
+        "2026-02-04;80,00\n"
+    )
+    await import_invoices(engine, [(path.name, read_invoice_file(path))])
+    for name in ("autoreply_gmail_vacation_en.eml", "bounce_postfix_dsn.eml"):
+        await asyncio.to_thread(dovecot.deliver, (SAMPLES / name).read_bytes())
+
+    async def folder_read() -> bool:
+        async with engine.connect() as conn:
+            last = (await conn.execute(select(mailbox_state.c.last_uid))).scalar()
+        return last == 2
+
+    async with serving(_settings(dovecot, smtp), engine, _options(idle=False)):
+        await wait_for(folder_read, "both mails to be read")
+        await asyncio.sleep(0.3)
+
+    assert smtp.messages == []  # neither an auto-reply nor a bounce is answered
+    async with engine.connect() as conn:
+        holds = (await conn.execute(select(dunning_holds.c.reason, dunning_holds.c.until))).all()
+        failing = dict(
+            (await conn.execute(select(debtor_emails.c.email, debtor_emails.c.failing))).all()
+        )
+        raised = (await conn.execute(select(escalations.c.reason))).scalars().all()
+        handled = (
+            await conn.execute(select(messages.c.kind, messages.c.status).order_by(messages.c.id))
+        ).all()
+    assert [tuple(h) for h in holds] == [("out_of_office", date(2026, 3, 23))]
+    assert failing == {"emma.wilson@gmail.com": False, "g.leroy@entreprise-leroy.be": True}
+    assert raised == ["bounce"]
+    assert [tuple(h) for h in handled] == [("auto_reply", "ignored"), ("bounce", "ignored")]
