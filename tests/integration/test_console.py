@@ -232,7 +232,7 @@ async def test_an_agent_cannot_do_a_managers_action(
 
 def test_every_console_action_states_the_role_it_needs() -> None:
     app = create_app(load_settings({"DATABASE_URL": "sqlite+aiosqlite:///:memory:"}))
-    public = {"/console/login", "/console/logout"}
+    public = {"/console/login", "/console/logout", "/console/language"}
     checked = 0
     for route in app.router.routes():
         path = route.resource.canonical if route.resource else ""
@@ -324,6 +324,7 @@ async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
     assert answers[0]["text"]
 
     timeline = await (await client.get(f"/console/conversations/{conversation_id}")).text()
+    assert "/start …" in timeline  # the link token is not shown
     for seen in (
         "take over",
         "dispute resolved",
@@ -358,7 +359,7 @@ async def test_tomorrows_reminders_can_be_held(client: TestClient, ledger: Async
     await sign_in(client, "arno")
     page = await client.get("/console/decisions")
     html = await page.text()
-    assert "Tomorrow's reminders" in html
+    assert 'id="reminders"' in html
     assert "F-9" in html  # 100 days late: its next reminder is due
     token = CSRF.search(html).group(1)  # type: ignore[union-attr]
     invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "F-9"))
@@ -380,8 +381,8 @@ async def test_tomorrows_reminders_can_be_held(client: TestClient, ledger: Async
     assert (
         "F-9"
         not in (await (await client.get("/console/decisions")).text())
-        .split("Tomorrow's reminders")[1]
-        .split("Holds in force")[0]
+        .split('id="reminders"')[1]
+        .split('id="holds"')[0]
     )
 
 
@@ -713,3 +714,29 @@ async def test_an_unknown_conversation_is_a_clear_404(
     )
     assert response.status == 404
     assert "no conversation 999" in await response.text()
+
+
+async def test_pages_speak_the_staff_members_language(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    login = await client.get("/console/login", headers={"Accept-Language": "nl-BE,nl;q=0.9"})
+    assert "Aanmelden" in await login.text()
+    await sign_in(client, "arno")
+    response = await client.get(
+        f"/console/language?to=fr&back=/console/conversations/{conversation_id}",
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/console/conversations/{conversation_id}"
+    page = await (await client.get(f"/console/conversations/{conversation_id}")).text()
+    assert "Reprendre la main" in page
+    assert '<html lang="fr">' in page
+    overview = await (await client.get("/console/overview")).text()
+    assert "créances ouvertes" in overview
+    assert "400,00\xa0€" in overview  # amounts in the French way
+    away = await client.get(
+        "/console/language?to=de&back=https://evil.example/", allow_redirects=False
+    )
+    assert away.headers["Location"] == "/console/"

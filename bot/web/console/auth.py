@@ -31,7 +31,7 @@ from bot.web.keys import ENGINE, SETTINGS
 COOKIE = "relance_console"
 LOGIN_COOKIE = "relance_login"
 SESSION_KEY = web.RequestKey("staff_session", Session)
-PUBLIC = ("/console/login", "/console/static/")
+PUBLIC = ("/console/login", "/console/static/", "/console/language")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -200,7 +200,27 @@ async def logout(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+async def set_language(request: web.Request) -> web.StreamResponse:
+    """Remember the staff member's language (a cookie) and go back where they were."""
+    from bot.web.console.i18n import COOKIE as LANGUAGE_COOKIE
+    from bot.web.console.i18n import LANGUAGES
+
+    wanted = request.query.get("to", "")
+    response = web.HTTPSeeOther(_safe_next(request.query.get("back", "/console/")))
+    if wanted in LANGUAGES:
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            wanted,
+            samesite="Strict",
+            path="/console",
+            max_age=365 * 24 * 3600,
+            secure=_secure(request),
+        )
+    raise response
+
+
 def setup_routes(app: web.Application) -> None:
+    app.router.add_get("/console/language", set_language)
     app.router.add_get("/console/login", login_form)
     app.router.add_post("/console/login", login)
     app.router.add_post("/console/logout", logout)

@@ -60,11 +60,18 @@ def bars(
     return Markup("".join(parts))
 
 
-def share(percent: Decimal | int | None, yes: str, no: str, *, title: str) -> Markup:
+def share(
+    percent: Decimal | int | None,
+    yes: str,
+    no: str,
+    *,
+    title: str,
+    empty: str = "no conversations yet",
+) -> Markup:
     """One horizontal bar split in two: ``percent`` for ``yes``, the rest for ``no``."""
     value = float(percent or 0)
     filled = WIDTH * value / 100
-    text = f"{value:.0f}% {yes}" if percent is not None else "no conversations yet"
+    text = f"{value:.0f}% {yes}" if percent is not None else empty
     return Markup(
         f'<svg class="chart" viewBox="0 0 {WIDTH} 60" width="{WIDTH}" height="60" role="img" '
         f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">'

@@ -1,7 +1,8 @@
 """Rendering console pages with the one Jinja2 environment (``bot.templating``).
 
-Staff pages are English; amounts and dates use the ``en`` formats of the shared
-filters.  Every page gets the signed-in user, the CSRF token for its forms and
+Staff pages are in English, French, Dutch or German (``i18n``: the staff member's
+choice, else the browser's); amounts and dates use that language's formats through
+the shared filters.  Every page gets the signed-in user, the CSRF token for its forms and
 the notice named by ``?done=`` (a fixed text per code: nothing from the URL is
 echoed back).
 """
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.templating import environment
+from bot.web.console.i18n import COOKIE, LANGUAGES, choose, translator
 
 NOTICES = {
     "taken": "You took the conversation over: the bot stays silent until you hand it back.",
@@ -56,6 +58,10 @@ def local_time(value: datetime | None, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%d %b %Y %H:%M")
 
 
+def language_of(request: web.Request) -> str:
+    return choose(request.cookies.get(COOKIE), request.headers.get("Accept-Language", ""))
+
+
 def page(request: web.Request, name: str, *, status: int = 200, **context: Any) -> web.Response:
     from bot.web.console.auth import SESSION_KEY
     from bot.web.keys import SETTINGS
@@ -63,13 +69,17 @@ def page(request: web.Request, name: str, *, status: int = 200, **context: Any) 
     session = request.get(SESSION_KEY)
     zone = request.app[SETTINGS].timezone
     done = request.query.get("done", "")
+    language = language_of(request)
+    _ = translator(language)
     base = {
-        "language": "en",
+        "language": language,
+        "languages": LANGUAGES,
+        "_": _,
         "currency": "EUR",
         "user": session.user if session is not None else None,
         "csrf": session.csrf_token if session is not None else "",
         "path": request.path,
-        "done": NOTICES.get(done, ""),
+        "done": _(NOTICES.get(done, "")),
         "anonymous": False,
         "nav": context.pop("nav", None) or {"open": 0, "disputed": 0},
         "when": lambda value: local_time(value, zone),

@@ -33,7 +33,8 @@ from adapters.db.staff_repo import StaffError
 from bot.errors import NotFound, RelanceError, UserError
 from bot.web.console import actions, charts, queries
 from bot.web.console.auth import form_value, requires, user_of
-from bot.web.console.render import page
+from bot.web.console.i18n import translator
+from bot.web.console.render import language_of, page
 from bot.web.keys import ENGINE, SETTINGS
 from bot.web.webchat import CONVERSATIONS
 
@@ -428,32 +429,36 @@ async def overview(request: web.Request) -> web.Response:
         data = await queries.overview(conn, today)
         nav = await queries.counts(conn)
 
+    language = language_of(request)
+    _ = translator(language)
+
     def euros(value: Decimal) -> str:
-        return money(value, "EUR", "en")
+        return money(value, "EUR", language)
 
     ageing_chart = charts.bars(
-        data.ageing,
+        [(_(name), value) for name, value in data.ageing],
         euros,
-        title="Open receivables by days past due",
+        title=_("Ageing: open amounts by days past due"),
         colours=("#38a169", "#d69e2e", "#dd6b20", "#c53030", "#742a2a"),
     )
     expected_chart = charts.bars(
-        data.expected, euros, title="Cash expected from promises and plans, by week"
+        data.expected, euros, title=_("Cash expected from promises and plans, by week")
     )
     promise_chart = charts.bars(
         [
-            (status, Decimal(data.promises.get(status, 0)))
+            (_(status), Decimal(data.promises.get(status, 0)))
             for status in ("open", "kept", "broken", "cancelled")
         ],
         lambda v: f"{v:.0f}",
-        title="Promises to pay by outcome",
+        title=_("Promises to pay"),
         colours=("#3182ce", "#38a169", "#c53030", "#a0aec0"),
     )
     bot_chart = charts.share(
         data.bot_share,
-        "closed by the bot without staff",
-        "needed staff",
-        title="Conversations closed by the bot",
+        _("closed by the bot without staff"),
+        _("needed staff"),
+        title=_("Conversations the bot closed without staff"),
+        empty=_("no conversations yet"),
     )
     return page(
         request,
