@@ -45,6 +45,7 @@ from domain.dunning import LineState
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+RETRY_AFTER = timedelta(minutes=5)  # a 4xx or a lost connection: try again later
 STALE_AFTER = timedelta(minutes=15)  # well above the SMTP timeout of one message
 
 
@@ -126,8 +127,11 @@ async def _deliver(
     except TemporaryFailure as exc:
         attempts = int(row.attempts) + 1
         state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+        retry_at = clock() + RETRY_AFTER * attempts  # 5, 10, 15 ... minutes
         async with engine.begin() as conn:
-            await dunning_repo.mark_message(conn, outbox_id, state, worker=worker, error=str(exc))
+            await dunning_repo.mark_message(
+                conn, outbox_id, state, worker=worker, error=str(exc), retry_at=retry_at
+            )
             if state == "failed":
                 await dunning_repo.set_line_state(
                     conn, outbox_id=outbox_id, state=LineState.ERROR, error=str(exc)

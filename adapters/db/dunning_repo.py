@@ -657,13 +657,17 @@ async def mark_message(
     worker: str,
     error: str | None = None,
     now: datetime | None = None,
+    retry_at: datetime | None = None,
 ) -> bool:
-    """Record the outcome of a message ``worker`` holds (sent, failed or pending)."""
+    """Record the outcome of a message ``worker`` holds (sent, failed or pending;
+    a pending one is tried again from ``retry_at``)."""
     values: dict[str, Any] = {"state": state, "last_error": error}
     if state == "sent":
         values["sent_at"] = _utc(now or _now())
     if state == "pending":
         values.update(claimed_by=None, claimed_at=None)
+        if retry_at is not None:
+            values["not_before"] = _utc(retry_at)
     result = await conn.execute(
         update(outbox)
         .where(

@@ -273,3 +273,44 @@ async def test_insolvency_on_one_invoice_stops_the_whole_debtor(engine: AsyncEng
     assert found["INV-1"].reason == "hold (debtor): insolvency"
     assert found["INV-2"].reason == "hold (debtor): insolvency"
     assert isinstance(found["INV-3"], DunningLine)  # another debtor
+
+
+class FlakyMailer(MemoryMailer):
+    """Refuses its first message for now (a 4xx), then accepts everything."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 0
+
+    async def send(self, sender: str, recipient: str, message: bytes) -> None:
+        from adapters.mail.smtp import TemporaryFailure
+
+        if self.failures == 0:
+            self.failures += 1
+            raise TemporaryFailure("451 try again later")
+        await super().send(sender, recipient, message)
+
+
+async def test_a_temporary_failure_is_retried_later_not_at_once(engine: AsyncEngine) -> None:
+    await seed(engine)
+    await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
+    mailer = FlakyMailer()
+
+    async def send_at(moment: datetime) -> Any:
+        return await send_pending(
+            engine,
+            mailer,
+            envelope_from="credit@relance.example",
+            timezone=SETUP.timezone,
+            clock=lambda: moment,
+        )
+
+    first = await send_at(NOW)
+    assert (first.sent, first.retry) == (2, 1)
+    assert (await send_at(NOW + timedelta(minutes=4))).sent == 0
+    later = await send_at(NOW + timedelta(minutes=6))
+    assert later.sent == 1
+    assert len(mailer.sent) == 3
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.c.state, outbox.c.attempts))).all()
+    assert sorted(rows) == [("sent", 1), ("sent", 1), ("sent", 2)]
