@@ -79,7 +79,6 @@ class DunningSetup:
     ) -> DunningSetup:
         from adapters.holidays_be import holidays_around
 
-        contact = ContactRules(holidays=holidays_around("BE", today))
         env = os.environ if env is None else env
         raw = env.get("RELANCE_JURISDICTION", "BE").strip().upper() or "BE"
         try:
@@ -87,6 +86,8 @@ class DunningSetup:
         except ValueError:
             raise UserError(f"RELANCE_JURISDICTION must be BE or NL, not {raw!r}") from None
         policy = replace(DEFAULT_POLICY, terms=terms_from_env(env), jurisdiction=jurisdiction)
+        # Working days and contact days follow the creditor's country's public holidays.
+        contact = ContactRules(holidays=holidays_around(jurisdiction.value, today))
         pay_link = None
         if settings.secret_key:
             from bot.paylinks import portal_url
