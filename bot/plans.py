@@ -395,6 +395,22 @@ async def _debtor_conversation(conn: AsyncConnection, plan: plan_repo.StoredPlan
     return conversation_id
 
 
+def _due_work(plan: plan_repo.PlanOverview, today: date) -> bool:
+    """Whether the check has anything to do for this plan today: its progress
+    changed, it is complete or broken, or a reminder is due and not yet sent."""
+    steps = progress(plan.instalments, plan.paid)
+    if tuple(s.paid for s in steps) != plan.stored_paid:
+        return True
+    if plan_state(plan.instalments, plan.paid, today, plan.grace_days) is not PlanState.ACTIVE:
+        return True
+    upcoming = next_due(plan.instalments, plan.paid)
+    if upcoming is None:
+        return True
+    index = plan.instalments.index(upcoming.instalment)
+    window = (upcoming.instalment.due_date - today).days
+    return 0 <= window <= plan.remind_days_before and plan.reminded[index] is None
+
+
 async def check_plans(
     engine: AsyncEngine,
     conversations: Conversations,
@@ -404,7 +420,7 @@ async def check_plans(
     """Reminders, broken and completed plans for ``today``; one transaction per plan."""
     summary = CheckSummary()
     async with engine.connect() as conn:
-        plan_ids = await plan_repo.active_plan_ids(conn)
+        plan_ids = [p.id for p in await plan_repo.active_overview(conn) if _due_work(p, today)]
     for plan_id in plan_ids:
         async with engine.begin() as conn:
             plan = await plan_repo.load_plan(conn, plan_id)

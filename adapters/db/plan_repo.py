@@ -177,6 +177,62 @@ async def active_plan_ids(conn: AsyncConnection, debtor_id: int | None = None) -
     return [int(r[0]) for r in await conn.execute(query.order_by(payment_plans.c.id))]
 
 
+@dataclass(frozen=True)
+class PlanOverview:
+    """What the daily check needs to tell whether a plan has anything to do today."""
+
+    id: int
+    grace_days: int
+    remind_days_before: int
+    instalments: tuple[Instalment, ...]
+    stored_paid: tuple[Decimal, ...]
+    reminded: tuple[date | None, ...]
+    paid: Decimal  # since the plan began, from the ledger
+
+
+async def active_overview(conn: AsyncConnection) -> list[PlanOverview]:
+    """Every active plan in three queries (not three per plan): most plans have
+    nothing to do on most days, and the check opens a transaction only for the others."""
+    active = payment_plans.c.state == PlanState.ACTIVE.value
+    heads = {
+        r.id: r
+        for r in await conn.execute(
+            select(
+                payment_plans.c.id, payment_plans.c.grace_days, payment_plans.c.remind_days_before
+            ).where(active)
+        )
+    }
+    steps: dict[int, list[Any]] = {plan_id: [] for plan_id in heads}
+    for r in await conn.execute(
+        select(plan_instalments)
+        .join(payment_plans, payment_plans.c.id == plan_instalments.c.plan_id)
+        .where(active)
+        .order_by(plan_instalments.c.plan_id, plan_instalments.c.number)
+    ):
+        steps[r.plan_id].append(r)
+    paid: dict[int, Decimal] = dict.fromkeys(heads, ZERO)
+    for r in await conn.execute(
+        select(plan_invoices.c.plan_id, plan_invoices.c.open_at_start, invoices.c.open_amount)
+        .join(invoices, invoices.c.id == plan_invoices.c.invoice_id)
+        .join(payment_plans, payment_plans.c.id == plan_invoices.c.plan_id)
+        .where(active)
+    ):
+        paid[r.plan_id] += max(ZERO, r.open_at_start - r.open_amount)
+    return [
+        PlanOverview(
+            id=plan_id,
+            grace_days=head.grace_days,
+            remind_days_before=head.remind_days_before,
+            instalments=tuple(Instalment(r.number, r.due_date, r.amount) for r in steps[plan_id]),
+            stored_paid=tuple(r.paid for r in steps[plan_id]),
+            reminded=tuple(r.reminded_on for r in steps[plan_id]),
+            paid=paid[plan_id],
+        )
+        for plan_id, head in sorted(heads.items())
+        if steps[plan_id]
+    ]
+
+
 async def paid_since_start(conn: AsyncConnection, plan_id: int) -> Decimal:
     """How much the plan's invoices received since the plan began."""
     rows = await conn.execute(

@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -101,7 +102,8 @@ def _buttons(message: dict[str, Any]) -> list[str]:
 async def test_telegram_plan_from_request_to_paid_instalment_and_next_reminder(
     engine: AsyncEngine, tmp_path: Path, telegram: FakeTelegram, mollie: FakeMollie
 ) -> None:
-    today = datetime.now(UTC).date()
+    # The creditor's day (Brussels), as the bot counts it: not UTC's near midnight.
+    today = datetime.now(ZoneInfo("Europe/Brussels")).date()
     await _ledger(engine, tmp_path, today)
     port = free_port()
     settings = load_settings(
