@@ -38,6 +38,7 @@ from adapters.db.schema import (
     invoice_history,
     invoices,
 )
+from adapters.db.sql import one_of
 from adapters.imports.records import DebtorRecord, ParsedDocument, language_from_address
 from bot.errors import ImportRefused, Problem
 from domain.invoice import InvoiceKind, InvoiceStatus
@@ -45,6 +46,11 @@ from domain.money import ZERO
 from domain.reference import ogm_for_sequence
 
 BATCH = 5000
+# Enum members are looked up through a descriptor on every access (Python 3.11):
+# plain strings on the hot path of a million-row import.
+_INVOICE = InvoiceKind.INVOICE.value
+_CREDIT_NOTE = InvoiceKind.CREDIT_NOTE.value
+_OPEN = InvoiceStatus.OPEN.value
 MAX_PROBLEMS = 1000
 T = TypeVar("T")
 
@@ -314,13 +320,13 @@ async def _write_batch(
                 invoices.c.structured_reference,
                 invoices.c.description,
                 invoices.c.credited_invoice,
-            ).where(invoices.c.number.in_(numbers))
+            ).where(one_of(invoices.c.number, numbers, conn.dialect.name))
         )
     }
     new_docs: list[ParsedDocument] = []
     changed: list[tuple[ParsedDocument, Any]] = []
     for doc in documents:
-        if doc.invoice.kind is InvoiceKind.CREDIT_NOTE:
+        if doc.invoice.kind == _CREDIT_NOTE:
             state.summary.credit_notes += 1
             if doc.invoice.credited_invoice:
                 state.credit_notes.append(
@@ -337,29 +343,25 @@ async def _write_batch(
     # Invoices without a reference get a fresh OGM; credit notes are not paid by
     # the debtor, so they get none.
     needs_reference = [
-        d
-        for d in new_docs
-        if not d.invoice.structured_reference and d.invoice.kind is InvoiceKind.INVOICE
+        d for d in new_docs if not d.invoice.structured_reference and d.invoice.kind == _INVOICE
     ]
     references = await _reserve_references(conn, len(needs_reference))
     opening: list[tuple[str, Decimal]] = []
     rows = []
     for doc in new_docs:
         inv = doc.invoice
-        reference = inv.structured_reference or (
-            next(references) if inv.kind is InvoiceKind.INVOICE else ""
-        )
+        reference = inv.structured_reference or (next(references) if inv.kind == _INVOICE else "")
         rows.append(
             (
                 inv.number,
                 debtor_ids[doc.debtor.code],
-                inv.kind.value,
+                str(inv.kind),
                 inv.issue_date,
                 inv.due_date,
                 inv.currency,
                 inv.amount,
                 inv.amount,
-                InvoiceStatus.OPEN.value,
+                _OPEN,
                 reference,
                 inv.description,
                 inv.credited_invoice,
@@ -429,7 +431,10 @@ async def bulk_insert(
         values = by_column[columns.index(name)]
         process = processors[name]
         if process is not None:
-            values = tuple(None if v is None else process(v) for v in values)
+            # Memoised: dates and timestamps repeat a lot in a batch (the import's
+            # own timestamp is on every row), and SQLite's date processors are slow.
+            memo: dict[Any, Any] = {None: None}
+            values = tuple(memo[v] if v in memo else memo.setdefault(v, process(v)) for v in values)
         ordered.append(values)
     await conn.exec_driver_sql(str(compiled), list(zip(*ordered, strict=True)))
 
@@ -642,7 +647,9 @@ async def _upsert_debtors(
     codes = list(records)
     existing = {
         row.code: row
-        for row in await conn.execute(select(debtors).where(debtors.c.code.in_(codes)))
+        for row in await conn.execute(
+            select(debtors).where(one_of(debtors.c.code, codes, conn.dialect.name))
+        )
     }
     ids = {code: row.id for code, row in existing.items()}
     new_rows = []
@@ -693,7 +700,7 @@ async def _upsert_debtors(
         await conn.execute(insert(debtors), new_rows)
         result = await conn.execute(
             select(debtors.c.id, debtors.c.code).where(
-                debtors.c.code.in_([r["code"] for r in new_rows])
+                one_of(debtors.c.code, [r["code"] for r in new_rows], conn.dialect.name)
             )
         )
         ids.update({code: debtor_id for debtor_id, code in result.all()})
@@ -721,7 +728,11 @@ async def _add_contacts(
             (r[0], r[1])
             for r in await conn.execute(
                 select(table.c.debtor_id, column).where(
-                    table.c.debtor_id.in_({debtor_id for debtor_id, _ in wanted})
+                    one_of(
+                        table.c.debtor_id,
+                        {debtor_id for debtor_id, _ in wanted},
+                        conn.dialect.name,
+                    )
                 )
             )
         }

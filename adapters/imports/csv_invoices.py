@@ -197,6 +197,7 @@ _DEBTOR_KINDS = {
     "privat": "consumer",
 }
 _CENT = Decimal("0.01")
+_INVOICE_KIND = InvoiceKind.INVOICE  # looked up once: enum access is slow in a hot loop
 
 
 def _fold(text: str) -> str:
@@ -349,7 +350,7 @@ def _row(name: str, line: int, values: list[str], terms_default: int) -> ParsedD
                 raise ValueError("is empty")
         column = "kind"
         if not kind_raw:
-            kind = InvoiceKind.INVOICE
+            kind = _INVOICE_KIND
         else:
             kind_text = _fold(kind_raw)
             if kind_text in _CREDIT_WORDS:

@@ -63,7 +63,7 @@ class InvoiceRecord:
         """Identifies the record's content: the same hash means nothing changed."""
         parts = (
             debtor_code,
-            self.kind.value,
+            str(self.kind),
             self.issue_date.isoformat(),
             self.due_date.isoformat(),
             self.currency,
