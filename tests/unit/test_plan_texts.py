@@ -327,3 +327,29 @@ def test_a_bad_plan_policy_file_names_where_and_why(
         load_plan_policies(str(path))
     assert caught.value.message.startswith(f"{path}: ")
     assert message in caught.value.message
+
+
+def test_the_daily_check_skips_plans_with_nothing_to_do() -> None:
+    from adapters.db.plan_repo import PlanOverview
+    from bot.plans import _due_work
+
+    steps = schedule(Decimal("300.00"), 3, date(2026, 4, 1))
+
+    def plan(paid: str, stored: tuple[str, ...], reminded: date | None = None) -> PlanOverview:
+        return PlanOverview(
+            id=1,
+            grace_days=7,
+            remind_days_before=3,
+            instalments=steps,
+            stored_paid=tuple(Decimal(p) for p in stored),
+            reminded=(reminded, None, None),
+            paid=Decimal(paid),
+        )
+
+    quiet = plan("0", ("0", "0", "0"))
+    assert not _due_work(quiet, date(2026, 3, 20))  # nothing due, nothing paid
+    assert _due_work(quiet, date(2026, 3, 29))  # reminder window
+    assert not _due_work(plan("0", ("0", "0", "0"), date(2026, 3, 29)), date(2026, 3, 30))
+    assert _due_work(plan("50", ("0", "0", "0")), date(2026, 3, 20))  # money arrived
+    assert _due_work(quiet, date(2026, 4, 9))  # past the grace: broken
+    assert _due_work(plan("300", ("100", "100", "100")), date(2026, 3, 20))  # complete
