@@ -26,16 +26,23 @@ D = Decimal
 GENEROUS = CreditorTerms(interest_rate=D("12"), penalty_percent=D("15"), penalty_minimum=D("50.00"))
 
 
-def test_b2b_interest_spanning_two_half_years_with_the_same_rate() -> None:
-    # 30 days of 2025 H2 and 10 days of 2026 H1, both 10.5 %.
-    result = claim(
-        principal=D("1000.00"),
-        due_date=date(2025, 12, 1),
-        today=date(2026, 1, 10),
+STANDARD = CreditorTerms()
+
+
+def business(principal: str, due: date, today: date, terms: CreditorTerms = STANDARD) -> Claim:
+    return claim(
+        principal=D(principal),
+        due_date=due,
+        today=today,
         consumer=False,
-        terms=CreditorTerms(),
+        terms=terms,
         first_reminder=None,
     )
+
+
+def test_b2b_interest_spanning_two_half_years_with_the_same_rate() -> None:
+    # 30 days of 2025 H2 and 10 days of 2026 H1, both 10.5 %.
+    result = business("1000.00", date(2025, 12, 1), date(2026, 1, 10))
     # 1000 x 10.5 % x 30/365 = 8.6301..., + 1000 x 10.5 % x 10/365 = 2.8767... -> 11.51
     assert result.interest.value == D("11.51")
     text = result.interest.explain()
@@ -61,24 +68,10 @@ def test_b2b_interest_2023_h1_to_h2() -> None:
 
 
 def test_b2b_interest_runs_from_the_day_after_the_due_date() -> None:
-    on_due = claim(
-        principal=D("1000.00"),
-        due_date=date(2026, 3, 1),
-        today=date(2026, 3, 1),
-        consumer=False,
-        terms=CreditorTerms(),
-        first_reminder=None,
-    )
+    on_due = business("1000.00", date(2026, 3, 1), date(2026, 3, 1))
     assert on_due.interest.value == 0
     assert on_due.fees.value == 0
-    one_day = claim(
-        principal=D("1000.00"),
-        due_date=date(2026, 3, 1),
-        today=date(2026, 3, 2),
-        consumer=False,
-        terms=CreditorTerms(),
-        first_reminder=None,
-    )
+    one_day = business("1000.00", date(2026, 3, 1), date(2026, 3, 2))
     assert one_day.interest.value == D("0.29")  # 1000 x 10.5 % / 365 = 0.2877 -> 0.29
 
 
@@ -92,36 +85,17 @@ def test_terms_rate_above_the_law_is_cut_to_the_legal_rate() -> None:
 
 def test_b2b_penalty_clause_includes_the_flat_compensation() -> None:
     terms = CreditorTerms(penalty_percent=D("10"), penalty_minimum=D("125.00"))
-    big = claim(
-        principal=D("1000.00"),
-        due_date=date(2026, 1, 1),
-        today=date(2026, 2, 1),
-        consumer=False,
-        terms=terms,
-        first_reminder=None,
-    )
+    big = business("1000.00", date(2026, 1, 1), date(2026, 2, 1), terms)
     assert big.fees.value == D("125.00")
     assert "includes the 40.00 flat compensation" in big.fees.explain()
-    small = claim(
-        principal=D("100.00"),
-        due_date=date(2026, 1, 1),
-        today=date(2026, 2, 1),
-        consumer=False,
-        terms=CreditorTerms(penalty_percent=D("10")),
-        first_reminder=None,
+    small = business(
+        "100.00", date(2026, 1, 1), date(2026, 2, 1), CreditorTerms(penalty_percent=D("10"))
     )
     assert small.fees.value == D("40.00")
 
 
 def test_b2b_without_terms_claims_nothing_extra() -> None:
-    result = claim(
-        principal=D("1000.00"),
-        due_date=date(2026, 1, 1),
-        today=date(2026, 2, 1),
-        consumer=False,
-        terms=NO_TERMS,
-        first_reminder=None,
-    )
+    result = business("1000.00", date(2026, 1, 1), date(2026, 2, 1), NO_TERMS)
     assert result.fees.value == 0
     assert result.interest.value == 0
     assert result.total == D("1000.00")
