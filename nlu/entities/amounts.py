@@ -77,6 +77,13 @@ _UNIT_AFTER = re.compile(
 _DAY_BEFORE = re.compile(r"(?:le|la|les|the|het|am|den|op|on|vom|du|au)\s*$")
 _NOT_A_SINGLE = re.compile(r"(?:pas|plus|jamais|geen|nooit|keinen|kein|not|never|no)\s+$")
 _YEAR = re.compile(r"^(?:19|20)\d{2}$")
+# "we agreed on 500 euros, not 650", "on avait dit 800 € et pas 950": a bare number
+# set against an amount is one too.
+_CONTRAST = re.compile(
+    r"(?<![\w'])(?:not|pas|niet|nicht|and not|et non|en niet|und nicht|instead of|au lieu de|"
+    r"in plaats van|statt|anstatt|rather than|plutot que|but|mais|maar|aber|sondern|"
+    r"i\.?p\.?v\.?)\s*$"
+)
 
 
 def to_decimal(number: str) -> Decimal | None:
@@ -141,5 +148,8 @@ def find_amounts(msg: Message) -> None:
         clause_start = max(text.rfind(c, 0, start) for c in ".!?\n;")
         before = text[max(clause_start + 1, start - 40) : start]
         paid = _PAY_WORD.search(before) or _PAY_VERB_AFTER.match(text, end)
-        if paid and not _DAY_BEFORE.search(text, max(0, start - 6), start):
+        contrast = _CONTRAST.search(before) and any(
+            f.entity == "amount" and 0 <= start - f.end <= 25 for f in msg.found
+        )
+        if (paid or contrast) and not _DAY_BEFORE.search(text, max(0, start - 6), start):
             _add(msg, start, end, to_decimal(number))

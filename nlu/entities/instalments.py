@@ -64,6 +64,12 @@ _TIMES_AMOUNT = re.compile(
 )
 
 
+_DO_TIMES = re.compile(
+    rf"(?<![\w'])(?:(?:faire|fait|doen|machen|do|pay|payer|betalen|zahlen|regler)"
+    rf"\s+(?:(?:het|es|it|ca|en|in)\s+)?(?P<n>\d{{1,2}}|{NUMBER_WORDS})\s?(?:x|fois|keer|mal|times)"
+    rf"|(?P<n2>\d{{1,2}}|{NUMBER_WORDS})\s?(?:x|keer|mal)\s+(?:betalen|doen|zahlen|bezahlen|"
+    r"machen|uberweisen|storten))(?![\w'])"
+)
 # "2x abgebucht: 2 x 49,90 €", "charged twice: 2 x €39.95": a double debit, not a plan.
 _DOUBLE_CHARGE = re.compile(
     r"(?<![\w'])(?:abgebucht|abgezogen|belastet|doppelt|zweimal|debited|charged|taken|twice|"
@@ -110,6 +116,16 @@ def find_instalments(msg: Message, intent: str | None) -> None:
             count = _count(msg, match["n1"] or match["n2"])
             if count is not None:
                 msg.add("instalments", str(count), *match.span())
+    if plan:
+        # "on peut faire 3x ?", "kan ik het in 3 keer doen": a count of times in a plan
+        for match in _DO_TIMES.finditer(text):
+            group = "n" if match["n"] else "n2"
+            count = _count(msg, match[group])
+            if count is None:
+                continue
+            unit = re.match(r"[^\s]*\s?(?:x|fois|keer|mal|times)", text[match.start(group) :])
+            end = match.start(group) + unit.end() if unit else match.end()
+            msg.add("instalments", str(count), match.start(group), end)
     if _DOUBLE_CHARGE.search(text) and _PLAN_CUE.search(text) is None:
         return  # the predicted intent is not trusted here: it is often misled by "2 x"
     for match in _TIMES_AMOUNT.finditer(text):

@@ -180,3 +180,20 @@ def test_amounts_in_real_messages(
 )
 def test_not_a_single_euro_is_no_amount(text: str) -> None:
     assert amounts(text, "fr") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("we agreed on 500 euros not 650", "en", [("500.00", "500 euros"), ("650.00", "650")]),
+        ("on avait dit 800 € et pas 950", "fr", [("800.00", "800 €"), ("950.00", "950")]),
+        ("300 Euro vereinbart, nicht 350", "de", [("300.00", "300 Euro"), ("350.00", "350")]),
+        # a number set against something else than an amount stays a number
+        ("I paid 100 euros, not 2 times", "en", [("100.00", "100 euros")]),
+        ("pas 950", "fr", []),
+    ],
+)
+def test_a_number_set_against_an_amount_is_an_amount(
+    text: str, language: str, expected: list[tuple[str, str]]
+) -> None:
+    assert amounts(text, language) == expected

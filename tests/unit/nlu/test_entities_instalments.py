@@ -160,3 +160,20 @@ def test_a_double_debit_is_not_a_plan(text: str, language: str, intent: str | No
 def test_a_plan_still_counts_next_to_a_debit_word() -> None:
     text = "kan ik afbetalen in 3 x 50 euro, het mag elke maand afgeschreven worden"
     assert instalments(text, "nl") == [("3", "in 3 x")]
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "intent", "expected"),
+    [
+        ("on peut faire 3x ?", "fr", "request_payment_plan", [("3", "3x")]),
+        ("kan ik het in 4 keer doen", "nl", "request_payment_plan", [("4", "in 4 keer")]),
+        ("kann ich das 3 mal zahlen, in Raten", "de", None, [("3", "3 mal")]),
+        # outside a plan, a count of times is not instalments
+        ("vous m'avez relancé 3 fois", "fr", "dispute", []),
+        ("j'ai dû payer 2 fois", "fr", "already_paid", []),
+    ],
+)
+def test_times_in_a_plan(
+    text: str, language: str, intent: str | None, expected: list[tuple[str, str]]
+) -> None:
+    assert instalments(text, language, intent) == expected
