@@ -740,3 +740,56 @@ async def test_pages_speak_the_staff_members_language(
         "/console/language?to=de&back=https://evil.example/", allow_redirects=False
     )
     assert away.headers["Location"] == "/console/"
+
+
+async def test_an_unknown_sender_is_tied_to_a_debtor_and_recognised_next_time(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    from adapters.db.schema import debtor_emails
+
+    stored = await conversation_repo.store_inbound(
+        ledger,
+        channel="email",
+        channel_key="Owner@Dupont-Private.be",
+        external_id="<y1@dupont-private.be>",
+        text="Bonjour, où en est mon compte ?",
+    )
+    async with ledger.begin() as conn:
+        await conversation_repo.escalate(
+            conn,
+            conversation_id=stored.conversation_id,
+            debtor_id=None,
+            reason="unknown_sender",
+        )
+    await sign_in(client, "arno")
+    token = await csrf_of(client)
+    link = f"/console/conversations/{stored.conversation_id}/link"
+    unknown = await client.post(link, data={"csrf_token": token, "code": "NOPE"})
+    assert unknown.status == 400
+    assert "no debtor &#39;NOPE&#39;" in await unknown.text()
+    response = await client.post(link, data={"csrf_token": token, "code": "C1"})
+    assert response.status == 200
+    async with ledger.connect() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == "C1"))
+        ).scalar_one()
+        linked = (
+            await conn.execute(
+                select(conversations.c.debtor_id).where(
+                    conversations.c.id == stored.conversation_id
+                )
+            )
+        ).scalar_one()
+        addresses = set(
+            (
+                await conn.execute(
+                    select(debtor_emails.c.email).where(debtor_emails.c.debtor_id == debtor_id)
+                )
+            ).scalars()
+        )
+        status = (await conn.execute(select(escalations.c.status))).scalar_one()
+    assert linked == debtor_id
+    assert "owner@dupont-private.be" in addresses
+    assert status == "resolved"
+    again = await client.post(link, data={"csrf_token": token, "code": "P1"})
+    assert again.status == 400

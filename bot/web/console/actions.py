@@ -483,3 +483,58 @@ async def decide_plan(
             note=note[:500],
         )
     return plan_id
+
+
+async def link_debtor(
+    engine: AsyncEngine, user: StaffUser, conversation_id: int, debtor_code: str
+) -> int:
+    """Tie an unidentified conversation (an unknown e-mail sender) to a debtor.
+
+    For e-mail the address joins the debtor's addresses, so the next message from it
+    is recognised by the bot; the "unknown_sender" escalation closes.
+    """
+    from sqlalchemy import func as sql_func
+    from sqlalchemy import insert
+
+    from adapters.db.schema import debtor_emails
+
+    conv = await _conversation(engine, conversation_id)
+    if conv.debtor_id is not None:
+        raise UserError("this conversation already belongs to a debtor")
+    async with engine.begin() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == debtor_code.strip()))
+        ).scalar_one_or_none()
+        if debtor_id is None:
+            raise UserError(f"debtor code: no debtor {debtor_code.strip()!r}")
+        await conversation_repo.save_conversation(conn, conversation_id, debtor_id=debtor_id)
+        if conv.channel == "email":
+            address = conv.channel_key.strip().lower()
+            known = (
+                await conn.execute(
+                    select(debtor_emails.c.id).where(
+                        debtor_emails.c.debtor_id == debtor_id,
+                        sql_func.lower(debtor_emails.c.email) == address,
+                    )
+                )
+            ).first()
+            if known is None:
+                await conn.execute(insert(debtor_emails).values(debtor_id=debtor_id, email=address))
+        await conn.execute(
+            update(escalations)
+            .where(
+                escalations.c.conversation_id == conversation_id,
+                escalations.c.reason == "unknown_sender",
+                escalations.c.status != "resolved",
+            )
+            .values(status="resolved", resolved_at=_now(), debtor_id=debtor_id)
+        )
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "linked_by_staff",
+            conversation_id=conversation_id,
+            debtor_id=debtor_id,
+            channel=conv.channel,
+        )
+    return int(debtor_id)

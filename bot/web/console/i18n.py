@@ -501,6 +501,23 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "Über den Plan ist entschieden.",
     ),
     "User added.": ("Utilisateur ajouté.", "Gebruiker toegevoegd.", "Benutzer hinzugefügt."),
+    "Conversation tied to the debtor.": (
+        "Conversation liée au débiteur.",
+        "Gesprek gekoppeld aan de debiteur.",
+        "Gespräch dem Schuldner zugeordnet.",
+    ),
+    "Who is this?": ("Qui est-ce ?", "Wie is dit?", "Wer ist das?"),
+    "Debtor code": ("Code débiteur", "Debiteurcode", "Schuldnernummer"),
+    "Tie to this debtor": (
+        "Lier à ce débiteur",
+        "Koppelen aan deze debiteur",
+        "Diesem Schuldner zuordnen",
+    ),
+    "linked by staff": (
+        "lié par le personnel",
+        "gekoppeld door medewerker",
+        "von Mitarbeiter zugeordnet",
+    ),
     "User changed.": ("Utilisateur modifié.", "Gebruiker gewijzigd.", "Benutzer geändert."),
 }
 

@@ -31,6 +31,7 @@ NOTICES = {
     "applied": "Bank line applied.",
     "held": "Reminder held.",
     "plan": "Plan decided.",
+    "linked": "Conversation tied to the debtor.",
     "user_added": "User added.",
     "user_changed": "User changed.",
 }

@@ -48,6 +48,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/console/conversations/{id:\\d+}/take", take)
     r.add_post("/console/conversations/{id:\\d+}/hand-back", hand_back)
     r.add_post("/console/conversations/{id:\\d+}/reply", reply)
+    r.add_post("/console/conversations/{id:\\d+}/link", link_debtor)
     r.add_post("/console/escalations/{id:\\d+}/resolve", resolve_escalation)
     r.add_get("/console/decisions", decisions)
     r.add_post("/console/holds", add_hold)
@@ -222,6 +223,19 @@ async def reply(request: web.Request) -> web.Response:
     except RelanceError as exc:
         return await _problem(request, exc)
     return _redirect(f"/console/conversations/{conversation_id}?done=sent#reply")
+
+
+@requires("agent")
+async def link_debtor(request: web.Request) -> web.Response:
+    conversation_id = _id(request)
+    form = await request.post()
+    try:
+        await actions.link_debtor(
+            request.app[ENGINE], user_of(request), conversation_id, form_value(form, "code")
+        )
+    except RelanceError as exc:
+        return await _problem(request, exc)
+    return _redirect(f"/console/conversations/{conversation_id}?done=linked")
 
 
 @requires("agent")
