@@ -101,3 +101,27 @@ def test_a_login_is_added_once(db: str) -> None:
     assert again.returncode == 2
     assert "login 'cara' exists already" in again.stderr
     assert relance(db, "staff", "list").stdout.split()[:2] == ["cara", "agent"]
+
+
+async def test_the_demo_seeds_staff_and_conversations_for_the_console(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from adapters.db.conversation_schema import escalations
+    from adapters.db.engine import create_engine
+    from adapters.db.staff_schema import staff_users
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    seeded = relance(url, "demo", "--no-serve")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "with the demo password 'relance-demo'" in seeded.stdout
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            roles = dict(
+                (await conn.execute(select(staff_users.c.login, staff_users.c.role))).all()
+            )
+            reasons = sorted((await conn.execute(select(escalations.c.reason))).scalars())
+    finally:
+        await engine.dispose()
+    assert roles == {"manager": "manager", "agent": "agent", "admin": "admin"}
+    assert reasons == ["dispute", "human_asked"]
