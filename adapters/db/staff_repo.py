@@ -369,6 +369,22 @@ async def load_session(conn: AsyncConnection, token: str, idle: timedelta = IDLE
     return Session(row.token_hash, row.csrf_token, user)
 
 
+async def is_live(conn: AsyncConnection, token: str, idle: timedelta = IDLE) -> bool:
+    """Whether the session of this token is still alive, without restarting its idle
+    clock (an open event stream must not keep a session alive by itself)."""
+    now = _now()
+    row = (
+        await conn.execute(
+            select(staff_sessions.c.expires_at, staff_sessions.c.last_seen_at).where(
+                staff_sessions.c.token_hash == _token_hash(token)
+            )
+        )
+    ).first()
+    return (
+        row is not None and _aware(row.expires_at) > now and _aware(row.last_seen_at) > now - idle
+    )
+
+
 async def close_session(conn: AsyncConnection, token: str) -> None:
     await conn.execute(
         delete(staff_sessions).where(staff_sessions.c.token_hash == _token_hash(token))

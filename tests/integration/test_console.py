@@ -793,3 +793,18 @@ async def test_an_unknown_sender_is_tied_to_a_debtor_and_recognised_next_time(
     assert status == "resolved"
     again = await client.post(link, data={"csrf_token": token, "code": "P1"})
     assert again.status == 400
+
+
+async def test_the_event_stream_ends_with_the_session(
+    client: TestClient, ledger: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.web.console import events
+
+    monkeypatch.setattr(events, "SESSION_CHECK_SECONDS", 1.0)
+    await sign_in(client, "arno")
+    async with client.get("/console/events") as stream:
+        assert await stream.content.readline() == b"retry: 3000\n"
+        async with ledger.begin() as conn:
+            await conn.execute(staff_sessions.delete())
+        rest = await asyncio.wait_for(stream.content.read(), timeout=15)
+    assert b"event: change" not in rest

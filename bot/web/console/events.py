@@ -9,7 +9,8 @@ event when one moved; the page's script then reloads its live parts.  Polling
 the tables rather than a bus in memory means a message stored by another process
 (the mail watcher, a second web worker) shows up too.  A comment line every
 15 seconds keeps proxies from closing an idle stream; the loops end when the
-application shuts down.
+application shuts down or the session ends (checked every 30 seconds, without
+counting as activity: an open page alone does not keep a session alive).
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from adapters.db import staff_repo
+from bot.web.console.auth import COOKIE
 from bot.web.console.queries import latest_ids
 from bot.web.keys import ENGINE
 
 STOPPING = web.AppKey("console_events_stopping", asyncio.Event)
 POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
+SESSION_CHECK_SECONDS = 30.0
 
 
 async def lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -60,6 +64,8 @@ async def events(request: web.Request) -> web.StreamResponse:
         last = await latest_ids(conn)
     await response.write(b"retry: 3000\n\n")
     quiet = 0.0
+    since_check = 0.0
+    token = request.cookies.get(COOKIE, "")
     try:
         while not stopping.is_set():
             try:
@@ -67,7 +73,12 @@ async def events(request: web.Request) -> web.StreamResponse:
                 break
             except TimeoutError:
                 pass
+            since_check += POLL_SECONDS
             async with engine.connect() as conn:
+                if since_check >= SESSION_CHECK_SECONDS:
+                    since_check = 0.0
+                    if not await staff_repo.is_live(conn, token):
+                        break  # signed out or idle: the stream ends with the session
                 now = await latest_ids(conn)
             if now != last:
                 last = now
