@@ -317,3 +317,35 @@ async def test_out_of_office_postpones_and_a_bounce_goes_to_staff_without_answer
     assert failing == {"emma.wilson@gmail.com": False, "g.leroy@entreprise-leroy.be": True}
     assert raised == ["bounce"]
     assert [tuple(h) for h in handled] == [("auto_reply", "ignored"), ("bounce", "ignored")]
+
+
+async def test_the_email_output_channel_queues_messages_the_sender_delivers(
+    engine: AsyncEngine, smtp: SmtpRecorder
+) -> None:
+    from adapters.mail.smtp import SmtpMailer
+    from bot.channels.base import Choice
+    from bot.channels.email import EmailChannel
+    from bot.outbox import send_pending
+
+    settings = load_settings(
+        {"DATABASE_URL": "sqlite://", "MAIL_FROM": "Relance Demo <credit@relance.example>"}
+    )
+    channel = EmailChannel(engine, settings, subject="Uw factuur F-9")
+    await channel.send_choices(
+        "jan@peeters.be",
+        "Wat kan ik voor u doen?",
+        [Choice("Ik heb al betaald", "/already_paid"), Choice("Afbetalingsplan", "/plan")],
+    )
+    await channel.send_document("jan@peeters.be", "F-9.pdf", PDF, "Uw factuur in bijlage.")
+    report = await send_pending(
+        engine,
+        SmtpMailer("127.0.0.1", smtp.port),
+        envelope_from="credit@relance.example",
+        timezone=settings.timezone,
+    )
+    assert report.sent == 2
+    choices, document = smtp.parsed()
+    assert choices["Subject"] == "Uw factuur F-9"
+    assert "1. Ik heb al betaald\n2. Afbetalingsplan" in choices.get_content().replace("\r\n", "\n")
+    attached = next(document.iter_attachments())
+    assert (attached.get_filename(), attached.get_content()) == ("F-9.pdf", PDF)

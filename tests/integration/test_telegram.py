@@ -259,3 +259,38 @@ async def test_group_chats_are_not_answered_and_blocked_chats_fail_for_staff(
     assert fake.sent == []
     assert await _count(ledger, messages, messages.c.direction == "in") == 1
     assert await _count(ledger, escalations) == 0
+
+
+async def test_the_output_channel_sends_text_buttons_and_documents(fake: FakeTelegram) -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.channels.base import Choice
+    from bot.channels.telegram import DeliveryFailed, TelegramChannel, TelegramOptions
+
+    channel = TelegramChannel(
+        TelegramOptions(TOKEN, base_url=fake.base_url),
+        None,  # type: ignore[arg-type]  # nothing is received here
+        ZoneInfo("Europe/Brussels"),
+    )
+    await channel.start()
+    try:
+        await channel.send_text(str(CHAT), "Goeiedag")
+        await channel.send_choices(
+            str(CHAT), "Wat kan ik voor u doen?", [Choice("Ik heb al betaald", "/already_paid")]
+        )
+        await channel.send_document(str(CHAT), "factuur-F-9.pdf", b"%PDF-1.4\n", "Uw factuur")
+        fake.blocked.add(CHAT)
+        with pytest.raises(DeliveryFailed) as refused:
+            await channel.send_text(str(CHAT), "Hallo?")
+        assert refused.value.permanent
+    finally:
+        await channel.stop()
+    text, choices, document = fake.sent
+    assert text["text"] == "Goeiedag"
+    assert "reply_markup" not in text
+    assert _buttons(choices) == ["/already_paid"]
+    assert (document["caption"], document["document"]["file_name"]) == (
+        "Uw factuur",
+        "factuur-F-9.pdf",
+    )
+    assert fake.calls[:2] == ["getMe", "deleteWebhook"]
