@@ -49,6 +49,7 @@ class StoredPlan:
     instalments: tuple[Instalment, ...]
     instalment_ids: tuple[int, ...]  # same order as ``instalments``
     reminded: tuple[date | None, ...]  # same order
+    paid: tuple[Decimal, ...] = ()  # as last saved, same order
 
 
 async def create_plan(
@@ -158,6 +159,7 @@ async def load_plan(conn: AsyncConnection, plan_id: int) -> StoredPlan | None:
         instalments=tuple(Instalment(r.number, r.due_date, r.amount) for r in rows),
         instalment_ids=tuple(r.id for r in rows),
         reminded=tuple(r.reminded_on for r in rows),
+        paid=tuple(r.paid for r in rows),
     )
 
 
@@ -249,7 +251,10 @@ async def save_progress(
     steps: Sequence[InstalmentProgress],
     today: date,
 ) -> None:
-    for instalment_id, step in zip(plan.instalment_ids, steps, strict=True):
+    saved = plan.paid or (None,) * len(steps)
+    for instalment_id, step, before in zip(plan.instalment_ids, steps, saved, strict=True):
+        if before == step.paid:
+            continue  # unchanged: no write
         await conn.execute(
             update(plan_instalments)
             .where(plan_instalments.c.id == instalment_id)
