@@ -402,6 +402,7 @@ class Match:
     chosen: Candidate | None
     allocations: tuple[Allocation, ...] = ()  # key = str(invoice id)
     overpayment: Decimal = ZERO
+    note: str = ""  # why a line is not matched at all, when that needs saying
 
     @property
     def confidence(self) -> float:
@@ -411,7 +412,9 @@ class Match:
     @property
     def reason(self) -> str:
         best = self.chosen or (self.candidates[0] if self.candidates else None)
-        return best.reason if best else "no reference, invoice number, known IBAN or name"
+        if best:
+            return best.reason
+        return self.note or "no reference, invoice number, known IBAN or name"
 
 
 Similarity = Callable[[str, str], float]
@@ -431,6 +434,10 @@ def match_line(
     """
     if line.amount <= 0:
         return Match(Outcome.NOT_A_PAYMENT, (), None)
+    if line.reversal:
+        # Money back from one of our own payments (a refund the bank returned): it
+        # pays no invoice, and only a person knows what it undoes.
+        return Match(Outcome.TO_REVIEW, (), None, note="the bank returned one of our payments")
     candidates = _candidates(line, keys or search_keys(line), index, policy, similarity)
     candidates = _rank(candidates)[: policy.max_candidates]
     best = candidates[0] if candidates else None

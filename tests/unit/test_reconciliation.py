@@ -301,3 +301,12 @@ def test_policy_from_the_environment() -> None:
         bank_policy({"RELANCE_ALLOCATION_ORDER": "newest"})
     with pytest.raises(UserError, match="RELANCE_MATCH_THRESHOLD"):
         bank_policy({"RELANCE_MATCH_THRESHOLD": "90"})
+
+
+def test_a_returned_outgoing_payment_is_not_an_invoice_payment() -> None:
+    from dataclasses import replace
+
+    returned = replace(line("400.00", reference="090933755493"), reversal=True)
+    match = match_line(returned, index(A), Policy(), TODAY)
+    assert match.outcome is Outcome.TO_REVIEW
+    assert match.reason == "the bank returned one of our payments"
