@@ -39,6 +39,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "1200 euros",
         ],
         "fdate": [
+            "le 20.03.26",
+            "le 15/04/2026",
             "vendredi",
             "vendredi prochain",
             "lundi",
@@ -57,6 +59,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "fin mars",
         ],
         "pdate": [
+            "le 04.03.26",
+            "le 02/03/2026",
             "hier",
             "ce matin",
             "lundi",
@@ -101,6 +105,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "1200 euro",
         ],
         "fdate": [
+            "op 20.03.26",
+            "op 15/04/2026",
             "vrijdag",
             "volgende vrijdag",
             "maandag",
@@ -119,6 +125,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "eind maart",
         ],
         "pdate": [
+            "op 04.03.26",
+            "op 02/03/2026",
             "gisteren",
             "vanmorgen",
             "maandag",
@@ -163,6 +171,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "1200 euros",
         ],
         "fdate": [
+            "on 20.03.26",
+            "on 15/04/2026",
             "on Friday",
             "next Friday",
             "on Monday",
@@ -181,6 +191,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "at the end of March",
         ],
         "pdate": [
+            "on 04.03.26",
+            "on 02/03/2026",
             "yesterday",
             "this morning",
             "on Monday",
@@ -225,6 +237,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "1200 Euro",
         ],
         "fdate": [
+            "am 20.03.26",
+            "am 15.04.2026",
             "am Freitag",
             "nächsten Freitag",
             "am Montag",
@@ -243,6 +257,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
             "Ende März",
         ],
         "pdate": [
+            "am 04.03.26",
+            "am 02.03.2026",
             "gestern",
             "heute Morgen",
             "am Montag",

@@ -207,7 +207,7 @@ _FUTURE = re.compile(
     r"(?<![\w'])(?:paierai|payerai|paiera|payera|paierons|payerons|vais|va|allons|vont|"
     r"virerai|verserai|reglerai|ferai|pourrai|pourrais|peux|puis|je compte|prevois|promets|"
     r"jpeux|jpourrai|jvais|jvai|jpaierai|jpayerai|jpaye|jpaie|jvire|jverse|jregle|suivra|"
-    r"suivront|"
+    r"suivront|arrivera|ca arrive|"
     r"je (?:vous |te |l'|la |le )?(?:paie|paye|vire|verse|regle|fais|envoie|rembourse|"
     r"transfere)|sera|seront|partira|d'ici|au plus tard|volgt|komt|gaat|geht|kommt|folgt|"
     r"erfolgt|goes out|"

@@ -560,6 +560,7 @@ def test_the_date_of_a_payment_made_is_past(text: str, language: str) -> None:
         ("noch nicht überwiesen, das Gehalt kommt am 5.", "de", None, "2026-04-05"),
         # "j'ai" before a noun is no passé composé; SMS "jpeux" is a future cue
         ("jpeux payer que le 25 qd jai ma paye", "fr", None, "2026-03-25"),
+        ("pas encore payé mais ça arrive lundi", "fr", "already_paid", "2026-03-16"),
         ("j'ai ma paie le 5, je vous paie à ce moment", "fr", None, "2026-04-05"),
         # still past
         ("jai payer le 3", "fr", None, "2026-03-03"),
