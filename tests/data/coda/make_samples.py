@@ -321,11 +321,63 @@ with open("malformed_amount.cod", "w", newline="\n") as f:
 
 # 5. a foreign BBAN account (structure 1); an RF reference (type 100), a reconstituted
 #    OGM (type 102) and a free-text information record (3.1) on a third movement
-rf = statement("1", "123456789012345", "CHF", "10.00", [
-    ([mv21("0001", "0000", "RFREF0000000000000001", "1210.00", "00150000", "100RF18539007547034", structured=True)], "1210.00"),
-    ([mv21("0002", "0000", "RFREF0000000000000002", "400.00", "00150000", "102000000100131", structured=True)], "400.00"),
-    ([mv21("0003", "0000", "RFREF0000000000000003", "99.99", "00150000", "VIREMENT", link="1"),
-      info31("0003", "0001", "RFREF0000000000000003", "00150000", "FACTURE INV-2026-0099 DU 01/03")], "99.99"),
-], seq="101")
+rf = statement(
+    "1",
+    "123456789012345",
+    "CHF",
+    "10.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "RFREF0000000000000001",
+                    "1210.00",
+                    "00150000",
+                    "100RF18539007547034",
+                    structured=True,
+                )
+            ],
+            "1210.00",
+        ),
+        (
+            [
+                mv21(
+                    "0002",
+                    "0000",
+                    "RFREF0000000000000002",
+                    "400.00",
+                    "00150000",
+                    "102000000100131",
+                    structured=True,
+                )
+            ],
+            "400.00",
+        ),
+        (
+            [
+                mv21(
+                    "0003",
+                    "0000",
+                    "RFREF0000000000000003",
+                    "99.99",
+                    "00150000",
+                    "VIREMENT",
+                    link="1",
+                ),
+                info31(
+                    "0003",
+                    "0001",
+                    "RFREF0000000000000003",
+                    "00150000",
+                    "FACTURE INV-2026-0099 DU 01/03",
+                ),
+            ],
+            "99.99",
+        ),
+    ],
+    seq="101",
+)
 with open("structure1_rf_information.cod", "w", newline="\n") as f:
     f.write("\n".join(rf) + "\n")
