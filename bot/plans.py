@@ -273,11 +273,12 @@ async def record_payment(
         return fetched.status
     if not await plan_repo.claim_allocation(conn, row.id):
         return "duplicate"
+    fee = await _fee_part(conn, row.plan_id, fetched.amount)
     items = [
         OpenItem(str(r.id), r.open_amount, r.due_date, r.issue_date)
         for r in await _open_amounts(conn, plan_repo.invoice_ids_of(row))
     ]
-    result = allocate(fetched.amount, items, today=today)
+    result = allocate(fetched.amount - fee, items, today=today)
     await apply_allocations(
         conn, [(int(a.key), "mollie", fetched.id, a.amount) for a in result.allocations]
     )
@@ -289,6 +290,7 @@ async def record_payment(
         payment=fetched.id,
         amount=str(fetched.amount),
         overpayment=str(result.overpayment),
+        plan_fee=str(fee),
         plan_id=row.plan_id,
     )
     if row.plan_id is not None:
@@ -305,6 +307,22 @@ async def record_payment(
                 today,
             )
     return "recorded"
+
+
+async def _fee_part(conn: AsyncConnection, plan_id: int | None, amount: Decimal) -> Decimal:
+    """The part of a plan payment that is the plan's fee, not money for the invoices:
+    the fee rides on the first instalment and is kept out of the ledger until the
+    rest of that instalment is paid (``domain.payment_plan.credited``).  A plan paid
+    by bank transfer reaches the ledger whole, and its fee is then not collected."""
+    if plan_id is None:
+        return ZERO
+    plan = await plan_repo.load_plan(conn, plan_id)
+    if plan is None or plan.fee <= ZERO or not plan.instalments:
+        return ZERO
+    paid = await plan_repo.paid_since_start(conn, plan_id, credit_fee=False)
+    if paid >= plan.instalments[0].amount - plan.fee:
+        return ZERO  # already counted as collected
+    return min(plan.fee, amount)
 
 
 async def _charged_back(

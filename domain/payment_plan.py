@@ -331,6 +331,19 @@ def progress(instalments: Sequence[Instalment], paid: Decimal) -> tuple[Instalme
     return tuple(result)
 
 
+def credited(paid: Decimal, instalments: Sequence[Instalment], fee: Decimal) -> Decimal:
+    """What counts toward the schedule: the ledger holds invoices, not plan fees, so
+    a plan's fee counts as collected once the rest of the first instalment is paid
+    (the debtor paid the first instalment, fee included, or paid ahead).
+
+        fee 15.00, first instalment 348.34 (333.34 + 15.00):
+        paid 333.34 -> 348.34      paid 100.00 -> 100.00
+    """
+    if fee > ZERO and instalments and paid >= instalments[0].amount - fee:
+        return paid + fee
+    return paid
+
+
 def plan_state(
     instalments: Sequence[Instalment], paid: Decimal, today: date, grace_days: int
 ) -> PlanState:

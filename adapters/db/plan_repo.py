@@ -26,7 +26,7 @@ from adapters.db import dunning_repo
 from adapters.db.plan_schema import payment_plans, payments, plan_instalments, plan_invoices
 from adapters.db.schema import invoices
 from domain.money import ZERO
-from domain.payment_plan import Instalment, InstalmentProgress, PlanState
+from domain.payment_plan import Instalment, InstalmentProgress, PlanState, credited
 
 
 def _now() -> datetime:
@@ -200,7 +200,10 @@ async def active_overview(conn: AsyncConnection) -> list[PlanOverview]:
         r.id: r
         for r in await conn.execute(
             select(
-                payment_plans.c.id, payment_plans.c.grace_days, payment_plans.c.remind_days_before
+                payment_plans.c.id,
+                payment_plans.c.grace_days,
+                payment_plans.c.remind_days_before,
+                payment_plans.c.fee,
             ).where(active)
         )
     }
@@ -228,21 +231,44 @@ async def active_overview(conn: AsyncConnection) -> list[PlanOverview]:
             instalments=tuple(Instalment(r.number, r.due_date, r.amount) for r in steps[plan_id]),
             stored_paid=tuple(r.paid for r in steps[plan_id]),
             reminded=tuple(r.reminded_on for r in steps[plan_id]),
-            paid=paid[plan_id],
+            paid=credited(
+                paid[plan_id],
+                [Instalment(r.number, r.due_date, r.amount) for r in steps[plan_id][:1]],
+                head.fee,
+            ),
         )
         for plan_id, head in sorted(heads.items())
         if steps[plan_id]
     ]
 
 
-async def paid_since_start(conn: AsyncConnection, plan_id: int) -> Decimal:
-    """How much the plan's invoices received since the plan began."""
+async def paid_since_start(
+    conn: AsyncConnection, plan_id: int, *, credit_fee: bool = True
+) -> Decimal:
+    """How much counts toward the plan's schedule: what its invoices received since
+    the plan began, and its fee once credited (``domain.payment_plan.credited``)."""
     rows = await conn.execute(
         select(plan_invoices.c.open_at_start, invoices.c.open_amount)
         .join(invoices, invoices.c.id == plan_invoices.c.invoice_id)
         .where(plan_invoices.c.plan_id == plan_id)
     )
-    return sum((max(ZERO, start - now) for start, now in rows), ZERO)
+    paid = sum((max(ZERO, start - now) for start, now in rows), ZERO)
+    fee = (
+        await conn.execute(select(payment_plans.c.fee).where(payment_plans.c.id == plan_id))
+    ).scalar_one_or_none()
+    if not fee or not credit_fee:
+        return paid
+    first = (
+        await conn.execute(
+            select(
+                plan_instalments.c.number, plan_instalments.c.due_date, plan_instalments.c.amount
+            )
+            .where(plan_instalments.c.plan_id == plan_id)
+            .order_by(plan_instalments.c.number)
+            .limit(1)
+        )
+    ).first()
+    return credited(paid, [Instalment(*first)] if first else [], fee)
 
 
 async def save_progress(

@@ -535,6 +535,8 @@ def _plan(
                     "options": [_schedule_params(o) for o in options],
                     "instalments": request.instalments,
                     "asked_amount": request.amount,
+                    "consumer": debtor.kind == "consumer",
+                    "plan_fee": policy.plan_policy(debtor.kind).fee,
                 },
                 choices=choices,
             ),
@@ -628,7 +630,12 @@ def _plan_answer(
             Reply(
                 "plan_accepted",
                 _summary(invoices)
-                | {"schedule": _schedule_params(option), "grace_days": plan_policy.grace_days},
+                | {
+                    "schedule": _schedule_params(option),
+                    "grace_days": plan_policy.grace_days,
+                    "consumer": debtor.kind == "consumer",
+                    "plan_fee": plan_policy.fee,
+                },
             ),
         ),
         (AcceptPlan(tuple(i.id for i in invoices), instalments, plan_policy.segment),),

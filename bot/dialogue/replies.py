@@ -66,6 +66,7 @@ def base_context(
         "options": [],
         "grace_days": None,
         "asked_amount": None,
+        "plan_fee": None,
         "plan_pay_url": None,
         "plan_ics_url": None,
         "instalment": None,

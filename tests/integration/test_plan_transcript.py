@@ -388,3 +388,65 @@ async def test_a_completed_plan_is_confirmed_and_releases_its_holds(
         mail = (await conn.execute(select(outbox.c.payload))).scalar_one()
     assert state == "completed"
     assert "est entièrement réglé" in _body(mail)
+
+
+async def test_a_business_plan_fee_is_collected_with_the_first_instalment(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    from adapters.db import plan_repo
+    from adapters.payments.mollie import ProviderPayment
+    from bot.dialogue.policy import ConversationPolicy
+    from bot.plans import record_payment
+    from domain.payment_plan import default_policies
+
+    await _ledger(engine, tmp_path, TODAY)
+    policies = default_policies()
+    policies["business"] = replace(policies["business"], fee=Decimal("15.00"))
+    service = FixedDay(
+        engine, _webchat_settings(), policy=ConversationPolicy(plan_policies=policies)
+    )
+    chat = Chat(service, "web-fee")
+    async with engine.begin() as conn:
+        token = await repo.create_link_token(conn, await _debtor(engine, "C1"), "portal")
+    await chat.say(f"/start {token}")
+    offer = await chat.say("je veux payer en 3 fois")
+    assert "frais de dossier de 15,00" in offer[0].text
+    await chat.say("oui")
+    async with engine.begin() as conn:
+        plan_id = (await conn.execute(select(payment_plans.c.id))).scalar_one()
+        plan = await plan_repo.load_plan(conn, plan_id)
+        assert plan is not None
+        assert [i.amount for i in plan.instalments] == [
+            Decimal("215.00"),
+            Decimal("200.00"),
+            Decimal("200.00"),
+        ]
+        await plan_repo.add_payment(
+            conn,
+            provider="mollie",
+            provider_id="tr_fee1",
+            debtor_id=plan.debtor_id,
+            invoice_ids=plan.invoice_ids,
+            amount=Decimal("215.00"),
+            currency="EUR",
+            status="open",
+            checkout_url="",
+            plan_id=plan_id,
+            instalment_id=plan.instalment_ids[0],
+        )
+        paid = ProviderPayment("tr_fee1", "paid", Decimal("215.00"), "EUR")
+        assert await record_payment(conn, paid, TODAY, service) == "recorded"
+    async with engine.connect() as conn:
+        steps = (
+            (
+                await conn.execute(
+                    select(plan_instalments.c.paid).order_by(plan_instalments.c.number)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        allocated = (await conn.execute(select(func.sum(allocations.c.amount)))).scalar_one()
+    # 200.00 reached the invoices; the 15.00 fee is the plan's, and instalment 1 is paid.
+    assert allocated == Decimal("200.00")
+    assert steps == [Decimal("215.00"), Decimal("0.00"), Decimal("0.00")]

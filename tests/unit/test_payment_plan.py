@@ -179,3 +179,17 @@ def test_a_missed_instalment_breaks_the_plan_only_after_the_grace_days() -> None
     assert plan_state(plan, Decimal("100.00"), date(2026, 5, 8), 7) is PlanState.ACTIVE
     assert plan_state(plan, Decimal("100.00"), date(2026, 5, 9), 7) is PlanState.BROKEN
     assert plan_state(plan, Decimal("200.00"), date(2026, 5, 9), 7) is PlanState.ACTIVE
+
+
+def test_a_business_fee_counts_once_the_rest_of_the_first_instalment_is_paid() -> None:
+    from domain.payment_plan import credited
+
+    plan = schedule(Decimal("1000.00"), 3, TODAY, fee=Decimal("15.00"))
+    assert plan[0].amount == Decimal("348.34")
+    assert credited(Decimal("100.00"), plan, Decimal("15.00")) == Decimal("100.00")
+    assert credited(Decimal("333.34"), plan, Decimal("15.00")) == Decimal("348.34")
+    assert credited(Decimal("1000.00"), plan, Decimal("15.00")) == Decimal("1015.00")
+    assert credited(Decimal("1000.00"), plan, Decimal("0.00")) == Decimal("1000.00")
+    assert plan_state(plan, credited(Decimal("1000.00"), plan, Decimal("15.00")), TODAY, 7) is (
+        PlanState.COMPLETED
+    )

@@ -353,3 +353,34 @@ def test_the_daily_check_skips_plans_with_nothing_to_do() -> None:
     assert _due_work(plan("50", ("0", "0", "0")), date(2026, 3, 20))  # money arrived
     assert _due_work(quiet, date(2026, 4, 9))  # past the grace: broken
     assert _due_work(plan("300", ("100", "100", "100")), date(2026, 3, 20))  # complete
+
+
+@pytest.mark.parametrize(
+    ("language", "free"),
+    [
+        ("fr", "ne vous coûte rien de plus"),
+        ("nl", "kost u niets extra"),
+        ("en", "costs you nothing extra"),
+        ("de", "kostet Sie nichts zusätzlich"),
+    ],
+)
+def test_consumers_are_told_a_plan_costs_nothing_and_a_business_fee_is_shown(
+    language: str, free: str
+) -> None:
+    from dataclasses import replace
+
+    from domain.payment_plan import default_policies
+
+    ask = say("en 3 fois", "request_payment_plan", ({"entity": "instalments", "value": "3"},))
+    consumer = decide(ask, debtor(language, "consumer"), {}, TODAY)
+    text, _ = render(consumer.replies[0], language)
+    assert free in text
+
+    policies = default_policies()
+    policies["business"] = replace(policies["business"], fee=Decimal("15.00"))
+    with_fee = decide(ask, debtor(language), {}, TODAY, ConversationPolicy(plan_policies=policies))
+    text, _ = render(with_fee.replies[0], language)
+    assert free not in text
+    assert "15" in text
+    first = with_fee.replies[0].params["schedule"][0]["amount"]
+    assert first == Decimal("348.34")  # 333.34 + the fee on the first instalment
