@@ -128,14 +128,19 @@ class EmailIntake:
         self.timezone = timezone
         self.own_addresses = {a.strip().lower() for a in own_addresses if a}
 
-    async def handle_raw(self, raw: bytes) -> list[OutgoingMessage]:
-        """Store, answer and keep the attachments of one email; [] for what is not a
-        debtor's mail (not an email at all, or our own message coming back)."""
+    async def handle_raw(self, raw: bytes) -> list[OutgoingMessage] | None:
+        """Store, answer and keep the attachments of one email; [] for our own message
+        coming back; None for what cannot be read (left unread for a person)."""
         try:
             mail = analyse(raw, self.timezone)
         except NotAnEmail:
             log.warning("skipped %d bytes that are not an email", len(raw))
-            return []
+            return None
+        except Exception:
+            # A mail our parser cannot read must not stop the folder behind it; it
+            # stays in the folder for a person (logged with its size, not its words).
+            log.exception("could not read an email of %d bytes; left for staff", len(raw))
+            return None
         if mail.from_address.strip().lower() in self.own_addresses and mail.kind != "bounce":
             log.info("skipped our own message %s", mail.message_id)
             return []
@@ -276,12 +281,12 @@ class ImapWatcher:
                 return handled
             for uid in uids:
                 raw = await self._fetch(client, uid)
-                if raw is not None:
-                    await self.intake.handle_raw(raw)
-                    handled += 1
+                read = raw is not None and await self.intake.handle_raw(raw) is not None
                 await self._save_last_uid(uidvalidity, uid)
                 last = uid
-                await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)")
+                if read:
+                    handled += 1
+                    await client.uid("store", str(uid), "+FLAGS.SILENT (\\Seen)")
 
     async def _fetch(self, client: aioimaplib.IMAP4, uid: int) -> bytes | None:
         response = _ok(await client.uid("fetch", str(uid), "(UID BODY.PEEK[])"), "UID FETCH")

@@ -349,3 +349,32 @@ async def test_the_email_output_channel_queues_messages_the_sender_delivers(
     assert "1. Ik heb al betaald\n2. Afbetalingsplan" in choices.get_content().replace("\r\n", "\n")
     attached = next(document.iter_attachments())
     assert (attached.get_filename(), attached.get_content()) == ("F-9.pdf", PDF)
+
+
+async def test_what_cannot_be_read_is_left_unread_and_does_not_block_the_folder(
+    ledger: AsyncEngine, dovecot: DovecotServer, smtp: SmtpRecorder
+) -> None:
+    import imaplib
+
+    settings = _settings(dovecot, smtp)
+    await asyncio.to_thread(dovecot.deliver, b"\x00\x01 not a mail at all \xff\r\n")
+    await asyncio.to_thread(
+        dovecot.deliver, debtor_mail("<after@dupont.be>", "Combien dois-je encore ?")
+    )
+    watcher = ImapWatcher(
+        ImapOptions("127.0.0.1", dovecot.port, dovecot.user, dovecot.password, idle=False),
+        EmailIntake(ledger, Conversations(ledger, settings), settings.timezone),
+    )
+    assert await watcher.session(once=True) == 1
+    assert await _count(ledger, messages, messages.c.direction == "in") == 1
+
+    def unseen() -> bytes:
+        client = imaplib.IMAP4("127.0.0.1", dovecot.port)
+        try:
+            client.login(dovecot.user, dovecot.password)
+            client.select("INBOX", readonly=True)
+            return bytes(client.uid("search", None, "UNSEEN")[1][0])
+        finally:
+            client.logout()
+
+    assert await asyncio.to_thread(unseen) == b"1"  # left for a person to look at
