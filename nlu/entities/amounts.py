@@ -69,6 +69,7 @@ _PAY_VERB_AFTER = re.compile(
 _ORDINAL_BEFORE = re.compile(r"(?:le|la|les|de|du|au|the|het|der|die|den|am)\s*$")
 _UNIT_AFTER = re.compile(
     r"\s*(?:fois|jours?|mois|semaines?|ans?|x|keer|dagen|dag|weken|maanden|jaar|times|days?|"
+    r"minutes?|minuten|minuut|min|secondes?|seconden|seconds?|sekunden|stunden|hours?|km|kg|"
     r"weeks?|months?|years?|tage|tagen|wochen|monate|monaten|jahre|mal|h|uur|uhr|heures?|"
     r"factures?|facturen|factuur|invoices?|rechnungen|rechnung|termijnen|raten|mensualites|"
     r"versements|instal?lments|personnes|personen|people|%|procent|prozent|percent|quid|pounds?|"

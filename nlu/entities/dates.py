@@ -133,7 +133,7 @@ _DAY_OF_MONTH = re.compile(
     rf"(?P<d>\d{{1,2}}|premier|first|ersten|eerste)(?P<suf>{_ORDINAL})?"
     r"(?P<of>\s+(?:du|de|van|of|des)\s+(?:(?P<det>the|this|next|ce|deze|volgende|nachsten|"
     r"naechsten|kommenden)\s+)?(?:mois|maand|month|monats)(?:\s+(?P<rel>prochain|suivant))?)?"
-    rf"(?!\w|[.,/-]\d)"
+    rf"(?!\w|[.,/-]\d|-[a-z])"  # not "the 14-day period"
 )
 _RELATIVE = re.compile(rf"{_B}(?P<w>{_alt(RELATIVE_DAYS)}){_E}")
 _WEEKDAY = re.compile(

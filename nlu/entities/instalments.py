@@ -78,6 +78,11 @@ _DOUBLE_CHARGE = re.compile(
 )
 
 
+_POSSESSIVE_BEFORE = re.compile(
+    r"(?<![\w'])(?:mes|nos|mijn|onze|my|our|meine|meinen|meiner|unsere|unseren)\s+$"
+)
+
+
 def _count(msg: Message, words: str) -> int | None:
     count = number_value(words, msg.language)
     if count is None or not 2 <= count <= 120:
@@ -104,6 +109,8 @@ def find_instalments(msg: Message, intent: str | None) -> None:
             msg.add("instalments", str(count), *match.span())
     for match in _WITHOUT_PREPOSITION.finditer(text):
         unit = match["unit"]
+        if _POSSESSIVE_BEFORE.search(text, max(0, match.start() - 10), match.start()):
+            continue  # "après mes deux versements": payments made, not a plan
         if unit in _NEED_PREPOSITION and not (
             unit in _COUNTABLE and _PER_PAYMENT.match(text, match.end())
         ):

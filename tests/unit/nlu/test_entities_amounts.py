@@ -197,3 +197,15 @@ def test_a_number_set_against_an_amount_is_an_amount(
     text: str, language: str, expected: list[tuple[str, str]]
 ) -> None:
     assert amounts(text, language) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "le technicien est resté 20 minutes, je refuse de payer",
+        "the rest took 45 min",
+        "de rest duurde 30 minuten",
+    ],
+)
+def test_durations_after_a_pay_word_are_no_amounts(text: str) -> None:
+    assert amounts(text, "fr") == []

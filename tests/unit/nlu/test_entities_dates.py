@@ -589,3 +589,8 @@ def test_sms_typo_of_the_day_before_yesterday() -> None:
     assert dates("jai fai le virmen avan hier", "fr", "already_paid") == [
         ("2026-03-08", "avan hier")
     ]
+
+
+def test_a_number_of_days_joined_to_its_unit_is_no_day_of_month() -> None:
+    text = "we returned the goods within the 14-day period"
+    assert dates(text, "en", "dispute") == []

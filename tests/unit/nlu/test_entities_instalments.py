@@ -177,3 +177,15 @@ def test_times_in_a_plan(
     text: str, language: str, intent: str | None, expected: list[tuple[str, str]]
 ) -> None:
     assert instalments(text, language, intent) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Après mes deux versements, que reste-t-il ?", "fr"),
+        ("na mijn drie stortingen, hoeveel staat er nog open?", "nl"),
+        ("after my 2 instalments, what is left?", "en"),
+    ],
+)
+def test_payments_already_made_are_not_a_plan(text: str, language: str) -> None:
+    assert instalments(text, language, "ask_balance") == []
