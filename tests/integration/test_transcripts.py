@@ -517,3 +517,61 @@ async def test_every_transcript_on_postgresql(pg_server: str, tmp_path: Path) ->
     finally:
         await engine.dispose()
     assert not failures, "\n".join(failures)
+
+
+# ------------------------------------------------------------------- two-turn transcripts
+
+ASKED_DATE = {  # the debtor promises without a date; Relance asks; the debtor answers
+    "fr": ("Je vais payer bientôt.", "À quelle date", "Vendredi.", "13 mars 2026"),
+    "nl": ("Ik ga binnenkort betalen.", "Op welke datum", "Vrijdag.", "13 maart 2026"),
+    "en": ("I will pay soon.", "On which date", "On Friday.", "13 March 2026"),
+    "de": ("Ich werde bald bezahlen.", "An welchem Datum", "Am Freitag.", "13. März 2026"),
+}
+ASKED_DATE_MISREAD = {"de": "read as request_payment_details (0.87)"}
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        pytest.param(
+            lang,
+            marks=[
+                pytest.mark.xfail(
+                    reason=f"NLU: {ASKED_DATE[lang][0]!r}: {ASKED_DATE_MISREAD[lang]}",
+                    strict=True,
+                    raises=AssertionError,
+                )
+            ]
+            if lang in ASKED_DATE_MISREAD
+            else [],
+        )
+        for lang in ASKED_DATE
+    ],
+)
+async def test_a_promise_without_a_date_is_completed_by_the_next_answer(
+    language: str, seeded_sqlite: Path, tmp_path: Path
+) -> None:
+    first, asked, second, confirmed = ASKED_DATE[language]
+    copy = tmp_path / "row.db"
+    shutil.copyfile(seeded_sqlite, copy)
+    engine = create_engine(f"sqlite+aiosqlite:///{copy}")
+    try:
+        case = Case(language, "promise_to_pay", first, asked)
+        intent, answer, changes = await run_case(engine, case)
+        assert (intent, changes) == ("promise_to_pay", {"pending": "promise_date"}), answer
+        assert asked in answer
+        service = _service(engine)
+        now = datetime.now(UTC)
+        replies = await service.receive(
+            InboundMessage("webchat", case.id, f"{case.id}:3", second, now, TODAY)
+        )
+        answer = "\n".join(r.text for r in replies)
+        async with engine.connect() as conn:
+            debtor_id = (
+                await conn.execute(select(debtors.c.id).where(debtors.c.code == case.id.upper()))
+            ).scalar_one()
+        changes = await ledger_changes(engine, debtor_id)
+    finally:
+        await engine.dispose()
+    assert confirmed in answer
+    assert changes == {"promises": [("full", FRIDAY)]}
