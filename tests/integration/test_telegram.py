@@ -294,3 +294,29 @@ async def test_the_output_channel_sends_text_buttons_and_documents(fake: FakeTel
         "factuur-F-9.pdf",
     )
     assert fake.calls[:2] == ["getMe", "deleteWebhook"]
+
+
+async def test_webhook_answers_500_when_the_update_cannot_be_stored_and_the_retry_works(
+    ledger: AsyncEngine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from adapters.db import conversation_repo
+
+    port = free_port()
+    secret = "another_secret"
+    real_store = conversation_repo.store_inbound
+    failures = [RuntimeError("database unavailable")]
+
+    async def flaky_store(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await real_store(*args, **kwargs)
+
+    monkeypatch.setattr(conversation_repo, "store_inbound", flaky_store)
+    token = await _token(ledger)
+    async with serving(_settings(fake, port), ledger, _options("webhook", secret)):
+        update = fake.text_update(CHAT, f"/start {token}")
+        assert await fake.push(update) == 500  # Telegram keeps it and tries again
+        assert await _count(ledger, messages) == 0
+        assert await fake.push(update) == 200
+        await fake.wait_sent(1)
+    assert await _count(ledger, messages, messages.c.direction == "in") == 1
