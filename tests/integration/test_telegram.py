@@ -320,3 +320,28 @@ async def test_webhook_answers_500_when_the_update_cannot_be_stored_and_the_retr
         assert await fake.push(update) == 200
         await fake.wait_sent(1)
     assert await _count(ledger, messages, messages.c.direction == "in") == 1
+
+
+async def test_a_message_left_unhandled_while_running_is_handled_by_the_recovery_loop(
+    ledger: AsyncEngine, fake: FakeTelegram
+) -> None:
+    port = free_port()
+    token = await _token(ledger)
+    options = ChannelOptions(
+        outbox_interval_seconds=0.05, recover_after_seconds=0.2, recover_interval_seconds=0.1
+    )
+    async with serving(_settings(fake, port), ledger, options):
+        await fake.push(fake.text_update(CHAT, f"/start {token}"))
+        await fake.wait_sent(1)
+        # Stored by a handler that then failed (the app keeps running):
+        await repo.store_inbound(
+            ledger,
+            channel="telegram",
+            channel_key=str(CHAT),
+            external_id="update:5000",
+            text="Hoeveel moet ik nog betalen?",
+        )
+        await fake.wait_sent(3)  # the balance, then the payment details
+        await asyncio.sleep(0.5)
+    assert len(fake.sent) == 3
+    assert "250,00" in fake.sent[1]["text"]
