@@ -115,7 +115,12 @@ class Conversations:
         return portal_url(self.settings, debtor_id)
 
     async def tell(
-        self, conn: AsyncConnection, conversation_id: int, replies: list[Reply], today: date
+        self,
+        conn: AsyncConnection,
+        conversation_id: int,
+        replies: list[Reply],
+        today: date,
+        not_before: datetime | None = None,
     ) -> list[OutgoingMessage]:
         """Messages the agent starts itself (plan reminders, a broken plan), written
         on the conversation's channel inside the caller's transaction."""
@@ -128,7 +133,9 @@ class Conversations:
         )
         if context is not None and not conversation.language:
             turn.language = context.language
-        return await turn.send([turn._render(r, context) for r in replies], author="bot")
+        return await turn.send(
+            [turn._render(r, context) for r in replies], author="bot", not_before=not_before
+        )
 
     # ----------------------------------------------------------------- inbound
 
@@ -624,7 +631,12 @@ class _Turn:
         return render_reply(reply, self._context(debtor) | self.plan_params)
 
     async def send(
-        self, replies: list[tuple[str, list[Choice]]], *, author: str, wrap: bool = True
+        self,
+        replies: list[tuple[str, list[Choice]]],
+        *,
+        author: str,
+        wrap: bool = True,
+        not_before: datetime | None = None,  # messages we start ourselves: not at night
     ) -> list[OutgoingMessage]:
         """Write replies on the conversation's channel: email and Telegram through the
         outbox (delivered by the senders), web chat stored and returned."""
@@ -636,7 +648,7 @@ class _Turn:
 
             body = "\n\n".join(choices_as_text(text, choices) for text, choices in replies)
             text = wrap_email(body, self._context(None)) if wrap else body
-            outbox_id, mail_meta = await self._enqueue_email(recipient, text)
+            outbox_id, mail_meta = await self._enqueue_email(recipient, text, not_before)
             await repo.add_outbound(
                 self.conn,
                 conversation_id=conversation_id,
@@ -665,7 +677,7 @@ class _Turn:
                             {"chat_id": recipient, "text": text, "buttons": buttons},
                             ensure_ascii=False,
                         ).encode(),
-                        not_before=datetime.now(UTC),
+                        not_before=not_before or datetime.now(UTC),
                         kind="reply",
                     ),
                 )
@@ -683,7 +695,9 @@ class _Turn:
             sent.append(OutgoingMessage(channel, recipient, text, tuple(choices)))
         return sent
 
-    async def _enqueue_email(self, recipient: str, text: str) -> tuple[int, dict[str, Any]]:
+    async def _enqueue_email(
+        self, recipient: str, text: str, not_before: datetime | None = None
+    ) -> tuple[int, dict[str, Any]]:
         """A threaded reply: In-Reply-To and References point at the debtor's mail."""
         sender_name, sender_address = parseaddr(self.settings.mail_from)
         domain = sender_address.rsplit("@", 1)[-1] or "relance.invalid"
@@ -712,7 +726,7 @@ class _Turn:
                 recipient=recipient,
                 subject=str(mail["Subject"]),
                 payload=mail.as_bytes(policy=SMTP),
-                not_before=datetime.now(UTC),
+                not_before=not_before or datetime.now(UTC),
                 kind="reply",
             ),
         )

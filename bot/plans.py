@@ -375,10 +375,22 @@ async def _tell(
     plan: plan_repo.StoredPlan,
     reply: Reply,
     today: date,
+    not_before: datetime | None = None,
 ) -> None:
     conversation_id = await _debtor_conversation(conn, plan)
     if conversation_id is not None:
-        await conversations.tell(conn, conversation_id, [reply], today)
+        await conversations.tell(conn, conversation_id, [reply], today, not_before)
+
+
+def contact_time(settings: Settings, now: datetime) -> datetime:
+    """When a message we start ourselves may go out: now, or the next contact time
+    outside quiet hours (22:00-08:00), Sundays and public holidays (FACTS.md §4c)."""
+    from adapters.holidays_be import belgian_holidays
+    from domain.calendar import ContactRules
+
+    local = now.astimezone(settings.timezone)
+    rules = ContactRules(holidays=belgian_holidays(local.year, local.year + 1))
+    return rules.next_contact_time(local).astimezone(UTC)
 
 
 # ------------------------------------------------------------------------ daily check
@@ -434,9 +446,12 @@ async def check_plans(
     conversations: Conversations,
     settings: Settings,
     today: date,
+    now: datetime | None = None,
 ) -> CheckSummary:
-    """Reminders, broken and completed plans for ``today``; one transaction per plan."""
+    """Reminders, broken and completed plans for ``today``; one transaction per plan.
+    The messages wait in the outbox for a contact time after ``now`` (never at night)."""
     summary = CheckSummary()
+    send_from = contact_time(settings, now or datetime.now(UTC))
     async with engine.connect() as conn:
         plan_ids = [p.id for p in await plan_repo.active_overview(conn) if _due_work(p, today)]
     for plan_id in plan_ids:
@@ -496,7 +511,7 @@ async def check_plans(
                 )
                 event = "reminded"
             summary.events.append({"plan": plan_id, "debtor_id": plan.debtor_id, "event": event})
-            await _tell(conn, conversations, plan, reply, today)
+            await _tell(conn, conversations, plan, reply, today, send_from)
     return summary
 
 

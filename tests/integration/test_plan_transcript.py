@@ -212,8 +212,11 @@ async def test_telegram_plan_from_request_to_paid_instalment_and_next_reminder(
         # on Telegram (through the outbox), once.
         service = Conversations(engine, settings)
         before_second = _months(first_due, 1) - timedelta(days=2)
-        summary = await check_plans(engine, service, settings, before_second)
-        again = await check_plans(engine, service, settings, before_second)
+        # (Run as at 10:00 on a Tuesday: the reminder may go out at once; at night
+        # it would wait in the outbox for 08:00.)
+        daytime = datetime(2026, 3, 10, 10, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+        summary = await check_plans(engine, service, settings, before_second, daytime)
+        again = await check_plans(engine, service, settings, before_second, daytime)
         assert (summary.reminded, again.reminded) == (1, 0)
         reminder = (await telegram.wait_sent(5))[4]["text"]
         assert len(telegram.sent) == 5
@@ -339,8 +342,10 @@ async def test_a_broken_plan_releases_the_plan_hold_and_dunning_resumes(
     service = FixedDay(engine, settings)
     # First instalment due 17 March, grace 7 days: still fine on the 24th ...
     assert (await check_plans(engine, service, settings, date(2026, 3, 24))).broken == 0
-    # ... broken on the 25th: the debtor is told (by e-mail, the web chat being closed).
-    summary = await check_plans(engine, service, settings, date(2026, 3, 25))
+    # ... broken on the 25th: the debtor is told (by e-mail, the web chat being closed),
+    # not at night: run at 23:30, the mail waits for 08:00 the next morning.
+    late = datetime(2026, 3, 25, 23, 30, tzinfo=ZoneInfo("Europe/Brussels"))
+    summary = await check_plans(engine, service, settings, date(2026, 3, 25), late)
     assert summary.broken == 1
     async with engine.connect() as conn:
         state = (await conn.execute(select(payment_plans.c.state))).scalar_one()
@@ -355,6 +360,8 @@ async def test_a_broken_plan_releases_the_plan_hold_and_dunning_resumes(
     assert state == "broken"
     assert holds == 0
     assert mail.recipient == "compta@dupont.be"
+    morning = datetime(2026, 3, 26, 8, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    assert mail.not_before.replace(tzinfo=mail.not_before.tzinfo or UTC) == morning
     assert "le plan de paiement a donc pris fin" in _body(mail.payload)
     after = await lines(date(2026, 3, 26))
     assert after
