@@ -187,10 +187,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
                 conversations,
                 settings.timezone,
             )
-            await telegram.start()
             app[TELEGRAM] = telegram
-            if options.telegram_mode == "polling":
-                spawn("telegram-polling", telegram.poll_forever)
+            spawn("telegram", telegram.run_forever)
             spawn(
                 "outbox-telegram",
                 lambda: _telegram_outbox_loop(engine, telegram, options, stop),

@@ -152,6 +152,7 @@ class TelegramChannel:
             builder = builder.base_url(options.base_url)
         self.application: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         self.offset: int | None = None
+        self.started = asyncio.Event()
 
     @property
     def bot(self) -> Bot:
@@ -169,6 +170,23 @@ class TelegramChannel:
         else:
             # Telegram refuses getUpdates while a webhook is set.
             await self.bot.delete_webhook(drop_pending_updates=False)
+        self.started.set()
+
+    async def run_forever(self) -> None:
+        """Start (retrying: Telegram out of reach must not keep the rest of the app
+        from serving), then poll when in polling mode."""
+        delay = 1.0
+        while not self.started.is_set():
+            try:
+                await self.start()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("telegram: cannot start (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300.0)
+        if self.options.mode == "polling":
+            await self.poll_forever()
 
     async def stop(self) -> None:
         await self.application.shutdown()
@@ -192,6 +210,8 @@ class TelegramChannel:
         return replies
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
+        if not self.started.is_set():
+            raise web.HTTPServiceUnavailable(text="starting")  # Telegram tries again
         given = request.headers.get(SECRET_HEADER, "")
         if not self.options.secret_token or not hmac.compare_digest(
             given.encode(), self.options.secret_token.encode()
@@ -288,6 +308,8 @@ async def send_pending_telegram(
     which the outbox's recovery turns into "unknown" for staff)."""
     worker = worker or worker_name()
     report = SendReport()
+    if not channel.started.is_set():
+        return report
     while True:
         async with engine.begin() as conn:
             claimed = await dunning_repo.claim_messages(

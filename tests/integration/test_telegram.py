@@ -94,6 +94,12 @@ async def _count(engine: AsyncEngine, table: Any, *where: Any) -> int:
         return int((await conn.execute(query)).scalar_one())
 
 
+async def _started(app: Any) -> None:
+    from bot.workers import TELEGRAM
+
+    await asyncio.wait_for(app[TELEGRAM].started.wait(), 30)
+
+
 def _buttons(message: dict[str, Any]) -> list[str]:
     markup = message.get("reply_markup") or {}
     return [row[0]["callback_data"] for row in markup.get("inline_keyboard", [])]
@@ -180,7 +186,8 @@ async def test_webhook_checks_the_secret_and_handles_a_redelivery_once(
     secret = "s3cret_Token-for-tests"
     url = f"http://127.0.0.1:{port}/webhooks/telegram"
     token = await _token(ledger)
-    async with serving(_settings(fake, port), ledger, _options("webhook", secret)):
+    async with serving(_settings(fake, port), ledger, _options("webhook", secret)) as app:
+        await _started(app)
         assert fake.webhook == {"url": url, "secret_token": secret}
         update = fake.text_update(CHAT, f"/start {token}")
         async with aiohttp.ClientSession() as session:
@@ -313,7 +320,8 @@ async def test_webhook_answers_500_when_the_update_cannot_be_stored_and_the_retr
 
     monkeypatch.setattr(conversation_repo, "store_inbound", flaky_store)
     token = await _token(ledger)
-    async with serving(_settings(fake, port), ledger, _options("webhook", secret)):
+    async with serving(_settings(fake, port), ledger, _options("webhook", secret)) as app:
+        await _started(app)
         update = fake.text_update(CHAT, f"/start {token}")
         assert await fake.push(update) == 500  # Telegram keeps it and tries again
         assert await _count(ledger, messages) == 0
@@ -345,3 +353,24 @@ async def test_a_message_left_unhandled_while_running_is_handled_by_the_recovery
         await asyncio.sleep(0.5)
     assert len(fake.sent) == 3
     assert "250,00" in fake.sent[1]["text"]
+
+
+async def test_the_app_serves_while_telegram_is_out_of_reach(ledger: AsyncEngine) -> None:
+    port = free_port()
+    settings = load_settings(
+        {
+            "DATABASE_URL": "sqlite://",
+            "RELANCE_PORT": str(port),
+            "TELEGRAM_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": f"http://127.0.0.1:{free_port()}/bot",  # nobody listens
+        }
+    )
+    async with serving(settings, ledger, _options()) as app:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/health") as health,
+        ):
+            assert health.status == 200
+        from bot.workers import TELEGRAM
+
+        assert not app[TELEGRAM].started.is_set()  # still trying, in the background
