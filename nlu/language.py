@@ -149,8 +149,14 @@ def _best(votes: dict[str, float], default: str) -> str | None:
     return default if default in best else best[0]
 
 
-def detect_language(text: str, default: str = "fr") -> str:
-    """``"fr"``, ``"nl"``, ``"en"`` or ``"de"``; ``default`` when undecidable."""
+def detect_language(text: str, default: str = "fr", *, original: str | None = None) -> str:
+    """``"fr"``, ``"nl"``, ``"en"`` or ``"de"``; ``default`` when undecidable.
+
+    ``original``: the debtor's text when ``text`` is already normalised.  lingua
+    then reads the original, whose accents are evidence ("déclarée en faillite"
+    is French; "declaree en faillite" reads as English), and the cue words the
+    normalised text (SMS spellings expanded).
+    """
     if default not in LANGUAGES:
         raise ValueError(f"default language must be one of {LANGUAGES}, not {default!r}")
     folded = fold(strip_quoted(text)).strip()
@@ -171,7 +177,8 @@ def detect_language(text: str, default: str = "fr") -> str:
     # lingua's confidence plus the share of cue words: lingua alone reads
     # "Je n'ai pas reçu la facture" as English (0.92) in low-accuracy mode.
     scores = dict.fromkeys(LANGUAGES, 0.0)
-    for confidence in _detector().compute_language_confidence_values(text):
+    seen = strip_quoted(original) if original is not None else text
+    for confidence in _detector().compute_language_confidence_values(seen):
         scores[_ISO[confidence.language.name]] = confidence.value
     votes = _cue_votes(words)
     total = sum(votes.values())

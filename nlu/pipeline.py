@@ -62,10 +62,10 @@ def _normalise(text: str) -> str:
     return normalise(text)
 
 
-def _detect_language(text: str) -> str:
+def _detect_language(clean: str, text: str) -> str:
     from nlu.language import detect_language
 
-    return detect_language(text, default="fr")
+    return detect_language(clean, default="fr", original=text)
 
 
 def _entities(text: str, language: str, reference_date: date, intent: str) -> list[dict[str, Any]]:
@@ -92,7 +92,9 @@ class Parser:
     ) -> list[dict[str, Any]]:
         """Parse several texts at once: one model call for all of them (faster)."""
         normalised = [_normalise(text) for text in texts]
-        languages = [_detect_language(text) for text in normalised]
+        languages = [
+            _detect_language(clean, text) for clean, text in zip(normalised, texts, strict=True)
+        ]
         rankings = self.classifier.rank_many(normalised, languages)
         results = []
         for text, clean, language, ranking, reference in zip(

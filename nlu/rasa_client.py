@@ -62,7 +62,7 @@ class RasaBackend:
             answer = self._call(text)
             ranking = to_contract_ranking(answer)
             name, confidence = ranking[0]
-            language = _detect_language(_normalise(text))
+            language = _detect_language(_normalise(text), text)
             results.append(
                 {
                     "text": text,

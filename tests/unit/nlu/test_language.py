@@ -82,3 +82,26 @@ def test_answer_is_always_one_of_the_four() -> None:
 def test_unknown_default_is_refused() -> None:
     with pytest.raises(ValueError, match="default"):
         detect_language("hallo", default="it")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Notre société a été déclarée en faillite la semaine dernière.",
+        "La société a été déclarée en faillite",
+        "Je préfère en discuter par téléphone",
+    ],
+)
+def test_accents_of_the_original_count_when_the_text_is_normalised(text: str) -> None:
+    from nlu.normalise import normalise
+
+    assert detect_language(normalise(text), original=text) == "fr"
+
+
+def test_the_parser_reads_the_language_from_the_original_text() -> None:
+    import datetime as dt
+
+    from nlu.api import parse
+
+    text = "Notre société a été déclarée en faillite la semaine dernière."
+    assert parse(text, dt.date(2026, 3, 10))["language"] == "fr"
