@@ -53,10 +53,11 @@ class Case:
     answer: str | None  # a fragment of the answer; None: Relance stays silent
     changes: dict[str, Any] = field(default_factory=dict)  # see ``ledger_changes``
     misread: str | None = None  # how the NLU gets it wrong (reported; expected to fail)
+    variant: str = ""  # a second row for the same intent and language
 
     @property
     def id(self) -> str:
-        return f"{self.language}-{self.intent}"
+        return f"{self.language}-{self.intent}{self.variant}"
 
 
 def _paused(days: int, *, invoice: bool) -> dict[str, Any]:
@@ -207,7 +208,6 @@ CASES: list[Case] = [
             "de": "Inkassoschritte",
         },
         {"holds": [("insolvency", "debtor", None)], "escalations": ["insolvency"]},
-        misread={"fr": "language detected as 'en', so the answer is in English"},
     ),
     *_each(
         "talk_to_human",
@@ -316,6 +316,19 @@ CASES: list[Case] = [
             "en": "not sure I understood",
             "de": "nicht sicher",
         },
+    ),
+]
+
+
+CASES += [
+    Case(
+        "fr",
+        "promise_to_pay",
+        "Je paierai la facture INV-1 demain.",
+        "11 mars 2026",
+        {"promises": [("full", TODAY + timedelta(days=1))]},
+        misread="read as request_invoice_copy (0.49)",
+        variant="-naming-the-invoice",
     ),
 ]
 
@@ -527,7 +540,7 @@ ASKED_DATE = {  # the debtor promises without a date; Relance asks; the debtor a
     "en": ("I will pay soon.", "On which date", "On Friday.", "13 March 2026"),
     "de": ("Ich werde bald bezahlen.", "An welchem Datum", "Am Freitag.", "13. März 2026"),
 }
-ASKED_DATE_MISREAD = {"de": "read as request_payment_details (0.87)"}
+ASKED_DATE_MISREAD: dict[str, str] = {}  # (de was read as request_payment_details)
 
 
 @pytest.mark.parametrize(
