@@ -198,6 +198,11 @@ async def import_statements_in(
                         reason=decision.reason,
                     )
                 )
+        # The statistics first: the ledger's look-ups of existing allocations are
+        # planned on them, and on PostgreSQL a table still thought empty is scanned
+        # whole for each of them (quadratic over a large import).
+        if len(items) > 1000:
+            await _analyze(conn, "allocations")
         await apply_allocations(conn, items)
 
     # 4. store the transactions with their decisions
