@@ -45,6 +45,7 @@ from domain.statement import StatementLine
 RECORD_LENGTH = 128
 _RF = re.compile(r"RF\d{2}[0-9A-Z ]{1,30}")
 _SPACES = re.compile(r"\s+")
+_ISO_REASON = re.compile(r"[A-Z]{2}[0-9A-Z]{2}")
 
 
 def looks_like_coda(data: bytes) -> bool:
@@ -267,7 +268,12 @@ def _movement_record(
         last.communication += record[10:63]
         last.customer_reference = record[63:98].strip()
         last.counterparty_bic = record[98:109].strip()
-        last.r_transaction = record[112].strip()
+        # An R-transaction (1 reject, 2 return, 3 refund, 4 reversal, 5 cancellation)
+        # is only one when an ISO reason code follows ("AC04", "MD07"): older files,
+        # like the KBC sample, use these positions for a reference of their own.
+        r_type, r_reason = record[112], record[113:117]
+        if r_type in "12345" and _ISO_REASON.fullmatch(r_reason):
+            last.r_transaction = r_type
     elif article == "3":
         last.counterparty_account = record[10:47]
         last.counterparty_name = record[47:82].strip()

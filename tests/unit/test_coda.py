@@ -142,3 +142,16 @@ def test_truncated_file_is_refused() -> None:
         del records[-1]
 
     assert _broken(change) == "kbc.cod: line 261: the file ends without a trailer record (9)"
+
+
+def test_r_transaction_needs_an_iso_reason() -> None:
+    # KBC's file has digits where CODA 2.3+ puts the R-transaction type and reason
+    assert not any(line.reversal for line in parse_coda(KBC.read_bytes(), KBC.name))
+    records = (DATA / "globalisation.cod").read_text().splitlines()
+    assert records[4].startswith("2100020001")  # the detail paying 300.00
+    # its 2.2 record: R-type 2 (return), reason AC04 (closed account)
+    records.insert(5, ("2200020001" + " " * 102 + "2AC04").ljust(128))
+    trailer = records[-1]
+    records[-1] = trailer[:16] + f"{int(trailer[16:22]) + 1:06d}" + trailer[22:]
+    lines = parse_coda("\n".join(records).encode(), "x")
+    assert [line.reversal for line in lines] == [False, True, False]
