@@ -18,6 +18,7 @@ A problem anywhere rolls the whole import back: all or nothing.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -147,10 +148,10 @@ async def import_statements_in(
     result.duplicates = sum(per_statement_dups)
     result.transactions = len(new)
 
+    new_per_statement = Counter(n for n, _, _ in new)
     statement_ids: list[int] = []
     for n, statement in enumerate(statements):
         first = statement.lines[0] if statement.lines else None
-        new_count = sum(1 for m, _, _ in new if m == n)
         row = await conn.execute(
             insert(bank_statements).returning(bank_statements.c.id),
             {
@@ -158,7 +159,7 @@ async def import_statements_in(
                 "format": statement.format,
                 "account_iban": first.account_iban if first else "",
                 "statement": (first.statement if first else "")[:64],
-                "new_lines": new_count,
+                "new_lines": new_per_statement[n],
                 "duplicate_lines": per_statement_dups[n],
                 "imported_at": now,
             },
