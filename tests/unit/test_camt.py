@@ -39,6 +39,7 @@ def test_versions_are_detected() -> None:
     assert formats == {
         "camt053_v02_batch.xml": "camt.053",
         "camt053_v08_reversal.xml": "camt.053",
+        "camt053_v13_othr.xml": "camt.053",
         "camt054_v04.xml": "camt.054",
     }
 
@@ -96,6 +97,18 @@ def test_zip_of_several_statements() -> None:
         "day.zip!c/coda.cod",
     ]
     assert [len(p.lines) for p in parsed] == [4, 2, 3]
+
+
+def test_two_statements_an_othr_account_and_an_ultimate_debtor() -> None:
+    _, lines = parse_camt((DATA / "camt053_v13_othr.xml").read_bytes())
+    assert [(line.account_iban, line.statement) for line in lines] == [
+        ("0012345678", "V13-A"),
+        ("BE68539007547034", "V13-B"),
+    ]
+    assert lines[0].counterparty_name == "Lotte Maes"  # UltmtDbtr/Pty/Nm
+    assert lines[0].counterparty_iban == "BE71096123456769"  # spaces and case dropped
+    assert lines[0].structured_reference == "000000100333"  # ***OGM*** typed in Ustrd
+    assert lines[0].end_to_end_id == "INST-77"
 
 
 def test_a_bad_member_of_a_zip_is_named() -> None:
