@@ -18,6 +18,7 @@ did not record itself, so a payment both systems know is not counted twice.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -226,6 +227,24 @@ async def import_invoices(
     import uuid
 
     state = _ImportState(token=uuid.uuid4().hex, now=_now())
+    # The import's state only grows (a million numbers, every debtor) and makes no
+    # reference cycles; the cyclic GC would re-scan it ever more often (-10 % time).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        await _run_import(engine, sources, state, progress)
+    finally:
+        if collecting:
+            gc.enable()
+    return state.summary
+
+
+async def _run_import(
+    engine: AsyncEngine,
+    sources: Sequence[tuple[str, Iterable[ParsedDocument | Problem]]],
+    state: _ImportState,
+    progress: Callable[[int], None] | None,
+) -> None:
     async with engine.connect() as conn:
         transaction = await conn.begin()
         try:
@@ -242,6 +261,7 @@ async def import_invoices(
                         await _write_batch(conn, state, good)
                     if progress:
                         progress(len(chunk))
+
             if not state.problems:
                 await _apply_credit_notes(conn, state)
             if state.problems:
@@ -250,7 +270,6 @@ async def import_invoices(
         except BaseException:
             await transaction.rollback()
             raise
-    return state.summary
 
 
 def _check_duplicates(state: _ImportState, documents: list[ParsedDocument]) -> list[ParsedDocument]:
