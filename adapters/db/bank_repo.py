@@ -18,6 +18,7 @@ A problem anywhere rolls the whole import back: all or nothing.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, delete, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.bank_schema import (
@@ -56,6 +58,7 @@ from domain.reconciliation import (
 )
 from domain.statement import ParsedStatement, StatementLine
 
+log = logging.getLogger(__name__)
 SOURCE_KIND = "bank"
 BATCH = 5000
 _IN_CHUNK = 900  # bound parameters per IN (...) list: well under SQLite's limits
@@ -105,8 +108,26 @@ async def import_statements(
     policy: Policy | None = None,
     similarity: Similarity | None = None,
 ) -> ImportResult:
-    async with engine.begin() as conn:
-        return await import_statements_in(conn, statements, today, policy, similarity)
+    # Two imports of the same movements at once (the inbox and an upload) both find
+    # them new; the second to write then fails on the identity's unique index
+    # (PostgreSQL) or on SQLite's write lock.  Everything it did is rolled back, so
+    # running it once more, now seeing the first one's lines as duplicates, is safe.
+    for attempt in range(3):
+        try:
+            async with engine.begin() as conn:
+                return await import_statements_in(conn, statements, today, policy, similarity)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt == 2 or not _is_race(exc):
+                raise
+            log.info("bank import raced another one; trying again (%s)", type(exc.orig).__name__)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _is_race(exc: IntegrityError | OperationalError) -> bool:
+    if isinstance(exc, IntegrityError):
+        text = str(exc.orig)
+        return any(name in text for name in ("bank_", "uq_allocations_source", "identity"))
+    return "locked" in str(exc.orig)
 
 
 async def import_statements_in(

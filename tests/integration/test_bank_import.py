@@ -143,3 +143,18 @@ async def test_staff_accept_a_name_and_amount_candidate(engine: AsyncEngine) -> 
     ]
     assert (await invoice_state(engine))["X-9"] == ("0.00", "paid")
     assert len(await transactions_to_review(engine)) == 2
+
+
+async def test_two_imports_of_the_same_file_at_once(engine: AsyncEngine) -> None:
+    import asyncio
+
+    await seed(engine, NAMES, IBANS, INVOICES)
+    parsed = parse_file(DATA / "camt/camt053_v02_batch.xml")
+    first, second = await asyncio.gather(
+        import_statements(engine, parsed, today=TODAY),
+        import_statements(engine, parsed, today=TODAY),
+    )
+    assert first.transactions + second.transactions == 4
+    assert first.duplicates + second.duplicates == 4
+    state = await invoice_state(engine)
+    assert state["INV-1002"] == ("300.00", "partially_paid")  # paid 200.00 once, not twice
