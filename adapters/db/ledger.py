@@ -27,7 +27,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, and_, case, delete, func, insert, select, tuple_, update
+from sqlalchemy import Table, and_, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db.schema import (
@@ -76,43 +76,42 @@ async def apply_allocations(
     refresh the open amount and status of the invoices they touch.
 
     Applying the same source to the same invoice again changes nothing (the
-    first one stands), so a replayed import or webhook cannot pay twice.
+    first one stands: the unique constraint ignores the repeat), so a replayed
+    import or webhook cannot pay twice.
     """
     if not items:
         return
     now = _now()
-    keys = {(i, k, s) for i, k, s, _ in items}
-    existing: set[tuple[int, str, str]] = set()
-    for chunk in batched(sorted(keys), 1000):
-        rows = await conn.execute(
-            select(
-                allocations.c.invoice_id, allocations.c.source_kind, allocations.c.source_id
-            ).where(
-                tuple_(
-                    allocations.c.invoice_id, allocations.c.source_kind, allocations.c.source_id
-                ).in_(chunk)
-            )
-        )
-        existing.update((r[0], r[1], r[2]) for r in rows)
-    seen: set[tuple[int, str, str]] = set()
-    new_rows = []
+    fresh: dict[tuple[int, str, str], Decimal] = {}
     for invoice_id, kind, source_id, amount in items:
-        key = (invoice_id, kind, source_id)
-        if key in existing or key in seen or amount == 0:
-            continue
-        seen.add(key)
-        new_rows.append(
-            {
-                "invoice_id": invoice_id,
-                "source_kind": kind,
-                "source_id": source_id,
-                "amount": amount,
-                "created_at": now,
-            }
+        if amount != 0:
+            fresh.setdefault((invoice_id, kind, source_id), amount)
+    if fresh:
+        await conn.execute(
+            _insert_ignoring_repeats(conn),
+            [
+                {
+                    "invoice_id": invoice_id,
+                    "source_kind": kind,
+                    "source_id": source_id,
+                    "amount": amount,
+                    "created_at": now,
+                }
+                for (invoice_id, kind, source_id), amount in fresh.items()
+            ],
         )
-    if new_rows:
-        await conn.execute(insert(allocations), new_rows)
     await refresh_open_amounts(conn, sorted({i for i, *_ in items}))
+
+
+def _insert_ignoring_repeats(conn: AsyncConnection) -> Any:
+    """INSERT that skips a row its unique constraint already holds (no read first)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(allocations).on_conflict_do_nothing(constraint="uq_allocations_source")
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(allocations).on_conflict_do_nothing()
 
 
 async def reverse_allocations(conn: AsyncConnection, source_kind: str, source_id: str) -> list[int]:
@@ -141,29 +140,38 @@ async def refresh_open_amounts(conn: AsyncConnection, invoice_ids: Sequence[int]
     """``open_amount = max(0, amount - allocated)`` and the status that follows.
 
     For a credit note, what it allocated to invoices is subtracted instead: its
-    open amount is the credit still available to the debtor.
+    open amount is the credit still available to the debtor.  Two statements per
+    kind: the open amount (one correlated sum per row), then the status from the
+    stored open amount (a status expression over the sum would re-run it).
     """
-    for chunk in batched(invoice_ids, 1000):
-        received = (
-            select(func.coalesce(func.sum(allocations.c.amount), 0))
-            .where(allocations.c.invoice_id == invoices.c.id)
-            .scalar_subquery()
+    dialect = conn.dialect.name
+    larger = func.greatest if dialect == "postgresql" else func.max
+    received = (
+        select(func.coalesce(func.sum(allocations.c.amount), 0))
+        .where(allocations.c.invoice_id == invoices.c.id)
+        .scalar_subquery()
+    )
+    given = (
+        select(func.coalesce(func.sum(allocations.c.amount), 0))
+        .where(
+            allocations.c.source_kind == "credit_note",
+            allocations.c.source_id == invoices.c.number,
         )
-        given = (
-            select(func.coalesce(func.sum(allocations.c.amount), 0))
-            .where(
-                allocations.c.source_kind == "credit_note",
-                allocations.c.source_id == invoices.c.number,
+        .scalar_subquery()
+    )
+    for chunk in batched(invoice_ids, 5000):
+        chosen = one_of(invoices.c.id, chunk, dialect)
+        for kind, used in ((_INVOICE, received), (_CREDIT_NOTE, given)):
+            await conn.execute(
+                update(invoices)
+                .where(chosen, invoices.c.kind == kind)
+                .values(open_amount=larger(0, invoices.c.amount - used))
+                .execution_options(synchronize_session=False)
             )
-            .scalar_subquery()
-        )
-        used = case((invoices.c.kind == InvoiceKind.CREDIT_NOTE.value, given), else_=received)
-        remaining = invoices.c.amount - used
-        open_amount = case((remaining < 0, 0), else_=remaining)
         await conn.execute(
             update(invoices)
-            .where(invoices.c.id.in_(chunk))
-            .values(open_amount=open_amount, status=_status_expression(open_amount))
+            .where(chosen)
+            .values(status=_status_expression(invoices.c.open_amount))
             .execution_options(synchronize_session=False)
         )
 
