@@ -683,30 +683,22 @@ def _dispute(
     )
 
 
-def _copy(
-    message: Understanding,
-    debtor: DebtorContext,
-    state: dict[str, Any],
-    today: date,
-    policy: ConversationPolicy,
-) -> Decision:
-    invoices = focus(message, debtor)
-    if not invoices:
-        return Decision((Reply("nothing_due"),), state=state)
-    return Decision((Reply("invoice_copy", _summary(invoices)),), state=state)
+def _about_invoices(template: str) -> Handler:
+    """A reply about the invoices the message names (else all open ones)."""
 
+    def handle(
+        message: Understanding,
+        debtor: DebtorContext,
+        state: dict[str, Any],
+        today: date,
+        policy: ConversationPolicy,
+    ) -> Decision:
+        invoices = focus(message, debtor)
+        if not invoices:
+            return Decision((Reply("nothing_due"),), state=state)
+        return Decision((Reply(template, _summary(invoices)),), state=state)
 
-def _details(
-    message: Understanding,
-    debtor: DebtorContext,
-    state: dict[str, Any],
-    today: date,
-    policy: ConversationPolicy,
-) -> Decision:
-    invoices = focus(message, debtor)
-    if not invoices:
-        return Decision((Reply("nothing_due"),), state=state)
-    return Decision((Reply("payment_details", _summary(invoices)),), state=state)
+    return handle
 
 
 def _balance(
@@ -772,8 +764,8 @@ _HANDLERS: dict[str, Handler] = {
     "request_payment_plan": _plan,
     "financial_hardship": _hardship,
     "dispute": _dispute,
-    "request_invoice_copy": _copy,
-    "request_payment_details": _details,
+    "request_invoice_copy": _about_invoices("invoice_copy"),
+    "request_payment_details": _about_invoices("payment_details"),
     "ask_balance": _balance,
     # Wrong recipient: say nothing more about any debt, stop, let staff check.
     "wrong_recipient": _escalating("wrong_recipient_ack", "wrong_recipient", "stopped"),

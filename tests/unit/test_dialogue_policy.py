@@ -1,0 +1,133 @@
+"""The dialogue policy alone: understood message in, replies and actions out."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.dialogue.policy import (
+    DebtorContext,
+    Escalate,
+    MarkDisputed,
+    OpenInvoice,
+    Pause,
+    RecordPromise,
+    Understanding,
+    decide,
+)
+
+TODAY = date(2026, 3, 10)
+
+
+def _invoice(n: int, number: str, amount: str) -> OpenInvoice:
+    return OpenInvoice(
+        id=n,
+        number=number,
+        issue_date=date(2026, 1, 10),
+        due_date=date(2026, 2, 9),
+        amount=Decimal(amount),
+        open_amount=Decimal(amount),
+        currency="EUR",
+        reference=f"0000000{n:03d}{n % 97 or 97:02d}",
+        description="",
+    )
+
+
+DEBTOR = DebtorContext(
+    debtor_id=7,
+    code="C1",
+    name="Dupont",
+    kind="consumer",
+    language="fr",
+    invoices=(_invoice(1, "INV-1", "400.00"), _invoice(2, "INV-2", "100.00")),
+    creditor_name="Relance Demo",
+    creditor_iban="BE68539007547034",
+    creditor_bic="GKCCBEBB",
+)
+
+
+def said(intent: str, text: str = "…", confidence: float = 0.95, **entities: str) -> Understanding:
+    found: list[dict[str, Any]] = [{"entity": k, "value": v} for k, v in entities.items()]
+    return Understanding(text, intent, confidence, "fr", tuple(found))
+
+
+def test_nothing_about_a_debt_before_the_debtor_is_known() -> None:
+    for channel, template in (("email", "unknown_sender"), ("telegram", "link_needed")):
+        decision = decide(said("ask_balance"), None, {}, TODAY, channel=channel)
+        assert [r.template for r in decision.replies] == [template]
+        assert all(not r.params for r in decision.replies)
+    email = decide(said("ask_balance"), None, {}, TODAY, channel="email")
+    assert email.escalations == [Escalate("unknown_sender", "…")]
+
+
+def test_promise_with_a_date_and_an_amount() -> None:
+    decision = decide(said("promise_to_pay", amount="250.00", date="2026-03-13"), DEBTOR, {}, TODAY)
+    assert decision.actions == (RecordPromise((1, 2), Decimal("250.00"), date(2026, 3, 13)),)
+    assert decision.replies[0].params["partial"] is True
+
+
+def test_promise_without_a_date_asks_then_takes_the_date_of_the_answer() -> None:
+    first = decide(said("promise_to_pay"), DEBTOR, {}, TODAY)
+    assert first.replies[0].template == "promise_ask_date"
+    assert first.state["pending"] == "promise_date"
+    second = decide(said("out_of_scope", date="2026-03-20"), DEBTOR, first.state, TODAY)
+    assert second.actions == (RecordPromise((1, 2), Decimal("500.00"), date(2026, 3, 20)),)
+    assert "pending" not in second.state
+
+
+@pytest.mark.parametrize(
+    ("when", "template"),
+    [("2026-03-01", "promise_date_past"), ("2026-05-01", "promise_too_far")],
+)
+def test_promise_dates_outside_what_the_bot_may_accept(when: str, template: str) -> None:
+    decision = decide(said("promise_to_pay", date=when), DEBTOR, {}, TODAY)
+    assert decision.replies[0].template == template
+    assert decision.actions == ()
+
+
+def test_a_named_invoice_is_the_only_one_disputed() -> None:
+    decision = decide(
+        said("dispute", "je conteste la facture INV-2, jamais livrée"), DEBTOR, {}, TODAY
+    )
+    assert isinstance(decision.actions[0], MarkDisputed)
+    assert decision.actions[0].invoice_ids == (2,)
+    assert decision.escalations[0].reason == "dispute"
+
+
+def test_already_paid_pauses_the_named_invoices_for_a_week() -> None:
+    decision = decide(said("already_paid", invoice_number="INV-1"), DEBTOR, {}, TODAY)
+    (pause,) = decision.actions
+    assert isinstance(pause, Pause)
+    assert (pause.invoice_ids, pause.until) == ((1,), date(2026, 3, 17))
+
+
+def test_insolvency_stops_everything_and_escalates() -> None:
+    decision = decide(said("insolvency"), DEBTOR, {}, TODAY)
+    pause, escalate = decision.actions
+    assert isinstance(pause, Pause)
+    assert (pause.reason, pause.until, pause.invoice_ids) == ("insolvency", None, ())
+    assert escalate == Escalate("insolvency", "…")
+
+
+def test_low_confidence_twice_goes_to_staff() -> None:
+    first = decide(said("dispute", confidence=0.2), DEBTOR, {}, TODAY)
+    assert first.replies[0].template == "not_understood"
+    assert first.actions == ()
+    second = decide(said("dispute", confidence=0.2), DEBTOR, first.state, TODAY)
+    assert second.replies[0].template == "not_understood_handover"
+    assert second.escalations[0].reason == "low_confidence"
+
+
+def test_anger_is_escalated_and_still_answered() -> None:
+    decision = decide(said("dispute", "C'est une arnaque, j'appelle mon avocat"), DEBTOR, {}, TODAY)
+    assert {e.reason for e in decision.escalations} == {"dispute", "angry"}
+    assert decision.replies[0].template == "dispute_ack"
+
+
+def test_an_automatic_reply_is_never_answered() -> None:
+    decision = decide(said("auto_reply"), DEBTOR, {}, TODAY)
+    assert decision.replies == ()
+    assert decision.actions == ()
