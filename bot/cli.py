@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import socket
 import sys
 from collections.abc import Sequence
+
+from sqlalchemy.exc import OperationalError
 
 from bot.errors import ImportRefused, RelanceError
 
@@ -61,6 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RelanceError as exc:
         print(f"relance: {exc.message}", file=sys.stderr)
         return 2
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        print(f"relance: {exc.strerror}: {exc.filename}", file=sys.stderr)
+        return 2
+    except (ConnectionError, socket.gaierror, OperationalError) as exc:
+        # The database (or another server) cannot be reached: a setting or an
+        # outage, not a bug of ours, so one line and no traceback.
+        reason = getattr(exc, "orig", None) or exc
+        print(f"relance: cannot reach the database or a server: {reason}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

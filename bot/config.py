@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from adapters.db.engine import default_database_url, normalise_url
 from bot.errors import UserError
 
@@ -103,8 +106,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email=env.get("CREDITOR_EMAIL", Creditor.email),
         address=env.get("CREDITOR_ADDRESS", Creditor.address),
     )
+    database_url = normalise_url(env.get("DATABASE_URL") or default_database_url())
+    try:
+        make_url(database_url)
+    except ArgumentError:
+        raise UserError(
+            "DATABASE_URL is not a database URL (e.g. sqlite+aiosqlite:////path/relance.db "
+            "or postgresql+asyncpg://user:password@host/dbname)"
+        ) from None
     return Settings(
-        database_url=normalise_url(env.get("DATABASE_URL") or default_database_url()),
+        database_url=database_url,
         timezone=tz,
         host=host,
         port=port,

@@ -88,3 +88,14 @@ def test_bad_input_is_one_line_without_traceback(db_url: str, tmp_path: Path) ->
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
     assert "nope.csv: file: no such file" in missing.stderr
+
+
+def test_a_bad_or_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    bad = relance("not a url", "invoices", "list")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("relance: DATABASE_URL is not a database URL")
+    assert "Traceback" not in bad.stderr
+    unreachable = relance("postgresql+asyncpg://nobody@127.0.0.1:1/x", "invoices", "list")
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("relance: cannot reach the database")
+    assert len(unreachable.stderr.strip().splitlines()) == 1
