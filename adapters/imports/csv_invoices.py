@@ -212,21 +212,28 @@ def _fold(text: str) -> str:
 _ALIASES = {_fold(alias): canonical for canonical, names in COLUMNS.items() for alias in names}
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path) -> str | None:
     """``utf-16`` with its byte-order mark (Excel's "Unicode text"), ``utf-8-sig``
-    when the whole file is valid UTF-8, else ``cp1252``."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    when the whole file is valid UTF-8, else ``cp1252`` when it is valid
+    Windows-1252, else ``latin-1``; None for a binary file (NUL bytes)."""
     with path.open("rb") as handle:
-        if handle.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        head = handle.read(2)
+        if head in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
             return "utf-16"
         handle.seek(0)
-        try:
-            while chunk := handle.read(1 << 20):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return "cp1252"
-    return "utf-8-sig"
+        for encoding in ("utf-8", "cp1252"):
+            decoder = codecs.getincrementaldecoder(encoding)()
+            handle.seek(0)
+            try:
+                while chunk := handle.read(1 << 20):
+                    if b"\x00" in chunk:
+                        return None
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                continue
+            return "utf-8-sig" if encoding == "utf-8" else encoding
+    return "latin-1"
 
 
 def parse_date(text: str) -> date:
@@ -256,6 +263,9 @@ def _amount(text: str) -> Decimal:
 def read_csv(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocument | Problem]:
     name = path.name
     encoding = detect_encoding(path)
+    if encoding is None:
+        yield Problem(name, "file", "not a CSV text file (binary content)")
+        return
     with path.open(newline="", encoding=encoding) as handle:
         header_line = handle.readline()
         if not header_line.strip():

@@ -165,3 +165,18 @@ def test_terms_from_note(note: str, days: int | None) -> None:
 )
 def test_language_from_address(country: str, postcode: str, language: str) -> None:
     assert language_from_address(country, postcode) == language
+
+
+def test_binary_file_is_refused_and_latin1_falls_back(tmp_path: Path) -> None:
+    binary = tmp_path / "export.xlsx"
+    binary.write_bytes(b"PK\x03\x04\x00\x00garbage")
+    _, problems = _read(binary)
+    assert problems[0].reason == "not a CSV text file (binary content)"
+    latin = tmp_path / "latin.csv"
+    # 0x81 is undefined in Windows-1252: the file is read as ISO-8859-1 instead.
+    latin.write_bytes(
+        b"invoice_number;debtor_code;debtor_name;issue_date;amount\nX\x81;C;Andr\xe9;2026-01-01;10\n"
+    )
+    docs, problems = _read(latin)
+    assert problems == []
+    assert docs[0].debtor.name == "André"
