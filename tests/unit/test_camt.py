@@ -37,7 +37,12 @@ def test_golden(sample: Path) -> None:
 def test_versions_are_detected() -> None:
     formats = {p.name: parse_bytes(p.read_bytes(), p.name)[0].format for p in SAMPLES[1:]}
     assert formats == {
+        "camt053_v02_amtdtls_batch.xml": "camt.053",
         "camt053_v02_batch.xml": "camt.053",
+        "camt053_v02_bom_prefix_two_stmt.xml": "camt.053",
+        "camt053_v02_reference_forms.xml": "camt.053",
+        "camt053_v04_latin1_crlf.xml": "camt.053",
+        "camt053_v08_charges_pending.xml": "camt.053",
         "camt053_v08_reversal.xml": "camt.053",
         "camt053_v13_othr.xml": "camt.053",
         "camt054_v04.xml": "camt.054",
@@ -148,3 +153,35 @@ def test_refusals_name_the_element(change: tuple[bytes, bytes], message: str) ->
     with pytest.raises(StatementError) as caught:
         parse_bytes(data.replace(*change), "x.xml")
     assert str(caught.value).startswith(message)
+
+
+def test_bank_exports_with_bom_prefix_and_several_accounts() -> None:
+    data = (DATA / "camt053_v02_bom_prefix_two_stmt.xml").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf<?xml")
+    _, lines = parse_camt(data.removeprefix(b"\xef\xbb\xbf"))
+    assert [(line.account_iban, line.amount) for line in lines] == [
+        ("BE68539007547034", Decimal("605.00")),  # spaces in the statement's IBAN dropped
+        ("BE71096123456769", Decimal("-48.40")),  # the payee of a debit
+    ]
+    assert lines[0].structured_reference == "090933755493"  # +++OGM+++ in Strd/Ref
+
+
+def test_amounts_in_amtdtls_split_a_batch_with_their_sign() -> None:
+    _, lines = parse_camt((DATA / "camt053_v02_amtdtls_batch.xml").read_bytes())
+    assert [line.amount for line in lines] == [
+        Decimal("320.00"),
+        Decimal("180.00"),
+        Decimal("-100.00"),
+        Decimal("-150.00"),
+        Decimal("90.00"),  # no amount per detail: the entry stays whole
+    ]
+
+
+def test_charges_without_details_and_pending_entries() -> None:
+    _, lines = parse_camt((DATA / "camt053_v08_charges_pending.xml").read_bytes())
+    assert [(line.amount, line.transaction_code) for line in lines] == [
+        (Decimal("-7.50"), "ACMT/MDOP/CHRG"),
+        (Decimal("-2.35"), "PMNT/CHRG/OTHR"),
+        (Decimal("640.00"), ""),
+    ]
+    assert lines[1].value_date == lines[1].booking_date  # no ValDt
