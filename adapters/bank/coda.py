@@ -166,8 +166,11 @@ def parse_coda(data: bytes, source: str = "statement.cod") -> list[StatementLine
         if not record.strip():
             continue
         if len(record) > RECORD_LENGTH:
-            raise reader.fail(f"a CODA record has 128 characters, this one {len(record)}")
-        # Some tools strip trailing blanks; a record is fixed-width, so put them back.
+            if record[RECORD_LENGTH:].strip():
+                raise reader.fail(f"a CODA record has 128 characters, this one {len(record)}")
+            record = record[:RECORD_LENGTH]  # blanks padded after the record by a tool
+        # Mail clients and editors strip trailing blanks; a record is fixed-width and
+        # its last fields may be blank, so put them back.
         record = record.ljust(RECORD_LENGTH)
         kind = record[0]
         if kind == "0":

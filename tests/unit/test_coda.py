@@ -155,3 +155,38 @@ def test_r_transaction_needs_an_iso_reason() -> None:
     records[-1] = trailer[:16] + f"{int(trailer[16:22]) + 1:06d}" + trailer[22:]
     lines = parse_coda("\n".join(records).encode(), "x")
     assert [line.reversal for line in lines] == [False, True, False]
+
+
+def test_trimmed_records_read_as_the_full_ones() -> None:
+    data = (DATA / "trimmed_two_accounts.cod").read_bytes()
+    records = data.decode("cp1252").split("\r\n")
+    assert not data.endswith(b"\n")  # no line end after the trailer
+    assert min(len(r) for r in records) < 128  # blanks stripped by a mail client
+    padded = "\n".join(r.ljust(128) for r in records) + "\n"
+    full = parse_coda(padded.encode("cp1252"), "x")
+    assert parse_coda(data, "x") == full
+    assert [(line.account_iban, line.statement, line.amount) for line in full] == [
+        ("BE68539007547034", "070", Decimal("605.00")),
+        ("BE68539007547034", "071", Decimal("75.00")),  # BBAN 539007547034 as an IBAN
+        ("BE68539007547034", "071", Decimal("-3.00")),
+    ]
+    assert full[1].counterparty_iban == "BE71096123456769"  # a BBAN on record 2.3
+
+
+def test_blanks_after_the_record_are_not_an_error() -> None:
+    records = KBC.read_text(encoding="windows-1252").splitlines()
+    padded = "\n".join(r + "   " for r in records).encode("windows-1252")
+    assert parse_coda(padded, "x") == parse_coda(KBC.read_bytes(), "x")
+
+
+def test_communication_name_and_information_records() -> None:
+    lines = parse_coda((DATA / "communication_continued.cod").read_bytes(), "x")
+    # the free communication runs over 2.1, 2.2 and 2.3 without losing a character
+    assert "INV-2026-0071 MOINS NOTE DE CREDIT CN-2026-0003" in lines[0].free_text
+    assert lines[0].free_text.endswith("+++090/9337/55493+++ MERCI")
+    assert lines[0].structured_reference == "090933755493"  # typed by the payer
+    # the name only in a structured 3.1; its address (3.2) is not a message
+    assert (lines[1].counterparty_name, lines[1].free_text) == ("MEVROUW AN DE SMET", "")
+    # a free 3.1 and its 3.2 follow the movement's text; the bank's record 4 is not the payer's
+    assert lines[2].free_text.startswith("ACOMPTE SUR FACTURE INV-2026-0080")
+    assert "TARIFS" not in lines[2].free_text

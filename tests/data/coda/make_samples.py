@@ -381,3 +381,181 @@ rf = statement(
 )
 with open("structure1_rf_information.cod", "w", newline="\n") as f:
     f.write("\n".join(rf) + "\n")
+
+
+def info32(seq, detail, text, nxt="0"):
+    r = blank()
+    put(r, 0, "32")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 10, text[:105].ljust(105))
+    put(r, 125, nxt)
+    return "".join(r)
+
+
+def free4(seq, detail, text):
+    r = blank()
+    put(r, 0, "4")
+    put(r, 2, seq)
+    put(r, 6, detail)
+    put(r, 32, text[:80].ljust(80))
+    return "".join(r)
+
+
+# 6. two accounts (a Belgian IBAN, then a Belgian BBAN, structure 0) in one file as an
+#    email client leaves it: trailing blanks trimmed, CRLF, no line end after the last
+#    record; a reconstituted OGM (type 102) and a counterparty account given as a BBAN
+a = statement(
+    "2",
+    "BE68539007547034",
+    "EUR",
+    "100.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "TRIMREF00000000000001",
+                    "605.00",
+                    "00150000",
+                    "102090933755493",
+                    structured=True,
+                    nxt="1",
+                ),
+                mv23("0001", "0000", "BE71096123456769".ljust(34) + "EUR", "JANSSENS & ZONEN"),
+            ],
+            "605.00",
+        ),
+    ],
+    seq="070",
+)
+b = statement(
+    "0",
+    "539007547034",
+    "EUR",
+    "0.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "TRIMREF00000000000002",
+                    "75.00",
+                    "00150000",
+                    "FACTUUR INV-2026-0061",
+                    nxt="1",
+                ),
+                mv23("0001", "0000", "096123456769 EUR", "PEETERS LUC"),
+            ],
+            "75.00",
+        ),
+        (
+            [
+                mv21(
+                    "0002",
+                    "0000",
+                    "TRIMREF00000000000003",
+                    "-3.00",
+                    "00380000",
+                    "",
+                )
+            ],
+            "-3.00",
+        ),
+    ],
+    seq="071",
+)
+with open("trimmed_two_accounts.cod", "wb") as f:
+    f.write("\r\n".join(r.rstrip() for r in a + b).encode("cp1252"))
+
+# 7. where the payer's words and name hide: a free communication running over 2.1, 2.2
+#    and 2.3, a name only in a structured information record (3.1, type 001), a free
+#    information record continued by a 3.2, and a free communication record (4)
+long_text = (
+    "PAIEMENT FACTURES INV-2026-0070 ET INV-2026-0071 MOINS NOTE DE CREDIT CN-2026-0003 "
+    "VOIR MAIL DU 02/03 +++090/9337/55493+++ MERCI"
+)
+c = statement(
+    "2",
+    "BE68539007547034",
+    "EUR",
+    "0.00",
+    [
+        (
+            [
+                mv21(
+                    "0001",
+                    "0000",
+                    "COMMREF00000000000001",
+                    "845.20",
+                    "00150000",
+                    long_text[:53],
+                    nxt="1",
+                ),
+                mv22("0001", "0000", long_text[53:106], nxt="1"),
+                mv23(
+                    "0001",
+                    "0000",
+                    "BE71096123456769".ljust(34) + "EUR",
+                    "BRASSERIE HET ANKER BV",
+                    long_text[106:149],
+                ),
+            ],
+            "845.20",
+        ),
+        (
+            [
+                mv21(
+                    "0002",
+                    "0000",
+                    "COMMREF00000000000002",
+                    "120.00",
+                    "00150000",
+                    "101000000100131",
+                    structured=True,
+                    link="1",
+                ),
+                info31(
+                    "0002",
+                    "0001",
+                    "COMMREF00000000000002",
+                    "00150000",
+                    "001MEVROUW AN DE SMET",
+                    structured=True,
+                    nxt="1",
+                ),
+                info32("0002", "0001", "KERKSTRAAT 12 9000 GENT"),
+            ],
+            "120.00",
+        ),
+        (
+            [
+                mv21(
+                    "0003",
+                    "0000",
+                    "COMMREF00000000000003",
+                    "60.00",
+                    "00150000",
+                    "ACOMPTE",
+                    link="1",
+                ),
+                info31(
+                    "0003",
+                    "0001",
+                    "COMMREF00000000000003",
+                    "00150000",
+                    "SUR FACTURE INV-2026-0080, LE SOLDE SUIVRA FIN DU MOIS",
+                    nxt="1",
+                ),
+                info32("0003", "0001", "APRES RECEPTION DE LA MARCHANDISE"),
+            ],
+            "60.00",
+        ),
+    ],
+    seq="072",
+)
+c.insert(-2, free4("0003", "0000", "MESSAGE DE LA BANQUE: NOUVEAUX TARIFS AU 01/04"))
+with open("communication_continued.cod", "w", newline="\n") as f:
+    f.write("\n".join(c) + "\n")
