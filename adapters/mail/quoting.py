@@ -116,6 +116,7 @@ def html_to_text(html: str) -> str:
         root = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
         return ""
+    _mark_paragraph_gaps(root)
     for bad in root.xpath("//script | //style | //head | //title"):
         _drop(bad)
     markers = root.xpath(_CUT_AFTER_XPATH)
@@ -127,6 +128,30 @@ def html_to_text(html: str) -> str:
     parts: list[str] = []
     _walk(root, parts)
     return "\n".join(line.strip(" ") for line in "".join(parts).split("\n"))
+
+
+_GAP = "data-relance-gap"
+# A style sheet that removes the paragraph margins (Outlook on the web: "P {margin-top:0;…}").
+_COMPACT_P = re.compile(
+    r"(?<![\w.#:-])p\s*(?:,[^{}]*)?\{[^}]*margin(?:-top|-bottom)?\s*:\s*0", re.I
+)
+_ZERO_MARGIN = re.compile(r"margin(?:-top|-bottom)?\s*:\s*0(?![.\d]*[1-9])", re.I)
+
+
+def _mark_paragraph_gaps(root: object) -> None:
+    """Mark the ``<p>`` elements a browser shows with a blank line under them.
+
+    Thunderbird and Apple Mail write one ``<p>`` per paragraph (their own text
+    version has a blank line between them); Word (``MsoNormal``) and Outlook on the
+    web zero the margins and write one ``<p>`` per line.
+    """
+    sheets = " ".join(s.text or "" for s in root.xpath("//style"))  # type: ignore[attr-defined]
+    if _COMPACT_P.search(sheets):
+        return
+    for p in root.xpath("//p"):  # type: ignore[attr-defined]
+        if "mso" in (p.get("class") or "").lower() or _ZERO_MARGIN.search(p.get("style") or ""):
+            continue
+        p.set(_GAP, "1")
 
 
 def _drop(element: object) -> None:
@@ -168,6 +193,8 @@ def _walk(element: object, out: list[str]) -> None:
         _walk(child, out)
     if tag in _BLOCK_TAGS:
         _newline(out)
+        if element.get(_GAP) and out and out[-1] == "\n":  # type: ignore[attr-defined]
+            out.append("\n")
     tail = element.tail  # type: ignore[attr-defined]
     if tail:
         out.append(_spaces(tail))
@@ -542,7 +569,9 @@ def _closing_rest_ok(rest: str) -> bool:
     rest = "".join(c for c in rest if not unicodedata.category(c).startswith("S"))  # emoji
     if _NAME_AFTER_CLOSING.match(rest):
         return True
-    other = re.match(r"^\s*[/|–-]\s*(.+)$", rest)
+    # "Met vriendelijke groeten / Meilleures salutations", "Danke und Grüße",
+    # "Thanks and kind regards", "Merci et bonne journée".
+    other = re.match(r"^\s*(?:[/|–-]|,?\s*(?:and|&|et|en|und)\b)\s*(.+)$", rest, re.I)
     return bool(other and _CLOSINGS.match(other.group(1).strip()))
 
 

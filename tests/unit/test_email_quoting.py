@@ -555,7 +555,27 @@ def test_html_only_new_text(client: str, html: str, expected: str) -> None:
 
 def test_html_to_text_keeps_line_structure() -> None:
     html = "<html><body><p>Ligne 1</p>\n<p>Ligne&nbsp;2<br>Ligne 3</p><script>x()</script></body></html>"
-    assert html_to_text(html).strip() == "Ligne 1\nLigne\u00a02\nLigne 3"
+    assert html_to_text(html).strip() == "Ligne 1\n\nLigne\u00a02\nLigne 3"
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        # Word (Outlook desktop): one MsoNormal paragraph per line, margins zeroed.
+        '<p class="MsoNormal">Jan Peeters</p><p class="MsoNormal">Zaakvoerder</p>',
+        # Outlook on the web: the style sheet zeroes the paragraph margins.
+        "<head><style>P {margin-top:0;margin-bottom:0;}</style></head>"
+        "<body><p>Jan Peeters</p><p>Zaakvoerder</p></body>",
+        '<p style="margin:0">Jan Peeters</p><p style="margin: 0px">Zaakvoerder</p>',
+    ],
+)
+def test_paragraphs_without_margins_are_lines(html: str) -> None:
+    assert html_to_text(html).strip() == "Jan Peeters\nZaakvoerder"
+
+
+def test_paragraphs_with_margins_are_separated_by_a_blank_line() -> None:
+    html = "<p>Bonjour,</p><p>Pouvons-nous payer en trois fois ?</p><p>Bien à vous,</p>"
+    assert new_text(None, html) == "Bonjour,\n\nPouvons-nous payer en trois fois ?"
 
 
 def test_format_flowed_is_unwrapped() -> None:
@@ -589,3 +609,17 @@ def test_html_signatures_marked_by_the_client_go(html: str) -> None:
 def test_html_with_an_xml_declaration() -> None:
     html = '<?xml version="1.0" encoding="utf-8"?><html><body><p>Payé hier.</p></body></html>'
     assert new_text(None, html) == "Payé hier."
+
+
+@pytest.mark.parametrize(
+    "closing",
+    ["Danke und Grüße", "Thanks and kind regards,", "Merci et bonne journée", "Bedankt en groeten"],
+)
+def test_two_closings_joined_by_and_end_the_message(closing: str) -> None:
+    text = f"Hallo,\n\nWe pay on Friday.\n\n{closing}\nMarkus Becker"
+    assert new_text(text) == "Hallo,\n\nWe pay on Friday."
+
+
+def test_and_after_thanks_starting_a_sentence_is_kept() -> None:
+    text = "Hi,\n\nI will pay.\n\nThanks and I will call you tomorrow."
+    assert new_text(text) == text
