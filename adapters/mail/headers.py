@@ -12,6 +12,9 @@ Message-ID headers, and one bad header must not make a whole message unreadable.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from email.errors import HeaderParseError
 from email.header import Header, decode_header
 from email.message import Message
@@ -43,7 +46,25 @@ def text(value: object) -> str:
             out.append(decode_bytes(part, charset))
         else:
             out.append(part)
-    return " ".join("".join(out).split())
+    joined = _UNTERMINATED.sub(_decode_unterminated, "".join(out))
+    return " ".join(joined.split())
+
+
+# An encoded word cut before its "?=" (a subject truncated by the sender's software):
+# the standard library leaves it as it is; mail readers decode what is there.
+_UNTERMINATED = re.compile(r"=\?([\w.:-]+)\?([QqBb])\?([^?\s]*(?:[ _][^?\s=]*)*)\??$")
+
+
+def _decode_unterminated(match: re.Match[str]) -> str:
+    charset, encoding, payload = match.groups()
+    try:
+        if encoding in "Qq":
+            data = binascii.a2b_qp(payload.replace("_", " ").encode("ascii"))
+        else:
+            data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=False)
+    except (ValueError, binascii.Error, UnicodeEncodeError):
+        return match.group(0)
+    return decode_bytes(data, charset)
 
 
 def get(message: Message, name: str) -> str:

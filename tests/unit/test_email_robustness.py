@@ -69,3 +69,21 @@ def test_byte_order_mark_and_leading_blank_lines() -> None:
         "Re: Rappel",
         "Payé.",
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (
+            "=?utf-8?Q?Re:_d=C3=A9j=C3=A0_pay=C3=A9?= =?utf-8?Q?_(voir_d=C3=A9tail",
+            "Re: déjà payé (voir détail",
+        ),
+        ("=?utf-8?B?UmFwcGVsIGZhY3R1cmU", "Rappel facture"),
+        ("=?windows-1252?Q?r=E9gl=E9e?", "réglée"),
+        ("Prix =?x", "Prix =?x"),  # not an encoded word: left alone
+    ],
+)
+def test_encoded_word_cut_before_its_end_is_decoded(value: str, expected: str) -> None:
+    from adapters.mail.headers import text
+
+    assert text(value) == expected
