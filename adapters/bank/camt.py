@@ -13,7 +13,9 @@ Versions differ by namespace (camt.053.001.02 … .001.13) and by a few wrappers
 (``Pty`` around a party, ``Sts/Cd`` instead of ``Sts``); element names are read
 without their namespace so one reader serves every version.  Only booked entries
 (status BOOK) are statement lines: pending and information entries are not money
-on the account.
+on the account.  A camt.053 entry without any status is taken as booked (an
+end-of-day statement lists booked entries); a report or notification without one
+says nothing booked.
 
 A batch entry becomes one line per ``TxDtls`` when every detail has its amount and
 they add up to the entry; otherwise it stays one line carrying every remittance
@@ -141,15 +143,17 @@ def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[St
     items = [c for c in message if isinstance(c.tag, str) and _local(c.tag) == item_tag]
     for index, statement in enumerate(items, start=1):
         path = f"/Document/{message_tag}/{item_tag}[{index}]"
-        lines.extend(_statement(reader, statement, path))
+        lines.extend(_statement(reader, statement, path, booked_by_default=fmt == "camt.053"))
     return fmt, lines
 
 
-def _statement(reader: _Reader, statement: etree._Element, path: str) -> list[StatementLine]:
+def _statement(
+    reader: _Reader, statement: etree._Element, path: str, booked_by_default: bool
+) -> list[StatementLine]:
     head = _flatten(statement, "", {}, skip="Ntry")
     if not any(k.startswith("Acct/") for k in head):
         raise reader.fail(path, "no Acct")
-    iban = _first(head, "Acct/Id/IBAN", "Acct/Id/Othr/Id")
+    iban = _first(head, "Acct/Id/IBAN").upper() or _first(head, "Acct/Id/Othr/Id")
     if not iban:
         raise reader.fail(f"{path}/Acct/Id", "no IBAN or Othr/Id")
     currency = _first(head, "Acct/Ccy")
@@ -163,7 +167,11 @@ def _statement(reader: _Reader, statement: etree._Element, path: str) -> list[St
         number += 1
         where = f"{path}/Ntry[{number}]"
         fields = _flatten(entry, "", {}, skip="NtryDtls")
-        status = _first(fields, "Sts/Cd", "Sts")
+        status = _first(fields, "Sts/Cd", "Sts", "Sts/Prtry")
+        # An end-of-day statement lists what was booked: an entry whose status an
+        # exporter left out is money on the account, not a line to lose in silence.
+        if not status and booked_by_default:
+            status = "BOOK"
         if status.upper() not in ("BOOK", "BOOKED"):
             continue
         details = [

@@ -11,6 +11,7 @@ camt as ``.xml`` or ``.053``; so the name says little and the first bytes say al
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -20,12 +21,15 @@ from adapters.bank.coda import looks_like_coda, parse_coda
 from domain.statement import ParsedStatement, with_distinct_identities
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, not in memory
+_ENCODING = re.compile(r"""encoding\s*=\s*["'][^"']*["']""")
 
 
 def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
     """Every statement in ``data``; a zip gives one ParsedStatement per member file."""
     if data[:4] == b"PK\x03\x04":
         return _parse_zip(data, source)
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows tools save XML as UTF-16
+        data = _utf16_as_utf8(data)
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if looks_like_coda(stripped):
         return [ParsedStatement(source, "coda", with_distinct_identities(parse_coda(data, source)))]
@@ -37,6 +41,23 @@ def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
     raise StatementError(
         source, "line 1", "neither a CODA file (header record 0) nor an ISO 20022 camt document"
     )
+
+
+def _utf16_as_utf8(data: bytes) -> bytes:
+    """A UTF-16 document (with its byte order mark) re-encoded as UTF-8.
+
+    Only the XML declaration's encoding changes with it; anything that is not text
+    stays as it was and is refused by the format's own reader.
+    """
+    try:
+        text = data.decode("utf-16")
+    except UnicodeDecodeError:
+        return data
+    if text.startswith("<?xml"):
+        end = text.find("?>")
+        declaration = _ENCODING.sub('encoding="UTF-8"', text[:end])
+        text = declaration + text[end:]
+    return text.encode("utf-8")
 
 
 def _parse_zip(data: bytes, source: str) -> list[ParsedStatement]:

@@ -42,6 +42,7 @@ def test_versions_are_detected() -> None:
         "camt053_v02_bom_prefix_two_stmt.xml": "camt.053",
         "camt053_v02_reference_forms.xml": "camt.053",
         "camt053_v04_latin1_crlf.xml": "camt.053",
+        "camt053_v04_utf16_no_status.xml": "camt.053",
         "camt053_v08_charges_pending.xml": "camt.053",
         "camt053_v08_reversal.xml": "camt.053",
         "camt053_v13_othr.xml": "camt.053",
@@ -185,3 +186,19 @@ def test_charges_without_details_and_pending_entries() -> None:
         (Decimal("640.00"), ""),
     ]
     assert lines[1].value_date == lines[1].booking_date  # no ValDt
+
+
+def test_utf16_and_entries_without_status() -> None:
+    data = (DATA / "camt053_v04_utf16_no_status.xml").read_bytes()
+    assert data.startswith(b"\xff\xfe<\x00")
+    lines = _json_lines(data, "x")
+    assert [(line["account_iban"], line["amount"]) for line in lines] == [
+        ("BE68539007547034", "215.00"),  # the account's IBAN upper-cased
+        ("BE68539007547034", "-9.99"),
+    ]
+    assert lines[0]["counterparty_name"] == "Café Zoë"
+    # an intraday report without statuses says nothing booked: no lines
+    text = data.decode("utf-16").replace("BkToCstmrStmt>", "BkToCstmrAcctRpt>")
+    report = text.replace("<Stmt>", "<Rpt>").replace("</Stmt>", "</Rpt>").encode("utf-16")
+    assert parse_bytes(report, "x")[0].format == "camt.052"
+    assert _json_lines(report, "x") == []
