@@ -48,6 +48,7 @@ def looks_like_camt(data: bytes) -> bool:
 
 
 Fields = dict[str, list[str]]
+_NO_REFERENCE = frozenset({"NONREF", "NOTPROVIDED", "NONE", "NOREF"})
 
 
 def _local(tag: str) -> str:
@@ -131,7 +132,12 @@ def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[St
     except etree.XMLSyntaxError as exc:
         raise reader.fail(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
     if _local(root.tag) != "Document":
-        raise reader.fail(f"/{_local(root.tag)}", "not an ISO 20022 Document")
+        # Some channels wrap the message with its business application header
+        # (<Envelope><AppHdr/><Document/></Envelope>): read the Document inside.
+        inner = next((e for e in root.iter() if _local(str(e.tag)) == "Document"), None)
+        if inner is None:
+            raise reader.fail(f"/{_local(root.tag)}", "not an ISO 20022 Document")
+        root = inner
     message = next((c for c in root if isinstance(c.tag, str) and _local(c.tag) in _ROOTS), None)
     if message is None:
         raise reader.fail(
@@ -208,7 +214,7 @@ def _entry(
         raise reader.fail(where, "a booked entry without BookgDt")
     value = reader.date(entry, "ValDt", where) or booking
     reversal = _first(entry, "RvslInd").lower() in ("true", "1")
-    entry_ref = _first(entry, "AcctSvcrRef")
+    entry_ref = _reference(entry, "AcctSvcrRef")
     code = "/".join(
         filter(
             None,
@@ -248,7 +254,7 @@ def _entry(
         for i, (detail, detail_amount) in enumerate(zip(details, amounts, strict=True), start=1):
             assert detail_amount is not None
             parts = _detail_parts(detail, detail_amount > 0)
-            reference = _first(detail, "Refs/AcctSvcrRef") or entry_ref
+            reference = _reference(detail, "Refs/AcctSvcrRef") or entry_ref
             lines.append(
                 StatementLine(
                     amount=detail_amount,
@@ -272,7 +278,9 @@ def _entry(
     # Further references of an unsplittable batch stay readable in the free text.
     texts.extend(r for r in references[1:] if r)
     first = parts_list[0] if parts_list else _Parts()
-    reference_ = entry_ref or (_first(details[0], "Refs/AcctSvcrRef") if len(details) == 1 else "")
+    reference_ = entry_ref or (
+        _reference(details[0], "Refs/AcctSvcrRef") if len(details) == 1 else ""
+    )
     return [
         StatementLine(
             amount=amount * sign,
@@ -288,6 +296,16 @@ def _entry(
             **base,  # type: ignore[arg-type]
         )
     ]
+
+
+def _reference(fields: Fields, path: str) -> str:
+    """The bank's reference, or "" where it wrote a placeholder for none.
+
+    "NONREF" (inherited from MT940) and "NOTPROVIDED" name no movement: kept, every
+    payment of the same amount on the same day would look like the same movement.
+    """
+    value = _first(fields, path)
+    return "" if value.upper() in _NO_REFERENCE else value
 
 
 def _sign(reader: _Reader, fields: Fields, where: str, default: int = 0) -> int:

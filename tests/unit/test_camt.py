@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -44,6 +45,7 @@ def test_versions_are_detected() -> None:
         "camt053_v04_latin1_crlf.xml": "camt.053",
         "camt053_v04_utf16_no_status.xml": "camt.053",
         "camt053_v08_charges_pending.xml": "camt.053",
+        "camt053_v08_envelope_nonref.xml": "camt.053",
         "camt053_v08_reversal.xml": "camt.053",
         "camt053_v13_othr.xml": "camt.053",
         "camt054_v04.xml": "camt.054",
@@ -202,3 +204,12 @@ def test_utf16_and_entries_without_status() -> None:
     report = text.replace("<Stmt>", "<Rpt>").replace("</Stmt>", "</Rpt>").encode("utf-16")
     assert parse_bytes(report, "x")[0].format == "camt.052"
     assert _json_lines(report, "x") == []
+
+
+def test_an_enveloped_document_and_placeholder_references() -> None:
+    _, lines = parse_camt((DATA / "camt053_v08_envelope_nonref.xml").read_bytes())
+    assert [(line.bank_reference, line.sequence) for line in lines] == [("", "1"), ("", "2")]
+    assert lines[0].identity != lines[1].identity
+    # the same payment in another statement is another movement: NONREF names none
+    moved = replace(lines[0], statement="ENV-069")
+    assert moved.identity != lines[0].identity
