@@ -297,8 +297,24 @@ def _attribution_at(lines: list[str], i: int) -> int:
     return 0
 
 
+_SENT_LINE = re.compile(
+    r"^[*\s]*(sent|date|envoyé|envoye|verzonden|datum|gesendet)\s?[*]?\s?:[*]?\s*\S", re.I
+)
+
+
 def _header_block_at(lines: list[str], i: int) -> bool:
-    """An Outlook-style block: a From line and at least one more header line just under it."""
+    """An Outlook-style block: a From line and at least one more header line just under it.
+
+    GMX and WEB.DE put the date first ("Gesendet: …\nVon: …\nAn: …"): a date line
+    directly followed by header lines that include a From line starts a block too.
+    """
+    if _SENT_LINE.match(lines[i]):
+        for line in lines[i + 1 : i + 6]:
+            if _FROM_LINE.match(line):
+                return True
+            if not _HEADER_LINE.match(line):
+                return False
+        return False
     if not _FROM_LINE.match(lines[i]):
         return False
     seen = 1

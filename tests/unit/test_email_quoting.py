@@ -623,3 +623,21 @@ def test_two_closings_joined_by_and_end_the_message(closing: str) -> None:
 def test_and_after_thanks_starting_a_sentence_is_kept() -> None:
     text = "Hi,\n\nI will pay.\n\nThanks and I will call you tomorrow."
     assert new_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Gesendet: Montag, 09. März 2026 um 10:12 Uhr\nVon: Relance <credit@relance.example>\n"
+        "An: hans@gmx.de\nBetreff: Zahlungserinnerung",
+        "Sent: Monday, March 9, 2026 10:12\nFrom: Relance <credit@relance.example>\nTo: a@b.be",
+    ],
+)
+def test_header_block_that_starts_with_the_date(block: str) -> None:
+    text = f"Ich zahle Ende April.\n\n{block}\nGuten Tag,\n\nRechnung offen."
+    assert new_text(text) == "Ich zahle Ende April."
+
+
+def test_a_date_line_in_the_text_is_not_a_header_block() -> None:
+    text = "Datum: morgen früh\nVon mir aus gerne, ich zahle dann."
+    assert new_text(text) == text
