@@ -153,10 +153,24 @@ def _counterparty_iban(text: str) -> str | None:
     return compact if std_iban.is_valid(compact) else None
 
 
+def _decode(data: bytes) -> str:
+    """CODA is windows-1252; a file some tool re-saved as UTF-8 is read as UTF-8.
+
+    Records are 128 characters, not bytes: read as windows-1252, an accented name
+    in UTF-8 would be two characters and push the record past 128.  Text with
+    accents in windows-1252 is (nearly) never valid UTF-8, so trying UTF-8 first
+    cannot misread a genuine file.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("windows-1252", errors="replace")
+
+
 def parse_coda(data: bytes, source: str = "statement.cod") -> list[StatementLine]:
     """Every booked movement of every statement in a CODA file, in file order."""
     reader = _Reader(source)
-    text = data.decode("windows-1252", errors="replace").lstrip("\ufeff")
+    text = _decode(data).lstrip("\ufeff")
     statements: list[_Statement] = []
     current: _Statement | None = None
     last: _Movement | None = None

@@ -190,3 +190,12 @@ def test_communication_name_and_information_records() -> None:
     # a free 3.1 and its 3.2 follow the movement's text; the bank's record 4 is not the payer's
     assert lines[2].free_text.startswith("ACOMPTE SUR FACTURE INV-2026-0080")
     assert "TARIFS" not in lines[2].free_text
+
+
+def test_a_file_resaved_as_utf8_reads_the_same() -> None:
+    data = (DATA / "foreign_account_multi.cod").read_bytes()
+    utf8 = b"\xef\xbb\xbf" + data.decode("cp1252").encode("utf-8")
+    assert len(utf8) > len(data)  # the accents take two bytes each
+    lines = parse_coda(utf8, "x")
+    assert lines == parse_coda(data, "x")
+    assert lines[0].counterparty_name == "Société Générale Café"
