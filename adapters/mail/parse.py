@@ -225,17 +225,31 @@ def decode_part(part: Message) -> str:
 def _bodies(message: Message) -> tuple[str | None, str | None]:
     """The first text/plain and text/html parts that are not attachments."""
     plain: str | None = None
+    plain_parent: Message | None = None
     html: str | None = None
-    for part in _body_parts(message):
+    for part, parent in _body_parts(message):
         ctype = part.get_content_type()
         if ctype == "text/plain" and plain is None:
-            plain = decode_part(part)
-            if str(part.get_param("format") or "").lower() == "flowed":
-                delsp = str(part.get_param("delsp") or "").lower() == "yes"
-                plain = unflow(plain, delsp)
+            plain, plain_parent = _plain_text(part), parent
+        elif ctype == "text/plain" and parent is plain_parent and _is_mixed(parent):
+            # iOS and Apple Mail split the text around an inline picture or file into
+            # several text/plain parts of one multipart/mixed: together they are the text.
+            plain = f"{plain}\n{_plain_text(part)}"
         elif ctype == "text/html" and html is None:
             html = decode_part(part)
     return plain, html
+
+
+def _plain_text(part: Message) -> str:
+    text = decode_part(part)
+    if str(part.get_param("format") or "").lower() == "flowed":
+        delsp = str(part.get_param("delsp") or "").lower() == "yes"
+        text = unflow(text, delsp)
+    return text
+
+
+def _is_mixed(part: Message | None) -> bool:
+    return part is not None and part.get_content_type() == "multipart/mixed"
 
 
 def unflow(text: str, delsp: bool = False) -> str:
@@ -271,21 +285,22 @@ def unflow(text: str, delsp: bool = False) -> str:
     return "\n".join(out)
 
 
-def _body_parts(message: Message) -> list[Message]:
-    """Text parts of this message (not of attached or returned messages)."""
-    out: list[Message] = []
+def _body_parts(message: Message) -> list[tuple[Message, Message | None]]:
+    """Text parts of this message (not of attached or returned messages), with the
+    multipart each one is in."""
+    out: list[tuple[Message, Message | None]] = []
 
-    def visit(part: Message) -> None:
+    def visit(part: Message, parent: Message | None) -> None:
         ctype = part.get_content_type()
         if part.is_multipart() and ctype.startswith("multipart/"):
             for sub in part.get_payload():
                 if isinstance(sub, Message):
-                    visit(sub)
+                    visit(sub, part)
             return
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
-            out.append(part)
+            out.append((part, parent))
 
-    visit(message)
+    visit(message, None)
     return out
 
 
