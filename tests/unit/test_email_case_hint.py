@@ -24,6 +24,13 @@ from adapters.mail.parse import analyse
         ("communication +++090/9337/55493+++", "090933755493"),
         ("mededeling ***090/9337/55493***", "090933755493"),
         ("OGM 090/9337/55493", "090933755493"),
+        ("+++090933755493+++", "090933755493"),
+        ("betaald met 090-9337-55493", "090933755493"),
+        ("mededeling 090.9337.55493.", "090933755493"),
+        ("communication structurée : 090933755493", "090933755493"),
+        ("paid 090933755493", None),  # twelve bare digits: maybe an old account number
+        ("rekening 090-9337554-93", None),  # an old Belgian account number
+        ("Rechnungsnr. 2026/118", "2026/118"),
         ("ref RF18 5390 0754 7034 merci", "RF18539007547034"),
         ("RF18539007547034", "RF18539007547034"),
         ("+++090/9337/55494+++", None),  # wrong check digits
