@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -56,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
+    except BrokenPipeError:
+        # The reader went away (``relance bank parse FILE | head``): not an error.
+        # Point stdout at /dev/null so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except ImportRefused as exc:
         for problem in exc.problems[1:20] if args.verbose else []:
             print(f"  {problem}", file=sys.stderr)
@@ -75,8 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
