@@ -260,9 +260,10 @@ _DATE = (
 _END_CUES = (
     r"jusqu['’]au|jusqu['’]à|jusqu['’]a|de\s+retour(?:\s+au\s+bureau)?(?:\s+le)?|"
     r"retour\s+(?:prévu\s+)?(?:le|au\s+bureau\s+le)|au|"
-    r"tot\s+en\s+met|t/m|tot|terug\s+(?:op|vanaf)|weer\s+(?:aanwezig|bereikbaar|op\s+kantoor)\s+"
+    r"jusque\s+(?:et\s+y\s+compris\s+)?le|"
+    r"tot\s+en\s+met|t/m|t\.\s?e\.\s?m\.?|tot|terug\s+(?:op|vanaf)|weer\s+(?:aanwezig|bereikbaar|op\s+kantoor)\s+"
     r"(?:op|vanaf)|"
-    r"bis\s+(?:einschließlich|einschliesslich|zum|am)?|zurück\s+(?:am|ab)|"
+    r"bis\s+(?:einschließlich|einschliesslich|inkl\.|zum|am)?|zurück\s+(?:am|ab)|"
     r"wieder\s+(?:im\s+büro\s+)?(?:am|ab)|"
     r"until|till|through|back\s+(?:in\s+the\s+office\s+)?on|returning\s+on|return\s+on|back\s+by|to"
 )

@@ -141,6 +141,9 @@ def test_weak_headers_count_only_with_a_cue() -> None:
         ("I am on leave until 2026-03-20", date(2026, 3, 20)),
         ("back on the 20th of March", date(2026, 3, 20)),
         ("de retour le 5 janvier", date(2027, 1, 5)),  # next year: January is past in March
+        ("Ik ben afwezig t.e.m. 20-03-2026.", date(2026, 3, 20)),
+        ("Ich bin bis inkl. 20.03. im Urlaub.", date(2026, 3, 20)),
+        ("absente jusque et y compris le 20 mars", date(2026, 3, 20)),
         ("jusqu'au 31 février", None),  # not a date
         ("Je suis absent.", None),
     ],
