@@ -135,16 +135,18 @@ def references_in_text(text: str) -> list[FoundReference]:
 
 def typed_reference(text: str) -> str | None:
     """The structured reference a payer typed as free text, when it is unmistakable:
-    the whole text is one, or it holds a ``+++…+++``/``***…***`` OGM or an RF.
+    the whole text is one, or it holds a ``+++…+++``/``***…***`` OGM, an OGM in its
+    printed 3/4/5 slashed groups, or an RF (all with valid check digits).
 
-    "+++090/9337/55493+++ merci" -> "090933755493";  "invoice 090933755493" -> None
-    (twelve bare digits among other words are left to the matching, less sure).
+    "+++090/9337/55493+++ merci" -> "090933755493";  "mededeling 090/9337/55493" ->
+    "090933755493";  "invoice 090933755493" -> None (twelve bare digits among other
+    words are left to the matching, less sure).
     """
     whole = normalise_reference(text) if text and len(text) <= 40 else None
     if whole:
         return whole
     for ref in references_in_text(text):
-        if ref.how[:3] in ("+++", "***") or ref.how.startswith("RF"):
+        if ref.how[:3] in ("+++", "***") or ref.how.startswith(("RF", "OGM")):
             return ref.reference
     return None
 

@@ -105,6 +105,8 @@ def test_typed_reference_only_when_unmistakable() -> None:
     assert typed_reference("+++090/9337/55493+++") == "090933755493"
     assert typed_reference("090/9337/55493") == "090933755493"  # the whole text
     assert typed_reference("facture 090933755493 du 1 mars") is None
+    assert typed_reference("mededeling 090/9337/55493 factuur 12") == "090933755493"
+    assert typed_reference("mededeling 090/9337/55494") is None  # wrong check digits
 
 
 @pytest.mark.parametrize(
