@@ -420,10 +420,22 @@ _FOOTERS = [
 _SIG_DASHES = re.compile(r"^\s*(?:-- ?|[-—–_=~*]{2,}|—)\s*$")
 # Closing formulas that end a message; only these, never "Merci"/"Thanks" (content).
 _CLOSINGS = re.compile(
-    r"^(?:(?:bien\s+|très\s+|tres\s+)?cordialement|bien\s+à\s+(?:vous|toi)|bien\s+a\s+vous|"
+    r"^(?:"
+    # Longer formulas first: "Danke für Ihr Verständnis" before "Danke".
+    r"(?:cordiales\s+)?salutations\s+cordiales|cordiales\s+salutations|"
+    r"veuillez\s+agréer\b.{0,120}\bsalutations(?:\s+distinguées)?|"
+    r"en\s+vous\s+remerciant(?:\s+(?:par\s+avance|d['’]avance|de\s+votre\s+compréhension))?|"
+    r"merci\s+(?:pour|de)\s+votre\s+(?:compréhension|patience|collaboration)|"
+    r"met\s+de\s+meeste\s+hoogachting|hartelijk\s+dank|"
+    r"(?:alvast\s+)?bedankt\s+voor\s+(?:uw|je)\s+(?:begrip|geduld|medewerking)|"
+    r"mit\s+(?:freundlichen|besten|herzlichen|lieben|netten|kollegialen|sonnigen)\s+grü(?:ß|ss)en|"
+    r"(?:mit\s+)?freundliche[mn]?\s+gru(?:ß|ss)|"
+    r"(?:vielen\s+)?danke?\s+für\s+ihr\s+verständnis|"
+    r"all\s+the\s+best|take\s+care|thank\s+you\s+for\s+your\s+(?:understanding|patience)|"
+    r"(?:bien\s+|très\s+|tres\s+)?cordialement|bien\s+à\s+(?:vous|toi)|bien\s+a\s+vous|"
     r"(?:mes\s+|nos\s+)?(?:sincères\s+|meilleures\s+|bien\s+)?salutations(?:\s+distinguées)?|"
     r"(?:bonne|belle)\s+(?:journée|journee|soirée|fin\s+de\s+journée|semaine)|amicalement|"
-    r"bàv|bav|slts|cdlt|cdt|à\s+bientôt|a\s+bientôt|a\s+bientot|"
+    r"bàv|bav|slts|cdlt|cdt|à\s+bientôt|a\s+bientôt|a\s+bientot|(?:bien\s+)?amicalement|"
     r"(?:met\s+)?(?:vriendelijke|hartelijke|beste|vr\.?)\s+groet(?:en)?|mvg|groet(?:en|jes)?|"
     r"beste\s+wensen|hoogachtend|"
     r"mit\s+freundlichen\s+grü(?:ß|ss)en|freundliche\s+grü(?:ß|ss)e|mfg|lg|vg|"

@@ -641,3 +641,28 @@ def test_header_block_that_starts_with_the_date(block: str) -> None:
 def test_a_date_line_in_the_text_is_not_a_header_block() -> None:
     text = "Datum: morgen früh\nVon mir aus gerne, ich zahle dann."
     assert new_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "closing",
+    [
+        "Mit besten Grüßen",
+        "Mit freundlichem Gruß",
+        "Danke für Ihr Verständnis",
+        "Met de meeste hoogachting",
+        "Alvast bedankt voor uw begrip",
+        "Salutations cordiales",
+        "Bien amicalement",
+        "En vous remerciant,",
+        "Veuillez agréer, Madame, Monsieur, l'expression de mes salutations distinguées.",
+        "All the best",
+    ],
+)
+def test_more_closings_with_a_signature_under_them(closing: str) -> None:
+    text = f"Bonjour,\n\nJe paie demain.\n\n{closing}\nPaul Martin\nTél. 0475 11 22 33"
+    assert new_text(text) == "Bonjour,\n\nJe paie demain."
+
+
+def test_a_closing_word_starting_a_sentence_is_kept() -> None:
+    text = "Bonjour,\n\nEn vous remerciant de bien vouloir annuler les frais, j'ai payé à temps."
+    assert new_text(text) == text
