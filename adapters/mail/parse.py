@@ -18,8 +18,11 @@ even when threading headers exist, for intake code that wants both.
 
 Text decoding: a part labelled ISO-8859-1 or US-ASCII is decoded as Windows-1252
 (its superset: Outlook labels cp1252 text as latin-1, and the euro sign and curly
-quotes would otherwise turn into control characters); an unknown or wrong
-charset falls back to UTF-8 and then Windows-1252.
+quotes would otherwise turn into control characters); text labelled with a
+single-byte charset that is valid UTF-8 (webmails do this) is read as UTF-8; an
+unknown or wrong charset falls back to UTF-8 and then Windows-1252.  iOS Mail's
+text split around an inline picture (several text/plain parts of one
+multipart/mixed) is joined.
 
 Errors: ``NotAnEmail`` when the bytes have no header fields at all.
 """
@@ -212,6 +215,14 @@ def decode_part(part: Message) -> str:
     charset = (part.get_content_charset() or "").lower()
     if charset in _LATIN1_LABELS:
         charset = "windows-1252"
+    single_byte = not charset or charset.startswith(("windows-125", "cp125", "iso-8859"))
+    if single_byte and not payload.isascii():
+        # Webmails and scripts label UTF-8 text as latin-1 or cp1252 ("payÃ©"); valid
+        # multi-byte UTF-8 sequences almost never occur in real single-byte text.
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     for candidate in (charset, "utf-8", "windows-1252"):
         if not candidate:
             continue

@@ -87,3 +87,26 @@ def test_encoded_word_cut_before_its_end_is_decoded(value: str, expected: str) -
     from adapters.mail.headers import text
 
     assert text(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("charset", "body", "expected"),
+    [
+        # UTF-8 labelled as a single-byte charset: read as UTF-8, not "payÃ©".
+        ("iso-8859-1", "J'ai payé 100 €.".encode(), "J'ai payé 100 €."),
+        ("windows-1252", "Betaald, één keer.".encode(), "Betaald, één keer."),
+        # Real single-byte text stays as labelled.
+        ("iso-8859-1", "J'ai payé 100 €.".encode("cp1252"), "J'ai payé 100 €."),
+        ("utf-16", "Bezahlt.".encode("utf-16"), "Bezahlt."),
+    ],
+)
+def test_body_charset_labels_that_lie(charset: str, body: bytes, expected: str) -> None:
+    from email.message import Message
+
+    from adapters.mail.parse import decode_part
+
+    part = Message()
+    part["Content-Type"] = f"text/plain; charset={charset}"
+    part["Content-Transfer-Encoding"] = "8bit"
+    part.set_payload(body)
+    assert decode_part(part) == expected
