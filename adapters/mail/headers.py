@@ -22,6 +22,14 @@ from email.utils import getaddresses
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
+    label = (charset or "").lower()
+    if label.startswith(("iso-8859", "windows-125", "cp125", "us-ascii")) and not data.isascii():
+        # UTF-8 labelled as a single-byte charset ("=?iso-8859-1?Q?pay=C3=A9?="): valid
+        # multi-byte UTF-8 almost never occurs in real single-byte text.
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     for candidate in (charset, "utf-8", "windows-1252"):
         if not candidate or candidate.lower() in ("unknown-8bit", "x-unknown"):
             continue

@@ -81,6 +81,8 @@ def test_byte_order_mark_and_leading_blank_lines() -> None:
         ("=?utf-8?B?UmFwcGVsIGZhY3R1cmU", "Rappel facture"),
         ("=?windows-1252?Q?r=E9gl=E9e?", "réglée"),
         ("Prix =?x", "Prix =?x"),  # not an encoded word: left alone
+        ("=?iso-8859-1?Q?pay=C3=A9?=", "payé"),  # UTF-8 labelled latin-1
+        ("=?iso-8859-1?Q?pay=E9?=", "payé"),
     ],
 )
 def test_encoded_word_cut_before_its_end_is_decoded(value: str, expected: str) -> None:
