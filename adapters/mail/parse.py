@@ -124,7 +124,10 @@ def analyse(raw: bytes, tz: tzinfo) -> InboundEmail:
 
     # A bounce's parts (returned message, status, the provider's icons) are the mail
     # system's, not something the debtor sent.
-    attachments = () if kind == "bounce" else tuple(_attachments(message, kind))
+    # Inline images that only the quoted earlier message or a marked signature shows
+    # (our reminder's logo, a signature logo) are not something the sender attached.
+    quoted_images = quoting.quoted_only_images(html) if html and kind != "bounce" else set()
+    attachments = () if kind == "bounce" else tuple(_attachments(message, kind, quoted_images))
     hint_sources = [subject, text]
     if bounce_info and bounce_info.original_subject:
         hint_sources.append(bounce_info.original_subject)
@@ -330,7 +333,7 @@ _REPORT_PARTS = (
 )
 
 
-def _attachments(message: Message, kind: Kind) -> list[Attachment]:
+def _attachments(message: Message, kind: Kind, skip_cids: set[str]) -> list[Attachment]:
     out: list[Attachment] = []
 
     def visit(part: Message, top: bool) -> None:
@@ -357,6 +360,9 @@ def _attachments(message: Message, kind: Kind) -> list[Attachment]:
             return
         filename = _filename(part)
         if ctype in ("text/plain", "text/html") and not _is_attachment(part):
+            return
+        cid = _raw_header(part, "content-id").strip().strip("<>")
+        if cid and cid in skip_cids and (part.get_content_disposition() or "inline") == "inline":
             return
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""

@@ -105,29 +105,59 @@ _CUT_AFTER_XPATH = (
 
 def html_to_text(html: str) -> str:
     """The visible new text of an HTML mail, one line per block, quotes dropped."""
+    root = _parse_html(html)
+    if root is None:
+        return ""
+    _drop_quotes(root)
+    parts: list[str] = []
+    _walk(root, parts)
+    return "\n".join(line.strip(" ") for line in "".join(parts).split("\n"))
+
+
+def quoted_only_images(html: str) -> set[str]:
+    """Content-IDs of inline images shown only in the quoted earlier message or in a
+    marked signature (our own reminder's logo, the sender's signature logo)."""
+    root = _parse_html(html)
+    if root is None:
+        return set()
+    every = _cids(root)
+    if not every:
+        return set()
+    _drop_quotes(root)
+    return every - _cids(root)
+
+
+def _cids(root: object) -> set[str]:
+    sources = root.xpath("//img/@src")  # type: ignore[attr-defined]
+    return {
+        str(src)[4:].strip().strip("<>") for src in sources if str(src).lower().startswith("cid:")
+    }
+
+
+def _parse_html(html: str) -> object | None:
     import lxml.html
     from lxml import etree
 
     # lxml refuses text that still declares a byte encoding; the text is decoded already.
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", html)
     if not html.strip():
-        return ""
+        return None
     try:
-        root = lxml.html.document_fromstring(html)
+        return lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
-        return ""
+        return None
+
+
+def _drop_quotes(root: object) -> None:
     _mark_paragraph_gaps(root)
-    for bad in root.xpath("//script | //style | //head | //title"):
+    for bad in root.xpath("//script | //style | //head | //title"):  # type: ignore[attr-defined]
         _drop(bad)
-    markers = root.xpath(_CUT_AFTER_XPATH)
+    markers = root.xpath(_CUT_AFTER_XPATH)  # type: ignore[attr-defined]
     if markers:
         _drop_from(markers[0])
-    for quoted in root.xpath(_QUOTE_XPATH):
+    for quoted in root.xpath(_QUOTE_XPATH):  # type: ignore[attr-defined]
         if quoted.getparent() is not None:
             _drop(quoted)
-    parts: list[str] = []
-    _walk(root, parts)
-    return "\n".join(line.strip(" ") for line in "".join(parts).split("\n"))
 
 
 _GAP = "data-relance-gap"

@@ -666,3 +666,16 @@ def test_more_closings_with_a_signature_under_them(closing: str) -> None:
 def test_a_closing_word_starting_a_sentence_is_kept() -> None:
     text = "Bonjour,\n\nEn vous remerciant de bien vouloir annuler les frais, j'ai payé à temps."
     assert new_text(text) == text
+
+
+def test_images_shown_only_in_the_quote_or_a_marked_signature() -> None:
+    from adapters.mail.quoting import quoted_only_images
+
+    html = (
+        '<div>Screenshot: <img src="cid:shot@x"></div>'
+        '<div id="Signature"><img src="cid:logo@sig"></div>'
+        '<div id="divRplyFwdMsg"><b>From:</b> Relance</div><img src="cid:logo@relance">'
+        '<img src="https://example.com/tracker.png">'
+    )
+    assert quoted_only_images(html) == {"logo@sig", "logo@relance"}
+    assert quoted_only_images("<p>no images</p>") == set()
