@@ -439,13 +439,21 @@ _FOOTERS = [
         re.I,
     ),
     re.compile(
-        r"^(?:Von\s+meinem|Get\s+Outlook\s+for|Obtenir\s+Outlook\s+pour|"
+        r"^(?:Von\s+meinem|Get\s+(?:Outlook|BlueMail|Spark|Edison\s+Mail)\s+for|"
+        r"Obtenir\s+Outlook\s+pour|"
         r"Outlook\s+voor\s+\w+\s+downloaden|Download\s+Outlook\s+voor|"
         r"Outlook\s+für\s+\w+\s+(?:beziehen|herunterladen)|Télécharger\s+Outlook\s+pour)"
         r"\b.{0,80}$",
         re.I,
     ),
     re.compile(r"^.{0,40}\b(?:" + _DEVICE + r")\b.{0,20}(?:gesendet|verzonden|envoyé)\.?$", re.I),
+    # Mail apps named alone: "Verzonden met BlueMail", "Sent with Spark".
+    re.compile(
+        r"^(?:Sent|Envoy[ée]|Verzonden|Verstuurd|Gesendet)\s+(?:with|from|via|using|avec|de|"
+        r"depuis|met|vanaf|mit|von)\s+(?:BlueMail|Spark|Airmail|K-9\s+Mail|Edison\s+Mail|"
+        r"FairEmail|Canary\s+Mail|Newton\s+Mail|Tuta(?:nota)?)\b.{0,60}$",
+        re.I,
+    ),
 ]
 _SIG_DASHES = re.compile(r"^\s*(?:-- ?|[-—–_=~*]{2,}|—)\s*$")
 # Closing formulas that end a message; only these, never "Merci"/"Thanks" (content).

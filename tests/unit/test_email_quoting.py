@@ -679,3 +679,11 @@ def test_images_shown_only_in_the_quote_or_a_marked_signature() -> None:
     )
     assert quoted_only_images(html) == {"logo@sig", "logo@relance"}
     assert quoted_only_images("<p>no images</p>") == set()
+
+
+@pytest.mark.parametrize(
+    "footer", ["Get BlueMail for Android", "Verzonden met BlueMail", "Sent with Spark"]
+)
+def test_mail_app_footers(footer: str) -> None:
+    text = f"Je paie demain.\n\n{footer}\n\nLe 9 mars 2026, Relance a écrit :\n> Rappel"
+    assert new_text(text) == "Je paie demain."
