@@ -84,7 +84,9 @@ _BLOCK_TAGS = frozenset(
 )
 # Containers that mail clients use for the quoted earlier message.
 _QUOTE_XPATH = (
-    "//blockquote"
+    # Any blockquote but the plain indentation Gmail's "Indent more" writes
+    # (<blockquote style="margin:0 0 0 40px;border:none;padding:0px">).
+    "//blockquote[not(contains(translate(@style, ' ', ''), 'border:none')) or @type or @class]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' gmail_quote_container ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' moz-cite-prefix ')]"

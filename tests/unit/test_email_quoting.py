@@ -687,3 +687,15 @@ def test_images_shown_only_in_the_quote_or_a_marked_signature() -> None:
 def test_mail_app_footers(footer: str) -> None:
     text = f"Je paie demain.\n\n{footer}\n\nLe 9 mars 2026, Relance a écrit :\n> Rappel"
     assert new_text(text) == "Je paie demain."
+
+
+def test_gmail_indentation_is_the_senders_text_not_a_quote() -> None:
+    html = (
+        "<div>Voici notre proposition :</div>"
+        '<blockquote style="margin:0 0 0 40px;border:none;padding:0px">'
+        "<div>100 € le 15 avril</div><div>100 € le 15 mai</div></blockquote>"
+        '<div class="gmail_quote"><blockquote class="gmail_quote" '
+        'style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204)">'
+        "Rappel</blockquote></div>"
+    )
+    assert new_text(None, html) == "Voici notre proposition :\n100 € le 15 avril\n100 € le 15 mai"
