@@ -341,24 +341,28 @@ def _header_block_at(lines: list[str], i: int) -> bool:
     directly followed by header lines that include a From line starts a block too.
     """
     if _SENT_LINE.match(lines[i]):
-        for line in lines[i + 1 : i + 6]:
+        block = lines[i + 1 : i + 6]
+        for line in block:
             if _FROM_LINE.match(line):
-                return True
+                return bool(re.search(r"@|<|\[mailto:", line)) or any(
+                    _SUBJECT_LINE.match(x) for x in block
+                )
             if not _HEADER_LINE.match(line):
                 return False
         return False
     if not _FROM_LINE.match(lines[i]):
         return False
-    seen = 1
-    for line in lines[i + 1 : i + 8]:
-        if not line.strip():
-            continue
-        if _HEADER_LINE.match(line):
-            seen += 1
-            if seen >= 2:
-                return True
-        # A wrapped long "To:" line continues the previous header; allow one.
-    return False
+    # A pasted bank transfer ("Van: BE12 …\nAan: BE71 …\nBedrag: …") is no mail header:
+    # the From line must name an address, or a Subject line must follow.
+    following = [line for line in lines[i + 1 : i + 8] if line.strip()]
+    has_address = bool(re.search(r"@|<|\[mailto:", lines[i]))
+    if not has_address and not any(_SUBJECT_LINE.match(line) for line in following):
+        return False
+    # A wrapped long "To:" line continues the previous header; it is simply skipped.
+    return any(_HEADER_LINE.match(line) for line in following)
+
+
+_SUBJECT_LINE = re.compile(r"^[*>\s]*(subject|objet|onderwerp|betreff)\s?[*]?\s?:", re.I)
 
 
 def _find_cut(lines: list[str]) -> tuple[int, int] | None:

@@ -699,3 +699,15 @@ def test_gmail_indentation_is_the_senders_text_not_a_quote() -> None:
         "Rappel</blockquote></div>"
     )
     assert new_text(None, html) == "Voici notre proposition :\n100 € le 15 avril\n100 € le 15 mai"
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        "Van: BE12 3456 7890 1234\nAan: BE71 0961 2345 6769\nBedrag: 100,00 EUR\nDatum: 06/03/2026",
+        "Datum: 06/03/2026\nVan: BE12 3456 7890 1234\nAan: BE71 0961 2345 6769\nBedrag: 100,00 EUR",
+    ],
+)
+def test_pasted_transfer_details_are_not_a_reply_header(details: str) -> None:
+    text = f"Goedendag,\n\nDe overschrijving:\n{details}\nMededeling: +++310/0420/12305+++"
+    assert new_text(text) == text
