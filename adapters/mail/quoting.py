@@ -97,6 +97,9 @@ _QUOTE_XPATH = (
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' gmail_signature ')]"
     " | //*[contains(concat(' ', normalize-space(@class), ' '), ' moz-signature ')]"
     " | //*[@id='Signature'] | //*[@id='x_Signature']"
+    # Roundcube, Outlook mobile, Zimbra.
+    " | //*[@id='_rc_sig'] | //*[@id='ms-outlook-mobile-signature']"
+    " | //*[@id='x_ms-outlook-mobile-signature'] | //*[@data-marker='__SIG_PRE__']"
 )
 # Markers after which everything in the document is the earlier message (Outlook).
 _CUT_AFTER_XPATH = (

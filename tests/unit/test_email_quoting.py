@@ -711,3 +711,11 @@ def test_gmail_indentation_is_the_senders_text_not_a_quote() -> None:
 def test_pasted_transfer_details_are_not_a_reply_header(details: str) -> None:
     text = f"Goedendag,\n\nDe overschrijving:\n{details}\nMededeling: +++310/0420/12305+++"
     assert new_text(text) == text
+
+
+def test_roundcube_signature_is_dropped() -> None:
+    html = (
+        "<p>Bonjour,</p><p>Je paie demain.</p>"
+        '<div id="_rc_sig">-- <p>Sophie Lambert</p><p>Tél. 081 22 33 44</p></div>'
+    )
+    assert new_text(None, html) == "Bonjour,\n\nJe paie demain."
