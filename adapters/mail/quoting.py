@@ -11,13 +11,18 @@ The steps, in order (``new_text``):
    clients mark are dropped first (Gmail ``gmail_quote``, Thunderbird
    ``moz-cite-prefix`` + ``blockquote type=cite``, Outlook ``divRplyFwdMsg`` and
    ``appendonsend`` with everything after them, Yahoo ``yahoo_quoted``, Apple
-   ``blockquote type=cite``), then block elements become lines.
+   ``blockquote type=cite``; not Gmail's indentation blockquote), then block
+   elements become lines (a ``<p>`` with margins is followed by a blank line, as
+   Thunderbird's and Apple Mail's own text versions have; Word's and Outlook on
+   the web's margin-less ``<p>`` are single lines).
 2. The first reply header cuts the rest (``_find_cut``): "On … wrote:" and its
    fr/nl/de forms, also wrapped over two or three lines; Outlook header blocks
    ("From:/Sent:/To:/Subject:", "De :/Envoyé :/À :/Objet :", "Van:/Verzonden:/
    Aan:/Onderwerp:", "Von:/Gesendet:/An:/Betreff:") and separators
    ("-----Original Message-----", "-----Message d'origine-----", Gmail and
-   Apple forward markers).  An attribution followed by ``>`` lines and then more
+   Apple forward markers; GMX's block that starts with "Gesendet:").  A block
+   needs an address on its From line or a Subject line, so pasted transfer
+   details ("Van: BE12 …\nAan: …") stay.  An attribution followed by ``>`` lines and then more
    unquoted text is an inline or bottom-posted reply: only the quoted lines go.
 3. Left-over ``>`` lines go (inline answers keep the debtor's lines).
 4. A phone or client footer ("Envoyé de mon iPhone", "Get Outlook for iOS" …) or
