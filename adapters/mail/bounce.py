@@ -58,9 +58,11 @@ _SUBJECT = re.compile(
     r"mail\s+delivery\s+(?:failed|failure|system)|returned\s+mail|failure\s+notice|"
     r"message\s+not\s+delivered|could\s+not\s+be\s+delivered|mail\s+system\s+error|"
     r"non\s+remis|non\s+distribuable|échec\s+(?:de\s+la\s+)?(?:remise|distribution|d'envoi)|"
-    r"message\s+non\s+délivré|"
+    r"message\s+non\s+délivré|non\s+délivré|non\s+livré|échec\s+de\s+(?:la\s+)?livraison|"
     r"onbestelbaar|niet\s+bezorgd|kan\s+niet\s+worden\s+bezorgd|bezorging\s+mislukt|"
-    r"unzustellbar|nicht\s+zustellbar|zustellung\s+fehlgeschlagen|"
+    r"niet\s+afgeleverd|kon\s+niet\s+worden\s+afgeleverd|aflevering\s+mislukt|afleverfout|"
+    r"unzustellbar|nicht\s+zustellbar|zustellung\s+fehlgeschlagen|zustellungsfehler|"
+    r"fehlgeschlagene\s+zustellung|"
     r"warning:\s+(?:message|could\s+not)|delayed\s+mail|delivery\s+delayed)",
     re.I,
 )

@@ -403,6 +403,8 @@ def _bounce_text(notification: str) -> str:
     for i, line in enumerate(lines):
         if re.match(
             r"^\s*(?:-{2,}\s*)?(?:original\s+message|returned\s+message|this\s+is\s+a\s+copy|"
+            r"origineel\s+bericht|oorspronkelijk\s+bericht|message\s+d'origine|message\s+original|"
+            r"ursprüngliche\s+nachricht|originalnachricht|"
             r"------ This is a copy|------ Original message|Below this line is a copy|"
             r"--- Below this line|Received:|Return-Path:)",
             line,
