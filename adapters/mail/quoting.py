@@ -571,7 +571,29 @@ def _strip_name(lines: list[str], sender_name: str) -> list[str]:
         return lines[:start]
     if _is_name(block[-1], words) and end - start >= 2:
         return lines[: end - 1]
+    if _is_contact_block(block):
+        return lines[:start]
     return lines
+
+
+_PERSON = re.compile(r"^(?:[A-ZÀ-Þ][\w'’.-]*\s+){1,3}[A-ZÀ-Þ][\w'’.-]*$")
+# Contact details, not dates or amounts ("100 EUR op 15/01/2026" is a payment plan).
+_CONTACT = re.compile(
+    r"@|\+\d{2}\s?\d|www\.|https?://|^[TMF]\s*[.:]?\s*\+?\d|"
+    r"\b(?:tel|tél|fax|gsm|mob|mobile|phone|vat|btw|tva|ust-?id)\b",
+    re.I,
+)
+
+
+def _is_contact_block(block: list[str]) -> bool:
+    """A last paragraph "Sarah Jacobs\nBoekhouding\nT +32 9 …" signed with a person's
+    name other than the From display name (a company or team mailbox)."""
+    return (
+        2 <= len(block) <= 8
+        and bool(_PERSON.match(block[0].strip()))
+        and all(_looks_like_signature_line(line) for line in block[1:])
+        and any(_CONTACT.search(line) for line in block[1:])
+    )
 
 
 def _is_name(line: str, words: set[str]) -> bool:

@@ -719,3 +719,15 @@ def test_roundcube_signature_is_dropped() -> None:
         '<div id="_rc_sig">-- <p>Sophie Lambert</p><p>Tél. 081 22 33 44</p></div>'
     )
     assert new_text(None, html) == "Bonjour,\n\nJe paie demain."
+
+
+def test_a_colleague_signs_a_team_mailbox_message() -> None:
+    text = "Dag,\n\nWij betwisten het bedrag.\n\nSarah Jacobs\nBoekhouding\nT +32 9 222 33 44"
+    assert new_text(text, None, "Boekhouding Jacobs & Co") == "Dag,\n\nWij betwisten het bedrag."
+
+
+def test_a_payment_plan_under_a_title_is_not_a_signature() -> None:
+    text = (
+        "Dag,\n\nOns voorstel:\n\nPlanning Voorstel\n100 EUR op 15/01/2026\n100 EUR op 15/02/2026"
+    )
+    assert new_text(text, None, "Boekhouding Jacobs & Co") == text
