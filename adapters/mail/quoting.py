@@ -554,9 +554,11 @@ def _strip_name(lines: list[str], sender_name: str) -> list[str]:
     Peeters\nZaakvoerder\n+32 …") when the rest of it is a signature block."""
     words = {w.lower() for w in re.findall(r"[\w'’-]+", sender_name) if len(w) > 1}
     spans = _paragraphs(lines)
-    if not words or not spans:
+    if not spans:
         return lines
     start, end = spans[-1]
+    if not words:  # no display name: only a signature block with contact lines goes
+        return lines[:start] if start > 0 and _is_contact_block(lines[start:end]) else lines
     if len(spans) == 1 and start == 0:
         # One paragraph: only its last line can be the name.
         if end - start < 2 or not _is_name(lines[end - 1], words):
