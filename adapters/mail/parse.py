@@ -330,6 +330,11 @@ _REPORT_PARTS = (
     "message/disposition-notification",
     "text/rfc822-headers",
     "message/feedback-report",
+    # The signature of an S/MIME or PGP signed message is the client's, not a file
+    # the sender attached.
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
 )
 
 
