@@ -241,6 +241,7 @@ def _bodies(message: Message) -> tuple[str | None, str | None]:
     plain: str | None = None
     plain_parent: Message | None = None
     html: str | None = None
+    html_parent: Message | None = None
     for part, parent in _body_parts(message):
         ctype = part.get_content_type()
         if ctype == "text/plain" and plain is None:
@@ -250,8 +251,21 @@ def _bodies(message: Message) -> tuple[str | None, str | None]:
             # several text/plain parts of one multipart/mixed: together they are the text.
             plain = f"{plain}\n{_plain_text(part)}"
         elif ctype == "text/html" and html is None:
-            html = decode_part(part)
+            html, html_parent = decode_part(part), parent
+        elif ctype == "text/html" and parent is html_parent and _is_mixed(parent):
+            html = _join_html(html, decode_part(part))  # the same, in iOS Mail's HTML
     return plain, html
+
+
+_DOCUMENT_TAGS = re.compile(
+    r"<!DOCTYPE[^>]*>|</?html\b[^>]*>|<head\b.*?</head\s*>|</?body\b[^>]*>", re.I | re.S
+)
+
+
+def _join_html(first: str | None, second: str) -> str:
+    """Two HTML documents as one body (a parser stops reading at the first </html>)."""
+    inner = [_DOCUMENT_TAGS.sub("", doc) for doc in (first or "", second)]
+    return "<html><body>" + "\n".join(inner) + "</body></html>"
 
 
 def _plain_text(part: Message) -> str:

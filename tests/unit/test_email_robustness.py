@@ -112,3 +112,21 @@ def test_body_charset_labels_that_lie(charset: str, body: bytes, expected: str) 
     part["Content-Transfer-Encoding"] = "8bit"
     part.set_payload(body)
     assert decode_part(part) == expected
+
+
+def test_html_split_around_an_inline_picture_is_joined() -> None:
+    raw = (
+        b"From: Lotte <lotte@icloud.com>\nTo: credit@relance.example\nSubject: Re: Herinnering\n"
+        b"Date: Thu, 19 Mar 2026 21:03:10 +0100\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n'
+        b"--B\nContent-Type: text/html; charset=utf-8\n\n"
+        b"<html><body><div>Hier het bewijs:</div></body></html>\n"
+        b"--B\nContent-Type: image/jpeg; name=IMG_1.jpeg\nContent-Disposition: inline; "
+        b"filename=IMG_1.jpeg\nContent-Transfer-Encoding: base64\n\n/9j/4AAQ\n"
+        b"--B\nContent-Type: text/html; charset=utf-8\n\n"
+        b"<html><body><div>De rest volgt in april.</div><blockquote type=cite>Oud</blockquote>"
+        b"</body></html>\n--B--\n"
+    )
+    message = analyse(raw, ZoneInfo("Europe/Brussels"))
+    assert message.new_text == "Hier het bewijs:\nDe rest volgt in april."
+    assert [a.filename for a in message.attachments] == ["IMG_1.jpeg"]
