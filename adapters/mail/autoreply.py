@@ -153,10 +153,25 @@ def text_says_out_of_office(text: str, reference: date | None = None) -> bool:
     return bool(_AUTO_PHRASES.search(text)) or return_date(text, reference) is not None
 
 
+_READ_SUBJECT = re.compile(r"^\s*(?:read|lu|gelezen|gelesen)\s?:", re.I)
+_READ_TEXT = re.compile(
+    r"\bwas\s+read\s+on\b|\ba\s+été\s+lu\b|\bis\s+gelezen\s+op\b|\bwurde\s+am\b.{0,80}\bgelesen\b",
+    re.I | re.S,
+)
+
+
+def is_read_receipt(subject: str, text: str) -> bool:
+    """Outlook's read receipt sent as plain text ("Lu : …" / "Votre message … a été lu le …"),
+    not as an RFC 8098 report: both the subject and the text must say it."""
+    return bool(_READ_SUBJECT.match(subject or "") and _READ_TEXT.search(text or ""))
+
+
 def is_auto_reply(
     headers: Mapping[str, str], subject: str, text: str, reference: date | None = None
 ) -> bool:
     if header_says_automatic(headers):
+        return True
+    if is_read_receipt(subject, text):
         return True
     if subject_says_automatic(subject):
         return True

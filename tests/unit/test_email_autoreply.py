@@ -208,3 +208,22 @@ def test_acknowledgements_without_headers(text: str) -> None:
 )
 def test_a_person_acknowledging_is_a_reply(text: str) -> None:
     assert not is_auto_reply({}, "Re: Rappel", text, MARCH_10)
+
+
+@pytest.mark.parametrize(
+    ("subject", "text", "expected"),
+    [
+        (
+            "Lu : Rappel",
+            "Votre message\n\n  Objet : Rappel\n\na été lu le lundi 9 mars 2026.",
+            True,
+        ),
+        ("Gelezen: Herinnering", "Uw bericht\n\nis gelezen op maandag 9 maart 2026.", True),
+        ("Read: Reminder", "Your message\n\nwas read on Monday, March 9, 2026.", True),
+        ("Gelesen: Rechnung", "Ihre Nachricht\n\nwurde am Montag, 9. März 2026 gelesen.", True),
+        ("Read: Reminder", "I read it, I will pay on Friday.", False),
+        ("Re: Reminder", "Your message was read on Monday, I pay Friday.", False),
+    ],
+)
+def test_plain_text_read_receipts(subject: str, text: str, expected: bool) -> None:
+    assert is_auto_reply({}, subject, text, MARCH_10) is expected
