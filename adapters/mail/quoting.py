@@ -364,7 +364,8 @@ def _header_block_at(lines: list[str], i: int) -> bool:
     # the From line must name an address, or a Subject line must follow.
     following = [line for line in lines[i + 1 : i + 8] if line.strip()]
     has_address = bool(re.search(r"@|<|\[mailto:", lines[i]))
-    if not has_address and not any(_SUBJECT_LINE.match(line) for line in following):
+    # Long To and Cc lists wrap: look further down for the Subject line.
+    if not has_address and not any(_SUBJECT_LINE.match(line) for line in lines[i + 1 : i + 20]):
         return False
     # A wrapped long "To:" line continues the previous header; it is simply skipped.
     return any(_HEADER_LINE.match(line) for line in following)

@@ -731,3 +731,12 @@ def test_a_payment_plan_under_a_title_is_not_a_signature() -> None:
         "Dag,\n\nOns voorstel:\n\nPlanning Voorstel\n100 EUR op 15/01/2026\n100 EUR op 15/02/2026"
     )
     assert new_text(text, None, "Boekhouding Jacobs & Co") == text
+
+
+def test_header_block_with_a_long_wrapped_to_line_and_no_address() -> None:
+    import textwrap
+
+    to = "\n".join(textwrap.wrap("Aan: " + "; ".join(f"Persoon {i}" for i in range(60)), 76))
+    text = f"Betaald.\n\nVan: Relance Demo SRL\nVerzonden: maandag 9 maart 2026\n{to}\nOnderwerp: X\n\nDag"
+    assert to.count("\n") >= 6
+    assert new_text(text) == "Betaald."
