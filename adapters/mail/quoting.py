@@ -385,9 +385,24 @@ def _find_cut(lines: list[str]) -> tuple[int, int] | None:
         if _header_block_at(lines, i):
             return i, 0
         span = _attribution_at(lines, i)
-        if span:
+        if span and _plausible_attribution(lines, i, span):
             return i, span
     return None
+
+
+_ATTRIBUTION_DETAIL = re.compile(r"@|<|\b\d{1,2}[:h.]\d{2}\b")
+
+
+def _plausible_attribution(lines: list[str], i: int, span: int) -> bool:
+    """An attribution is followed by ">" lines, or names an address or a time.
+
+    "Op 12 maart heb ik betaald, zoals ik al schreef:" followed by the sender's own
+    words is a sentence, not the start of a quote.
+    """
+    below = next((line for line in lines[i + span :] if line.strip()), "")
+    if below.lstrip().startswith(">"):
+        return True
+    return bool(_ATTRIBUTION_DETAIL.search(_joined(lines, i, span)))
 
 
 def strip_quotes(text: str) -> str:
@@ -416,7 +431,17 @@ def strip_quotes(text: str) -> str:
     text = "\n".join(kept)
     # Second pass: quotequail knows more languages' attributions and forward markers.
     parts = quotequail.quote(text, limit=100_000, quote_intro_line=True)
-    return parts[0][1] if parts and parts[0][0] else text
+    if not parts or not parts[0][0] or len(parts) < 2:
+        return text
+    rest = parts[1][1].split("\n")
+    intro = next((k for k, line in enumerate(rest) if line.strip()), None)
+    if (
+        intro is not None
+        and not re.match(r"^\s*[-_=*]{3,}", rest[intro])  # a forward marker or rule
+        and not _plausible_attribution(rest, intro, 1)
+    ):
+        return text  # "… as my accountant wrote:" and the sender's own words under it
+    return str(parts[0][1])
 
 
 def _has_content(lines: list[str]) -> bool:

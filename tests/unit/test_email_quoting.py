@@ -740,3 +740,16 @@ def test_header_block_with_a_long_wrapped_to_line_and_no_address() -> None:
     text = f"Betaald.\n\nVan: Relance Demo SRL\nVerzonden: maandag 9 maart 2026\n{to}\nOnderwerp: X\n\nDag"
     assert to.count("\n") >= 6
     assert new_text(text) == "Betaald."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goedendag,\n\nOp 12 maart heb ik betaald, zoals ik al schreef:\nhet bedrag is 100 EUR.",
+        "Hallo,\n\nAm 12. März habe ich bezahlt, wie ich schon schrieb:\nBetrag 100 EUR.",
+        "Bonjour,\n\nLe 12 mars j'ai payé, comme mon comptable vous a écrit :\nle montant est de 100 EUR.",
+        "Hi,\n\nOn March 12 I paid, as my accountant wrote:\nthe amount was 100 EUR.",
+    ],
+)
+def test_a_sentence_ending_in_wrote_is_not_an_attribution(text: str) -> None:
+    assert new_text(text) == text
