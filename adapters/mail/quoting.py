@@ -711,6 +711,18 @@ def _has_substance(line: str) -> bool:
     return not stripped.endswith(",") or len(stripped.split()) > 5
 
 
+# Pronouns and payment verbs: a short line with one of them is a sentence, not a
+# name, title or company line.
+_SENTENCE_WORDS = re.compile(
+    r"(?<![\w'’])(?:i|i'll|i’ll|i'm|i’m|we|we'll|we’ll|you|je|j'|j’|nous|vous|ik|wij|jij|"
+    r"ich|wir|sie|pay|paid|paying|payment|payons|paie|paierai|payé|payée|réglé|virement|"
+    r"suivra|betaal|betaald|betaling|betalen|volgt|zahle|zahlung|bezahlt|überweisung|folgt|"
+    r"tomorrow|today|friday|monday|demain|aujourd'hui|vendredi|morgen|vandaag|vrijdag|heute|"
+    r"freitag)(?![\w'’])",
+    re.I,
+)
+
+
 def _looks_like_signature_line(line: str) -> bool:
     """Name, title, company, address, phone: not a sentence."""
     stripped = line.strip()
@@ -723,6 +735,8 @@ def _looks_like_signature_line(line: str) -> bool:
         re.I,
     ):
         return True
+    if _SENTENCE_WORDS.search(stripped):
+        return False  # "I'll pay Friday", "Je paie vendredi": the sender still writing
     words = stripped.split()
     if len(words) > 3 and stripped[-1:] in ".?!:":
         return False  # a sentence

@@ -753,3 +753,15 @@ def test_header_block_with_a_long_wrapped_to_line_and_no_address() -> None:
 )
 def test_a_sentence_ending_in_wrote_is_not_an_attribution(text: str) -> None:
     assert new_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi,\n\nGot your reminder.\n\nThanks\nI'll pay Friday",
+        "Bonjour,\n\nBien reçu.\n\nMerci\nJe paie vendredi",
+        "Goedendag,\n\nOntvangen.\n\nBedankt\nBetaling volgt morgen",
+    ],
+)
+def test_words_after_thanks_are_kept_when_they_are_a_sentence(text: str) -> None:
+    assert new_text(text) == text
