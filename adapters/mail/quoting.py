@@ -655,9 +655,20 @@ _ADDRESSEE = re.compile(
 )
 
 
+# A legal footer is impersonal and says nothing about a payment.
+_PERSONAL = re.compile(
+    r"(?<![\w'’])(?:i|i'll|i’ll|i'm|i’m|i've|my|je|j'|j’|mon|ma|mes|ik|mijn|ich|mein|meine|"
+    r"paid|payé|payée|paierai|betaald|betaal|bezahlt|zahle|virement|overschrijving|überwiesen)"
+    r"(?![\w'’])",
+    re.I,
+)
+
+
 def _is_disclaimer(paragraph: str) -> bool:
     if len(paragraph) < 45 or "?" in paragraph:
         return False  # short or asking something: the sender's own words
+    if _PERSONAL.search(paragraph):
+        return False  # "… confidential data of another customer, I will not pay …"
     if _DISCLAIMER_START.match(paragraph):
         return True
     return bool(_CONFIDENTIAL.search(paragraph) and _ADDRESSEE.search(paragraph))

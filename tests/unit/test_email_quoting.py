@@ -765,3 +765,16 @@ def test_a_sentence_ending_in_wrote_is_not_an_attribution(text: str) -> None:
 )
 def test_words_after_thanks_are_kept_when_they_are_a_sentence(text: str) -> None:
     assert new_text(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Goedendag,\n\nUw factuur bevat vertrouwelijke gegevens van een andere klant, die ik per "
+        "vergissing ontving. Ik betaal deze factuur niet tot ze gecorrigeerd is.",
+        "Bonjour,\n\nVotre rappel contient des informations confidentielles d'un autre client, "
+        "reçues par erreur. Je ne paierai pas avant correction.",
+    ],
+)
+def test_a_complaint_about_confidential_data_is_not_a_disclaimer(text: str) -> None:
+    assert new_text(text) == text
