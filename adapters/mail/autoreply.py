@@ -115,7 +115,12 @@ _PAST_OR_ACTION = re.compile(
     r"zahle|zahlen|bezahlt|bezahlen|überweise|überwiesen|überweisung|"
     r"i\s+was\s+(?:out|away|on)|j'étais|j’étais|ik\s+was|ich\s+war|"
     r"je\s+ne\s+(?:peux|pourrai)\s+pas|ik\s+kan\s+(?:niet|pas)|ich\s+kann\s+(?:nicht|erst)|"
-    r"i\s+(?:can't|cannot|can\s+not))\b",
+    r"i\s+(?:can't|cannot|can\s+not)|"
+    # A person on leave who still answers about the invoice ("… je m'occupe de la facture
+    # lundi"); automatic answers do not speak of one particular invoice.
+    r"la\s+facture|cette\s+facture|de\s+factuur|deze\s+factuur|die\s+rechnung|"
+    r"diese\s+rechnung|the\s+invoice|this\s+invoice|settle|regelen|in\s+orde\s+brengen|"
+    r"m['’]occupe|kümmere)\b",
     re.I,
 )
 

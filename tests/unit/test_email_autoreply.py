@@ -227,3 +227,17 @@ def test_a_person_acknowledging_is_a_reply(text: str) -> None:
 )
 def test_plain_text_read_receipts(subject: str, text: str, expected: bool) -> None:
     assert is_auto_reply({}, subject, text, MARCH_10) is expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ik ben momenteel met verlof, maar zal de factuur bij mijn terugkeer in orde brengen.",
+        "Je suis en congé cette semaine, je m'occupe de la facture lundi.",
+        "I am away this week but will settle the invoice on Monday.",
+        "Ich bin im Urlaub, kümmere mich aber nächste Woche um die Rechnung.",
+    ],
+)
+def test_a_person_on_leave_answering_about_the_invoice(text: str) -> None:
+    weak = {"x-auto-response-suppress": "All"}
+    assert not is_auto_reply(weak, "RE: Herinnering", text, MARCH_10)
