@@ -304,6 +304,17 @@ class _Turn:
         self.language: str = conversation.language or "fr"
         self.plan_params: dict[str, Any] = {}  # links of a plan accepted in this turn
 
+    async def _audit(self, action: str, **details: Any) -> None:
+        """An audit entry of the bot's, on this debtor and conversation."""
+        await repo.audit(
+            self.conn,
+            "bot",
+            action,
+            debtor_id=self.debtor_id,
+            conversation_id=self.conversation.id,
+            **details,
+        )
+
     async def run(self, parse: dict[str, Any] | None) -> list[OutgoingMessage]:
         message = self.message
         assert message is not None
@@ -375,12 +386,8 @@ class _Turn:
             confidence=understanding.confidence,
             entities=understanding.entities,
         )
-        await repo.audit(
-            self.conn,
-            "bot",
+        await self._audit(
             "answered",
-            conversation_id=self.conversation.id,
-            debtor_id=self.debtor_id,
             intent=understanding.intent,
             confidence=round(understanding.confidence, 3),
             replies=[r.template for r in decision.replies],
@@ -442,14 +449,7 @@ class _Turn:
             if context is not None and not self.conversation.language:
                 self.language = context.language
             template = "link_ok"
-            await repo.audit(
-                self.conn,
-                "bot",
-                "linked",
-                conversation_id=self.conversation.id,
-                debtor_id=debtor_id,
-                channel=self.conversation.channel,
-            )
+            await self._audit("linked", channel=self.conversation.channel)
         sent = await self.send([self._render(Reply(template), context)], author="bot")
         await repo.save_conversation(self.conn, self.conversation.id, language=self.language)
         await repo.mark_handled(self.conn, self.message.id)
@@ -471,12 +471,8 @@ class _Turn:
                 note="automatic reply",
                 created_by="bot",
             )
-            await repo.audit(
-                self.conn,
-                "bot",
+            await self._audit(
                 "postponed_out_of_office",
-                debtor_id=self.debtor_id,
-                conversation_id=self.conversation.id,
                 until=until,
             )
         await repo.mark_handled(self.conn, self.message.id, status="ignored", intent="auto_reply")
@@ -513,12 +509,8 @@ class _Turn:
                 promise_id = await dunning_repo.record_promise(
                     self.conn, action.invoice_ids, action.amount, action.promised_date, channel
                 )
-                await repo.audit(
-                    self.conn,
-                    "bot",
+                await self._audit(
                     "promise_recorded",
-                    debtor_id=self.debtor_id,
-                    conversation_id=self.conversation.id,
                     promise_id=promise_id,
                     amount=str(action.amount),
                     date=action.promised_date.isoformat(),
@@ -543,12 +535,8 @@ class _Turn:
                         note=action.note,
                         created_by="bot",
                     )
-                await repo.audit(
-                    self.conn,
-                    "bot",
+                await self._audit(
                     "dunning_paused",
-                    debtor_id=self.debtor_id,
-                    conversation_id=self.conversation.id,
                     reason=action.reason,
                     until=action.until.isoformat() if action.until else None,
                     invoices=list(action.invoice_ids),
@@ -568,12 +556,8 @@ class _Turn:
                         note=action.note[:500],
                         created_by="bot",
                     )
-                    await repo.audit(
-                        self.conn,
-                        "bot",
+                    await self._audit(
                         "dispute_opened",
-                        debtor_id=self.debtor_id,
-                        conversation_id=self.conversation.id,
                         invoice_id=invoice_id,
                     )
             elif isinstance(action, AcceptPlan):
@@ -587,12 +571,8 @@ class _Turn:
                     message_id=message_id,
                     note=action.note,
                 )
-                await repo.audit(
-                    self.conn,
-                    "bot",
+                await self._audit(
                     "escalated",
-                    debtor_id=self.debtor_id,
-                    conversation_id=self.conversation.id,
                     reason=action.reason,
                 )
 
