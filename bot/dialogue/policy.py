@@ -323,7 +323,7 @@ def decide(
         return Decision((Reply("not_understood", choices=MENU),), tuple(actions), state)
     state["misunderstood"] = 0
 
-    handler = _HANDLERS.get(intent, _fallback)
+    handler = _HANDLERS.get(intent, _HOW_CAN_I_HELP)
     return _with(handler(message, debtor, state, today, policy), extra)
 
 
@@ -748,15 +748,7 @@ def _simple(template: str, with_menu: bool = False) -> Handler:
     return handle
 
 
-def _fallback(
-    message: Understanding,
-    debtor: DebtorContext,
-    state: dict[str, Any],
-    today: date,
-    policy: ConversationPolicy,
-) -> Decision:
-    return Decision((Reply("how_can_i_help", choices=MENU),), state=state)
-
+_HOW_CAN_I_HELP = _simple("how_can_i_help", with_menu=True)
 
 _HANDLERS: dict[str, Handler] = {
     "already_paid": _already_paid,
