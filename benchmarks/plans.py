@@ -38,8 +38,8 @@ async def fill(url: str, plans: int) -> None:
     from sqlalchemy import insert
 
     from adapters.db import plan_repo
+    from adapters.db.allocations import apply_allocations
     from adapters.db.engine import create_engine
-    from adapters.db.ledger import apply_allocations
     from adapters.db.migrate import upgrade
     from adapters.db.schema import debtor_emails, debtors, invoices
     from domain.payment_plan import schedule

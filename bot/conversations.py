@@ -36,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import conversation_repo as repo
 from adapters.db import dunning_repo
+from adapters.db.allocations import refresh_open_amounts
 from adapters.db.conversation_schema import conversations, messages
 from adapters.db.dunning_schema import dunning_lines, outbox
-from adapters.db.ledger import refresh_open_amounts
 from adapters.db.schema import debtor_emails, invoices
 from bot.channels.base import Choice, InboundMessage, OutgoingMessage
 from bot.config import Settings

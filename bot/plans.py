@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import conversation_repo, plan_repo
-from adapters.db.ledger import apply_allocations, reverse_allocations
+from adapters.db.allocations import apply_allocations, reverse_allocations
 from adapters.db.schema import debtor_emails, invoices
 from bot.config import Settings
 from bot.dialogue.policy import Reply

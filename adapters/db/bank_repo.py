@@ -30,6 +30,7 @@ from sqlalchemy import and_, delete, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.db.allocations import apply_allocations, reverse_allocations
 from adapters.db.bank_schema import (
     bank_invoice_keys,
     bank_match_candidates,
@@ -37,8 +38,8 @@ from adapters.db.bank_schema import (
     bank_transactions,
     debtor_credits,
 )
-from adapters.db.ledger import apply_allocations, batched, reverse_allocations
 from adapters.db.schema import debtor_ibans, debtors, invoices
+from adapters.db.sql import batched
 from domain.allocation import OpenItem, allocate
 from domain.events import PaymentMatched
 from domain.invoice import InvoiceKind

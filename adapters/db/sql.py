@@ -11,12 +11,15 @@ compiled once and cached.  Used on the bulk paths (imports, reconciliation).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Collection, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
 
 from sqlalchemy import Integer, String, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
+
+T = TypeVar("T")
 
 
 def one_of(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[bool]:
@@ -28,3 +31,9 @@ def one_of(column: Any, values: Collection[Any], dialect: str) -> ColumnElement[
     encoded = json.dumps([int(v) for v in items] if integer else [str(v) for v in items])
     values_table = func.json_each(bindparam(None, encoded, type_=String))
     return column.in_(select(literal_column("value")).select_from(values_table))  # type: ignore[no-any-return]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

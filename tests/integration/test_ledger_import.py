@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.db.ledger import apply_allocations, import_invoices, reverse_allocations
+from adapters.db.allocations import apply_allocations, reverse_allocations
+from adapters.db.ledger import import_invoices
 from adapters.db.ledger_read import invoice_json, invoice_query
 from adapters.db.schema import debtor_emails, debtors, invoice_history, invoices
 from adapters.imports import read_invoice_file

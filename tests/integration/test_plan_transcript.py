@@ -371,7 +371,7 @@ async def test_a_broken_plan_releases_the_plan_hold_and_dunning_resumes(
 async def test_a_completed_plan_is_confirmed_and_releases_its_holds(
     engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    from adapters.db.ledger import apply_allocations
+    from adapters.db.allocations import apply_allocations
 
     await _ledger(engine, tmp_path, TODAY)
     chat = await _linked_chat(engine, "C1")

@@ -23,9 +23,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import conversation_repo, dunning_repo
+from adapters.db.allocations import refresh_open_amounts
 from adapters.db.conversation_schema import conversations, escalations
 from adapters.db.dunning_schema import dunning_holds
-from adapters.db.ledger import import_invoices, refresh_open_amounts
+from adapters.db.ledger import import_invoices
 from adapters.db.schema import debtors, invoices
 from adapters.db.staff_repo import StaffUser
 from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
