@@ -5,7 +5,8 @@
 
 SQLite gets WAL journaling (readers do not block the writer), foreign keys on and
 a busy timeout, set on every new connection because they are per-connection
-settings in SQLite.
+settings in SQLite, and ``adapters.db.sqlite_driver`` (one trip to aiosqlite's
+thread a statement).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from platformdirs import user_data_dir
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from adapters.db import sqlite_driver
 
 
 def default_database_url() -> str:
@@ -51,6 +54,8 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if "module" not in kwargs and (module := sqlite_driver.dbapi()) is not None:
+            kwargs["module"] = module  # one trip to aiosqlite's thread a statement
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

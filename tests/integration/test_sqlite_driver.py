@@ -1,0 +1,78 @@
+"""The one-trip aiosqlite adapter behaves as a DBAPI driver must."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from adapters.db import sqlite_driver
+from adapters.db.engine import create_engine
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path):  # type: ignore[no-untyped-def]
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_the_engine_uses_it(sqlite) -> None:  # type: ignore[no-untyped-def]
+    assert isinstance(sqlite.sync_engine.dialect.dbapi, sqlite_driver._DBAPI)
+
+
+async def test_rows_rowcount_and_lastrowid(sqlite) -> None:  # type: ignore[no-untyped-def]
+    async with sqlite.begin() as conn:
+        inserted = await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        assert inserted.lastrowid == 1
+        await conn.execute(text("INSERT INTO t (name) VALUES (:n)"), [{"n": "b"}, {"n": "c"}])
+        updated = await conn.execute(text("UPDATE t SET name = name || '!' WHERE id > 1"))
+        assert updated.rowcount == 2
+        returned = await conn.execute(text("INSERT INTO t (name) VALUES ('d') RETURNING id"))
+        assert returned.scalar_one() == 4
+    async with sqlite.connect() as conn:
+        rows = (await conn.execute(text("SELECT id, name FROM t ORDER BY id"))).all()
+    assert [tuple(r) for r in rows] == [(1, "a"), (2, "b!"), (3, "c!"), (4, "d")]
+
+
+async def test_a_rolled_back_transaction_leaves_nothing(sqlite) -> None:  # type: ignore[no-untyped-def]
+    async def crash() -> None:
+        async with sqlite.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('gone')"))
+            raise RuntimeError("crash inside the transaction")
+
+    with pytest.raises(RuntimeError):
+        await crash()
+    async with sqlite.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 0
+
+
+async def test_a_failed_first_statement_releases_the_write_lock(sqlite, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The failing INSERT began a transaction: its rollback must reach SQLite, or the
+    connection would go back to the pool holding the write lock."""
+    async with sqlite.begin() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('x')"))
+
+    async def repeat() -> None:
+        async with sqlite.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('x')"))
+
+    with pytest.raises(IntegrityError):
+        await repeat()
+    other = create_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}",
+        connect_args={"timeout": 0.5},
+    )
+    try:
+        async with other.begin() as conn:
+            await conn.execute(text("PRAGMA busy_timeout=500"))
+            await conn.execute(text("INSERT INTO t (name) VALUES ('y')"))
+    finally:
+        await other.dispose()
+    async with sqlite.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["x", "y"]
