@@ -11,8 +11,8 @@ through this one).
 
 Here a statement is one trip: the cursor is opened, executed, read to the end and
 closed on the database thread, and the caller gets the description, rows,
-rowcount and lastrowid back.  ``commit`` and ``rollback`` skip the trip when the
-connection has no open transaction (as sqlite3 reports it after every statement).
+rowcount and lastrowid back.  ``commit`` and ``rollback`` skip the trip when
+SQLite has no transaction open on the connection.
 Server-side cursors (``conn.stream``) keep SQLAlchemy's own adapter.
 
 Why not simply the stock adapter: the conversation service makes a dozen
@@ -40,7 +40,7 @@ from sqlalchemy.util import EMPTY_DICT, await_only
 
 def _run(
     connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
-) -> tuple[Any, list[Any], int, int | None, bool]:
+) -> tuple[Any, list[Any], int, int | None]:
     """On the database thread: the whole statement, from cursor to close."""
     cursor = connection.cursor()
     try:
@@ -52,7 +52,7 @@ def _run(
             cursor.execute(operation, parameters)
         description = cursor.description
         rows = cursor.fetchall() if description else []
-        return description, rows, cursor.rowcount, cursor.lastrowid, connection.in_transaction
+        return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
 
@@ -100,15 +100,11 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     def _go(self, operation: Any, parameters: Any, *, many: bool) -> None:
         adapt = self._adapt_connection
         try:
-            description, rows, rowcount, lastrowid, in_transaction = await_only(
+            description, rows, rowcount, lastrowid = await_only(
                 self._connection._execute(_run, self._connection._conn, operation, parameters, many)
             )
         except Exception as error:
-            # A failed statement may have begun a transaction (and taken SQLite's
-            # write lock): the next rollback must not be skipped.
-            adapt._in_transaction = True  # type: ignore[attr-defined]
             adapt._handle_exception(error)
-        adapt._in_transaction = in_transaction  # type: ignore[attr-defined]
         self._description = description
         self._rows = collections.deque(rows)
         self._rowcount = rowcount
@@ -116,22 +112,25 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_in_transaction",)
+    __slots__ = ()
     _cursor_cls = _Cursor
 
-    def __init__(self, dbapi: Any, connection: Any) -> None:
-        super().__init__(dbapi, connection)
-        self._in_transaction = True  # unknown until the first statement: assume open
+    def _in_transaction(self) -> bool:
+        """Whether SQLite has a transaction open on this connection, asked of SQLite
+        itself (``sqlite3_get_autocommit``, safe from any thread) rather than
+        tracked here, so statements run on the driver connection directly count."""
+        try:
+            return bool(self._connection._conn.in_transaction)
+        except Exception:  # closed, or not connected: let the real call report it
+            return True
 
     def commit(self) -> None:
-        if self._in_transaction:
+        if self._in_transaction():
             super().commit()
-            self._in_transaction = False
 
     def rollback(self) -> None:
-        if self._in_transaction:
+        if self._in_transaction():
             super().rollback()
-            self._in_transaction = False
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):

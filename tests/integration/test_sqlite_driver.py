@@ -76,3 +76,19 @@ async def test_a_failed_first_statement_releases_the_write_lock(sqlite, tmp_path
     async with sqlite.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
     assert names == ["x", "y"]
+
+
+async def test_writes_on_the_driver_connection_are_committed(sqlite) -> None:  # type: ignore[no-untyped-def]
+    """A bulk path may write through aiosqlite itself; SQLAlchemy's commit must still
+    reach SQLite (the adapter asks SQLite whether a transaction is open)."""
+    async with sqlite.begin() as conn:
+        await conn.execute(text("SELECT count(*) FROM t"))  # no transaction open yet
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.executemany("INSERT INTO t (name) VALUES (?)", [("r",)])
+    other = create_engine(str(sqlite.url))
+    try:
+        async with other.connect() as conn:
+            names = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
+    finally:
+        await other.dispose()
+    assert names == ["r"]
