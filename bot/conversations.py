@@ -102,6 +102,7 @@ class Conversations:
         self.policy = policy or ConversationPolicy(plan_policies=_plan_policies())
         self.pay_url = pay_url or self._portal_url
         self._sqlite_writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._conversation_ids: dict[tuple[str, str], int] = {}  # see repo.store_inbound
 
     def today(self) -> date:
         return datetime.now(self.settings.timezone).date()
@@ -153,6 +154,7 @@ class Conversations:
                 kind=inbound.kind,
                 meta=meta,
                 received_at=inbound.received_at,
+                known=self._conversation_ids,
             )
         if stored.duplicate:
             log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
@@ -194,10 +196,10 @@ class Conversations:
             parse = self._understand(text, reference)
 
         async with self._writing(), self.engine.begin() as conn:
-            message = await repo.claim_received(conn, message_id)
-            if message is None:
+            claimed = await repo.claim_received(conn, message_id)
+            if claimed is None:
                 return []
-            conversation = await repo.load_conversation(conn, message.conversation_id)
+            message, conversation = claimed
             handler = _Turn(self, conn, message, meta, conversation, reference)
             return await handler.run(parse)
 
@@ -641,6 +643,7 @@ class _Turn:
             )
             return [OutgoingMessage(channel, recipient, text, (), mail_meta)]
         sent = []
+        rows: list[dict[str, Any]] = []
         for text, choices in replies:
             buttons = [{"title": c.title, "payload": c.payload} for c in choices]
             outbox_id = None
@@ -662,17 +665,19 @@ class _Turn:
                     ),
                 )
                 status = "queued"
-            await repo.add_outbound(
-                self.conn,
-                conversation_id=conversation_id,
-                channel=channel,
-                text=text,
-                author=author,
-                status=status,
-                outbox_id=outbox_id,
-                meta={"buttons": buttons},
+            rows.append(
+                {
+                    "conversation_id": conversation_id,
+                    "channel": channel,
+                    "text": text,
+                    "author": author,
+                    "status": status,
+                    "outbox_id": outbox_id,
+                    "meta": {"buttons": buttons},
+                }
             )
             sent.append(OutgoingMessage(channel, recipient, text, tuple(choices)))
+        await repo.add_outbound_many(self.conn, rows)
         return sent
 
     async def _enqueue_email(

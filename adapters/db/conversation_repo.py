@@ -18,9 +18,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -51,6 +52,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# The statements of a conversation turn, built once: a statement object that is
+# executed again keeps its compiled form and cache key, where one built per call
+# costs more Python than SQLite takes to run it.  The columns an INSERT or UPDATE
+# sets are the keys of the parameters it is executed with.
+_CONVERSATION_OF = select(conversations.c.id).where(
+    conversations.c.channel == bindparam("channel"),
+    conversations.c.channel_key == bindparam("channel_key"),
+)
+_NEW_CONVERSATION = insert(conversations).returning(conversations.c.id)
+_NEW_MESSAGE = insert(messages).returning(messages.c.id)
+_UPDATE_MESSAGE = update(messages).where(messages.c.id == bindparam("where_id"))
+_UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("where_id"))
+_CONVERSATION = select(conversations).where(conversations.c.id == bindparam("where_id"))
+# The message and its conversation in one statement (the conversation's columns
+# prefixed ``c_``); PostgreSQL locks only the message row.
+_RECEIVED = (
+    select(messages, *(c.label(f"c_{c.name}") for c in conversations.c))
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(messages.c.id == bindparam("where_id"), messages.c.status == "received")
+)
+_RECEIVED_LOCKED = _RECEIVED.with_for_update(of=messages, skip_locked=True)
+_AUDIT = insert(audit_log)
+
+
 @dataclass(frozen=True)
 class StoredMessage:
     id: int
@@ -63,27 +88,22 @@ async def conversation_for(
 ) -> int:
     """The conversation of this identity on this channel, created on first contact."""
     found = (
-        await conn.execute(
-            select(conversations.c.id).where(
-                conversations.c.channel == channel, conversations.c.channel_key == channel_key
-            )
-        )
+        await conn.execute(_CONVERSATION_OF, {"channel": channel, "channel_key": channel_key})
     ).scalar_one_or_none()
     if found is not None:
         return int(found)
     now = _now()
     result = await conn.execute(
-        insert(conversations)
-        .values(
-            channel=channel,
-            channel_key=channel_key,
-            language=language,
-            handler="bot",
-            state="{}",
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(conversations.c.id)
+        _NEW_CONVERSATION,
+        {
+            "channel": channel,
+            "channel_key": channel_key,
+            "language": language,
+            "handler": "bot",
+            "state": "{}",
+            "created_at": now,
+            "updated_at": now,
+        },
     )
     return int(result.scalar_one())
 
@@ -98,6 +118,7 @@ async def store_inbound(
     kind: str = "message",
     meta: dict[str, Any] | None = None,
     received_at: datetime | None = None,
+    known: dict[tuple[str, str], int] | None = None,
 ) -> StoredMessage:
     """Store an inbound message in its own committed transaction.
 
@@ -106,35 +127,47 @@ async def store_inbound(
     unique constraint decides (no look-up first: redeliveries are rare, and one
     transaction per message is what keeps intake fast); a conflict on a
     conversation created at the same moment by another process is retried.
+
+    ``known`` is the caller's memory of conversation ids by (channel, channel
+    key), read and filled here: a conversation is never re-keyed or deleted, so
+    a long-running service looks each one up once.
     """
+    key = (channel, channel_key)
     for attempt in range(3):
         try:
             async with engine.begin() as conn:
-                conversation_id = await conversation_for(conn, channel, channel_key)
+                conversation_id = known.get(key) if known is not None else None
+                if conversation_id is None:
+                    conversation_id = await conversation_for(conn, channel, channel_key)
+                now = _now()
                 result = await conn.execute(
-                    insert(messages)
-                    .values(
-                        conversation_id=conversation_id,
-                        direction="in",
-                        channel=channel,
-                        external_id=external_id,
-                        author="debtor",
-                        text=text,
-                        kind=kind,
-                        meta=json.dumps(meta or {}, default=str),
-                        status="received",
-                        created_at=received_at or _now(),
-                    )
-                    .returning(messages.c.id)
+                    _NEW_MESSAGE,
+                    {
+                        "conversation_id": conversation_id,
+                        "direction": "in",
+                        "channel": channel,
+                        "external_id": external_id,
+                        "author": "debtor",
+                        "text": text,
+                        "kind": kind,
+                        "meta": json.dumps(meta or {}, default=str),
+                        "status": "received",
+                        "created_at": received_at or now,
+                    },
                 )
                 message_id = int(result.scalar_one())
                 await conn.execute(
-                    update(conversations)
-                    .where(conversations.c.id == conversation_id)
-                    .values(last_message_at=_now(), updated_at=_now())
+                    _UPDATE_CONVERSATION,
+                    {"where_id": conversation_id, "last_message_at": now, "updated_at": now},
                 )
+            if known is not None:
+                if len(known) >= 100_000:
+                    known.clear()
+                known[key] = conversation_id
             return StoredMessage(message_id, conversation_id, False)
         except IntegrityError:
+            if known is not None:
+                known.pop(key, None)
             async with engine.connect() as conn:
                 row = (
                     await conn.execute(
@@ -150,12 +183,17 @@ async def store_inbound(
     raise AssertionError("unreachable")
 
 
-async def claim_received(conn: AsyncConnection, message_id: int) -> Any | None:
-    """Lock an inbound message that still waits to be handled (None if it does not)."""
-    query = select(messages).where(messages.c.id == message_id, messages.c.status == "received")
-    if conn.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return (await conn.execute(query)).first()
+async def claim_received(conn: AsyncConnection, message_id: int) -> tuple[Any, Any] | None:
+    """Lock an inbound message that still waits to be handled, and read its
+    conversation: ``(message, conversation)``, or None if it does not wait."""
+    query = _RECEIVED_LOCKED if conn.dialect.name == "postgresql" else _RECEIVED
+    row = (await conn.execute(query, {"where_id": message_id})).first()
+    if row is None:
+        return None
+    fields = row._mapping
+    message = SimpleNamespace(**{c.name: fields[c.name] for c in messages.c})
+    conversation = SimpleNamespace(**{c.name: fields[f"c_{c.name}"] for c in conversations.c})
+    return message, conversation
 
 
 async def pending_message_ids(engine: AsyncEngine, limit: int = 1000) -> list[int]:
@@ -179,15 +217,43 @@ async def mark_handled(
     entities: Sequence[dict[str, Any]] | None = None,
 ) -> None:
     await conn.execute(
-        update(messages)
-        .where(messages.c.id == message_id)
-        .values(
-            status=status,
-            intent=intent,
-            confidence=confidence,
-            entities=json.dumps(list(entities or []), ensure_ascii=False),
-            handled_at=_now(),
-        )
+        _UPDATE_MESSAGE,
+        {
+            "where_id": message_id,
+            "status": status,
+            "intent": intent,
+            "confidence": confidence,
+            "entities": json.dumps(list(entities or []), ensure_ascii=False),
+            "handled_at": _now(),
+        },
+    )
+
+
+async def add_outbound_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Several replies of one turn in one statement: ``add_outbound``'s keyword
+    arguments per row (their ids are not returned)."""
+    if not rows:
+        return
+    now = _now()
+    await conn.execute(
+        insert(messages),
+        [
+            {
+                "conversation_id": row["conversation_id"],
+                "direction": "out",
+                "channel": row["channel"],
+                "external_id": f"out:{secrets.token_hex(12)}",
+                "author": row["author"],
+                "text": row["text"],
+                "kind": "message",
+                "meta": json.dumps(row.get("meta") or {}, default=str, ensure_ascii=False),
+                "status": row["status"],
+                "outbox_id": row.get("outbox_id"),
+                "created_at": now,
+                "handled_at": now,
+            }
+            for row in rows
+        ],
     )
 
 
@@ -202,31 +268,29 @@ async def add_outbound(
     outbox_id: int | None = None,
     meta: dict[str, Any] | None = None,
 ) -> int:
+    now = _now()
     result = await conn.execute(
-        insert(messages)
-        .values(
-            conversation_id=conversation_id,
-            direction="out",
-            channel=channel,
-            external_id=f"out:{secrets.token_hex(12)}",
-            author=author,
-            text=text,
-            kind="message",
-            meta=json.dumps(meta or {}, default=str, ensure_ascii=False),
-            status=status,
-            outbox_id=outbox_id,
-            created_at=_now(),
-            handled_at=_now(),
-        )
-        .returning(messages.c.id)
+        _NEW_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "direction": "out",
+            "channel": channel,
+            "external_id": f"out:{secrets.token_hex(12)}",
+            "author": author,
+            "text": text,
+            "kind": "message",
+            "meta": json.dumps(meta or {}, default=str, ensure_ascii=False),
+            "status": status,
+            "outbox_id": outbox_id,
+            "created_at": now,
+            "handled_at": now,
+        },
     )
     return int(result.scalar_one())
 
 
 async def load_conversation(conn: AsyncConnection, conversation_id: int) -> Any:
-    return (
-        await conn.execute(select(conversations).where(conversations.c.id == conversation_id))
-    ).one()
+    return (await conn.execute(_CONVERSATION, {"where_id": conversation_id})).one()
 
 
 async def save_conversation(
@@ -239,7 +303,7 @@ async def save_conversation(
     handler: str | None = None,
     assigned_to: str | None = None,
 ) -> None:
-    values: dict[str, Any] = {"updated_at": _now()}
+    values: dict[str, Any] = {"where_id": conversation_id, "updated_at": _now()}
     if state is not None:
         values["state"] = json.dumps(state, default=str, ensure_ascii=False)
     if debtor_id is not None:
@@ -249,9 +313,7 @@ async def save_conversation(
     if handler is not None:
         values["handler"] = handler
         values["assigned_to"] = assigned_to
-    await conn.execute(
-        update(conversations).where(conversations.c.id == conversation_id).values(**values)
-    )
+    await conn.execute(_UPDATE_CONVERSATION, values)
 
 
 async def debtors_by_email(conn: AsyncConnection, address: str) -> list[int]:
@@ -312,15 +374,16 @@ async def audit(
     **details: Any,
 ) -> None:
     await conn.execute(
-        insert(audit_log).values(
-            at=_now(),
-            actor=actor,
-            action=action,
-            debtor_id=debtor_id,
-            conversation_id=conversation_id,
-            invoice_id=invoice_id,
-            details=json.dumps(details, default=str, ensure_ascii=False),
-        )
+        _AUDIT,
+        {
+            "at": _now(),
+            "actor": actor,
+            "action": action,
+            "debtor_id": debtor_id,
+            "conversation_id": conversation_id,
+            "invoice_id": invoice_id,
+            "details": json.dumps(details, default=str, ensure_ascii=False),
+        },
     )
 
 

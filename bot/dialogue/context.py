@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.schema import debtors, invoices
@@ -10,26 +10,53 @@ from bot.config import Settings
 from bot.dialogue.policy import DebtorContext, OpenInvoice
 from domain.invoice import InvoiceKind
 
+# One statement, built once (see adapters.db.conversation_repo): the debtor and its
+# open invoices, a row per invoice (or one row with no invoice), read on every
+# message a debtor sends.
+_CONTEXT = (
+    select(
+        debtors.c.id,
+        debtors.c.code,
+        debtors.c.name,
+        debtors.c.kind,
+        debtors.c.language,
+        invoices.c.id.label("invoice_id"),
+        invoices.c.number,
+        invoices.c.issue_date,
+        invoices.c.due_date,
+        invoices.c.amount,
+        invoices.c.open_amount,
+        invoices.c.currency,
+        invoices.c.structured_reference,
+        invoices.c.description,
+        invoices.c.disputed,
+    )
+    .select_from(
+        debtors.outerjoin(
+            invoices,
+            and_(
+                invoices.c.debtor_id == debtors.c.id,
+                invoices.c.kind == InvoiceKind.INVOICE.value,
+                invoices.c.open_amount > 0,
+                invoices.c.written_off.is_(False),
+            ),
+        )
+    )
+    .where(debtors.c.id == bindparam("debtor_id"))
+    .order_by(invoices.c.due_date, invoices.c.number)
+)
+
 
 async def load_debtor_context(
     conn: AsyncConnection, debtor_id: int, settings: Settings, pay_url: str | None = None
 ) -> DebtorContext | None:
-    debtor = (await conn.execute(select(debtors).where(debtors.c.id == debtor_id))).first()
-    if debtor is None:
+    rows = (await conn.execute(_CONTEXT, {"debtor_id": debtor_id})).all()
+    if not rows:
         return None
-    rows = await conn.execute(
-        select(invoices)
-        .where(
-            invoices.c.debtor_id == debtor_id,
-            invoices.c.kind == InvoiceKind.INVOICE.value,
-            invoices.c.open_amount > 0,
-            invoices.c.written_off.is_(False),
-        )
-        .order_by(invoices.c.due_date, invoices.c.number)
-    )
+    debtor = rows[0]
     open_invoices = tuple(
         OpenInvoice(
-            id=r.id,
+            id=r.invoice_id,
             number=r.number,
             issue_date=r.issue_date,
             due_date=r.due_date,
@@ -41,6 +68,7 @@ async def load_debtor_context(
             disputed=bool(r.disputed),
         )
         for r in rows
+        if r.invoice_id is not None
     )
     creditor = settings.creditor
     return DebtorContext(
