@@ -1,12 +1,16 @@
-"""Readers of invoice files (CSV, Peppol UBL) into ``records.ParsedDocument``."""
+"""Readers of invoice files (CSV, Peppol UBL) into ``records.ParsedDocument``.
+
+``read_invoice_rows`` gives the same documents as ``records.DocumentRow`` tuples,
+the form a bulk import writes (see ``adapters.imports.pipeline``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-from adapters.imports.csv_invoices import read_csv
-from adapters.imports.records import ParsedDocument
+from adapters.imports.csv_invoices import read_csv_rows
+from adapters.imports.records import DocumentRow, ParsedDocument
 from adapters.imports.ubl import looks_like_ubl, read_ubl
 from bot.errors import Problem
 
@@ -15,12 +19,22 @@ def read_invoice_file(
     path: Path, payment_terms_days: int = 30
 ) -> Iterator[ParsedDocument | Problem]:
     """Pick the reader by content: UBL XML or CSV."""
+    if path.is_file() and looks_like_ubl(path):
+        yield from read_ubl(path, payment_terms_days)
+        return
+    for item in read_invoice_rows(path, payment_terms_days):
+        yield item.document() if isinstance(item, DocumentRow) else item
+
+
+def read_invoice_rows(path: Path, payment_terms_days: int = 30) -> Iterator[DocumentRow | Problem]:
+    """As ``read_invoice_file``, each document as a ``DocumentRow``."""
     if not path.is_file():
         yield Problem(path.name, "file", "no such file")
         return
     if looks_like_ubl(path):
-        yield from read_ubl(path, payment_terms_days)
+        for item in read_ubl(path, payment_terms_days):
+            yield item if isinstance(item, Problem) else DocumentRow.from_document(item)
     elif path.suffix.lower() == ".xml":
         yield Problem(path.name, "file", "an XML file that is not a UBL Invoice or CreditNote")
     else:
-        yield from read_csv(path, payment_terms_days)
+        yield from read_csv_rows(path, payment_terms_days)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import load_settings
+
+if TYPE_CHECKING:
+    from adapters.imports.pipeline import Batch
 
 
 def register(subparsers: Any) -> None:
@@ -38,23 +43,41 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(handler=_list_invoices)
 
 
+# From this much input on, the files are read and checked in a second process
+# beside the database writes (see adapters.imports.pipeline); below it, starting
+# that process would cost more than it saves.
+BACKGROUND_BYTES = 2_000_000
+
+
 def _import_invoices(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from adapters.db.ledger import import_invoices
-    from adapters.imports import read_invoice_file
+    from adapters.db.ledger import import_batches
+    from adapters.imports import read_invoice_rows
+    from adapters.imports.pipeline import BackgroundReader, check_batches
     from bot.runtime import database
 
     settings = load_settings()
-    sources = [
-        (str(path), read_invoice_file(path, settings.payment_terms_days)) for path in args.files
-    ]
-    disable = None if args.progress is None else not args.progress
-    with tqdm(unit=" documents", file=sys.stderr, disable=disable, leave=False) as bar:
+    paths: list[Path] = args.files
+    size = sum(p.stat().st_size for p in paths if p.is_file())
+    with contextlib.ExitStack() as stack:
+        if size >= BACKGROUND_BYTES:
+            # Started first: its interpreter starts while this one opens the database.
+            batches: Iterable[Batch] = stack.enter_context(
+                BackgroundReader(paths, settings.payment_terms_days)
+            )
+        else:
+            batches = check_batches(
+                [(str(p), read_invoice_rows(p, settings.payment_terms_days)) for p in paths]
+            )
+        disable = None if args.progress is None else not args.progress
+        bar = stack.enter_context(
+            tqdm(unit=" documents", file=sys.stderr, disable=disable, leave=False)
+        )
 
         async def run() -> dict[str, int]:
             async with database(settings) as engine:
-                summary = await import_invoices(engine, sources, progress=bar.update)
+                summary = await import_batches(engine, batches, progress=bar.update)
                 return summary.as_dict()
 
         result = asyncio.run(run())

@@ -1,0 +1,251 @@
+"""From read documents to checked batches, in this process or in a second one.
+
+    files --csv_invoices / ubl--> DocumentRow | ParsedDocument | Problem
+          --Checker-->            Batch(rows, debtors, problems)     (no database)
+          --adapters.db.ledger--> the ledger, in one transaction
+
+The checks that need the whole import but no database happen here: a document
+number seen twice, and debtor data that contradicts an earlier line (what a later
+line adds about a debtor is merged in).  A ``Batch`` carries each document as a
+plain ``LedgerRow`` tuple and, once, the debtor records that are new or changed
+since the previous batch.
+
+A large import reads and checks its files in a second process
+(``BackgroundReader``): reading a CSV line costs about as much Python time as
+writing it, and with two cores the two run side by side.  Batches travel pickled
+through a pipe, which holds only a few kilobytes: the reader is never more than a
+batch or two ahead of the writer, so memory stays bounded however large the file.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+import subprocess
+import sys
+import traceback
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from adapters.imports.records import DebtorRecord, DocumentRow, ParsedDocument
+from bot.errors import Problem
+
+BATCH = 5000
+MAX_PROBLEMS = 1000
+
+# LedgerRow: one document as the ledger writes it, a plain tuple (cheap to build
+# and to pickle by the million):
+#   (number, debtor_code, kind, issue_date, due_date, currency, amount_cents,
+#    open_amount_cents | None, structured_reference | None, description,
+#    credited_invoice | None, content_hash, source)
+LedgerRow = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Batch:
+    rows: list[LedgerRow] = field(default_factory=list)
+    # The debtors of ``rows`` as the import describes them so far (lines merged),
+    # when new or changed since an earlier batch carried them.
+    debtors: dict[str, DebtorRecord] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    more_problems: int = 0  # problems past MAX_PROBLEMS, counted only
+    read: int = 0  # documents and problems consumed (for a progress bar)
+
+
+class Checker:
+    """Duplicate numbers and debtor merges across all the batches of one import."""
+
+    def __init__(self) -> None:
+        # Kept compact: a 1,000,000-invoice import holds these in memory.
+        self.numbers: set[str] = set()
+        # debtor code -> (first place, merged record, the line's record merged
+        # last: the next line usually repeats it and then needs no work, whether
+        # a batch carried the merged record already).
+        self.debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, bool]] = {}
+        self.problem_count = 0
+
+    def _problem(self, batch: Batch, problem: Problem) -> None:
+        self.problem_count += 1
+        if self.problem_count <= MAX_PROBLEMS:
+            batch.problems.append(problem)
+        else:
+            batch.more_problems += 1
+
+    def check(self, items: Sequence[DocumentRow | ParsedDocument | Problem]) -> Batch:
+        batch = Batch(read=len(items))
+        rows = batch.rows
+        numbers, debtors = self.numbers, self.debtors
+        codes: set[str] = set()
+        for item in items:
+            if type(item) is not DocumentRow:
+                if isinstance(item, Problem):
+                    self._problem(batch, item)
+                    continue
+                item = DocumentRow.from_document(item)  # type: ignore[arg-type]
+            number = item[0]
+            if number in numbers:
+                self._problem(
+                    batch,
+                    Problem(
+                        item[12], "number", f"document {number!r} appears twice in this import"
+                    ),
+                )
+                continue
+            numbers.add(number)
+            code, record = item[1], item[13]
+            seen = debtors.get(code)
+            if seen is None:
+                debtors[code] = (item[12], record, record, False)
+            elif seen[2] is not record and seen[1] != record:
+                conflict = _merge(debtors, seen, item[12], record)
+                if conflict:
+                    self._problem(batch, conflict)
+                    continue
+            if self.problem_count:
+                continue  # nothing will be written: only look for more problems
+            codes.add(code)
+            rows.append(item[:13])
+        if self.problem_count:
+            batch.rows = []
+            return batch
+        for code in sorted(codes):
+            seen = debtors[code]
+            if not seen[3]:
+                batch.debtors[code] = seen[1]
+                debtors[code] = (seen[0], seen[1], seen[2], True)
+        return batch
+
+
+def _merge(
+    debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, bool]],
+    seen: tuple[str, DebtorRecord, DebtorRecord, bool],
+    source: str,
+    record: DebtorRecord,
+) -> Problem | None:
+    """Merge what ``record`` adds to the debtor seen before; a Problem if it contradicts."""
+    where, known, _last, sent = seen
+    fields, given = known.given(), record.given()
+    conflict = next((k for k, v in given.items() if k in fields and fields[k] != v), None)
+    if conflict is not None:
+        return Problem(
+            source,
+            f"debtor {record.code}",
+            f"{conflict} is {given[conflict]!r} here but {fields[conflict]!r} at {where}",
+        )
+    additions = {k: v for k, v in given.items() if k not in fields}
+    emails = tuple(dict.fromkeys(known.emails + record.emails))
+    ibans = tuple(dict.fromkeys(known.ibans + record.ibans))
+    merged = replace(known, **additions, emails=emails, ibans=ibans)
+    if merged == known:
+        debtors[record.code] = (where, known, record, sent)
+    else:
+        debtors[record.code] = (where, merged, record, False)
+    return None
+
+
+def check_batches(
+    sources: Iterable[tuple[str, Iterable[DocumentRow | ParsedDocument | Problem]]],
+    size: int = BATCH,
+) -> Iterator[Batch]:
+    """The documents of all sources in checked batches of ``size``."""
+    checker = Checker()
+    for _name, documents in sources:
+        iterator = iter(documents)
+        while chunk := list(islice(iterator, size)):
+            yield checker.check(chunk)
+
+
+# ------------------------------------------------------------------ a second process
+
+# The reading process runs this module's ``_serve`` in a fresh interpreter (not
+# multiprocessing: its "spawn" re-imports the caller's main module, and "fork"
+# would copy the database driver's threads' locks).  Messages go down its
+# standard output, each an 8-byte length and a pickle: a Batch, then None at the
+# end, or a str with the traceback if reading failed.
+_FRAME = struct.Struct("<Q")
+_CHILD = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from adapters.imports.pipeline import _serve; _serve(sys.argv[2:])"
+)
+
+
+def _serve(argv: list[str]) -> None:
+    from adapters.imports import read_invoice_rows
+
+    payment_terms_days, size, *paths = argv
+    out = sys.stdout.buffer
+
+    def send(message: object) -> None:
+        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(_FRAME.pack(len(blob)))
+        out.write(blob)
+
+    try:
+        sources = [(p, read_invoice_rows(Path(p), int(payment_terms_days))) for p in paths]
+        for batch in check_batches(sources, int(size)):
+            send(batch)
+        send(None)
+        out.flush()
+    except BrokenPipeError:
+        pass  # the importer stopped listening: nothing to say
+    except BaseException:  # reported to the importer, which raises it
+        send(traceback.format_exc())
+        out.flush()
+
+
+class BackgroundReader:
+    """``check_batches`` over invoice files, computed in a second process.
+
+        with BackgroundReader(paths, 30) as batches:
+            for batch in batches: ...
+
+    Leaving the block stops the process if it is still running.
+    """
+
+    def __init__(self, paths: Sequence[Path], payment_terms_days: int, size: int = BATCH) -> None:
+        root = Path(__file__).resolve().parents[2]  # the folder holding ``adapters``
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(root), str(payment_terms_days), str(size)]
+            + [str(p) for p in paths],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+        )
+
+    def __iter__(self) -> Iterator[Batch]:
+        stream = self._process.stdout
+        if stream is None:
+            raise RuntimeError("the import's reading process has no output")
+        while True:
+            head = stream.read(_FRAME.size)
+            if len(head) < _FRAME.size:
+                code = self._process.wait()
+                raise RuntimeError(f"the import's reading process stopped (exit code {code})")
+            (length,) = _FRAME.unpack(head)
+            message = pickle.loads(stream.read(length))
+            if message is None:
+                return
+            if isinstance(message, str):
+                raise RuntimeError(f"reading the import files failed:\n{message}")
+            yield message
+
+    def close(self) -> None:
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        if self._process.poll() is None:
+            self._process.terminate()
+        self._process.wait()
+
+    def __enter__(self) -> BackgroundReader:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
