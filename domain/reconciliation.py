@@ -39,6 +39,7 @@ from datetime import date
 from decimal import Decimal
 from difflib import SequenceMatcher
 from enum import StrEnum
+from typing import NamedTuple
 
 from domain.allocation import Allocation, AllocationOrder, OpenItem, allocate
 from domain.money import ZERO
@@ -219,8 +220,11 @@ def default_similarity(a: str, b: str) -> float:
 # --- what the caller looks up and hands over --------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OpenInvoice:
+class OpenInvoice(NamedTuple):
+    """An invoice as matching sees it.  A named tuple, not a frozen dataclass, for
+    the same immutability at a third of the cost: an import of 200,000 lines makes
+    400,000 of them."""
+
     id: int
     number: str
     debtor_id: int
@@ -235,11 +239,7 @@ class OpenInvoice:
 
     def paid(self, amount: Decimal) -> OpenInvoice:
         """The same invoice once ``amount`` more is allocated to it."""
-        return OpenInvoice(
-            self.id, self.number, self.debtor_id, self.debtor_name, self.structured_reference,
-            self.amount, self.open_amount - amount, self.due_date, self.issue_date,
-            self.currency, self.debtor_code,
-        )  # fmt: skip
+        return self._replace(open_amount=self.open_amount - amount)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,9 @@ class InvoiceIndex:
     debtors_by_iban: dict[str, set[int]] = field(default_factory=dict)
     open_by_debtor: dict[int, list[int]] = field(default_factory=dict)
     open_by_amount: dict[Decimal, list[int]] = field(default_factory=dict)
+    not_payable: set[int] = field(default_factory=set)  # written off: never by amount
     _numbered: set[int] = field(default_factory=set)
+    _watched_amounts: set[Decimal] = field(default_factory=set)
 
     def add(self, invoice: OpenInvoice) -> None:
         """Index an invoice under its structured reference (open or not)."""
@@ -336,9 +338,19 @@ class InvoiceIndex:
     def add_iban(self, iban: str, debtor_id: int) -> None:
         self.debtors_by_iban.setdefault(iban.replace(" ", "").upper(), set()).add(debtor_id)
 
+    def watch_amounts(self, amounts: Iterable[Decimal]) -> None:
+        """Say that every open invoice of these amounts was given (``add_amount_open``):
+        an invoice a line leaves open for one of them is then found by it too."""
+        self._watched_amounts.update(amounts)
+
     def update(self, invoice: OpenInvoice) -> None:
         """After a line was applied: later lines see the new open amount."""
         self.invoices[invoice.id] = invoice
+        amount = invoice.open_amount
+        if amount in self._watched_amounts and amount > 0 and invoice.id not in self.not_payable:
+            ids = self.open_by_amount.setdefault(amount, [])
+            if invoice.id not in ids:
+                ids.append(invoice.id)
 
     def _get(self, ids: Iterable[int]) -> list[OpenInvoice]:
         return [self.invoices[i] for i in ids]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -51,6 +51,9 @@ class StatementLine:
     reversal: bool = False
     # Where the line came from, for error messages and staff: "file: line 12".
     source: str = ""
+    # ``identity``, once computed: a statement's lines are asked for it several
+    # times (duplicates within the file, then against the database), at 2 µs each.
+    _identity: str = field(default="", init=False, repr=False, compare=False)
 
     @property
     def is_credit(self) -> bool:
@@ -59,6 +62,8 @@ class StatementLine:
     @property
     def identity(self) -> str:
         """A stable 32-hex-digit key of the movement (see the module docstring)."""
+        if self._identity:
+            return self._identity
         reference = self.bank_reference or f"statement {self.statement}"
         parts = (
             self.account_iban.replace(" ", "").upper(),
@@ -68,7 +73,9 @@ class StatementLine:
             self.currency,
             self.sequence,
         )
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        identity = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        object.__setattr__(self, "_identity", identity)  # a cache, not a change of value
+        return identity
 
     def to_json(self) -> dict[str, Any]:
         """The shape of ``relance bank parse`` (shared/contracts/cli.md)."""

@@ -15,7 +15,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from adapters.bank import StatementError
+from adapters.bank import StatementError, collector_paused
 from adapters.bank.camt import looks_like_camt, parse_camt
 from adapters.bank.coda import looks_like_coda, parse_coda
 from domain.statement import ParsedStatement, with_distinct_identities
@@ -34,8 +34,9 @@ def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
     if looks_like_coda(stripped):
         return [ParsedStatement(source, "coda", with_distinct_identities(parse_coda(data, source)))]
     if stripped[:1] == b"<" and looks_like_camt(stripped):
-        fmt, lines = parse_camt(stripped, source)
-        return [ParsedStatement(source, fmt, with_distinct_identities(lines))]
+        with collector_paused():
+            fmt, lines = parse_camt(stripped, source)
+            return [ParsedStatement(source, fmt, with_distinct_identities(lines))]
     if not stripped:
         raise StatementError(source, "", "the file is empty")
     raise StatementError(
