@@ -51,23 +51,45 @@ Fields = dict[str, list[str]]
 _NO_REFERENCE = frozenset({"NONREF", "NOTPROVIDED", "NONE", "NOREF"})
 
 
+# "{urn:iso:std:iso:20022:tech:xsd:camt.053.001.08}Amt" -> "Amt", remembered: a
+# statement uses a few dozen element names, each read millions of times.
+_NAMES: dict[object, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag[tag.find("}") + 1 :]
+    name = _NAMES.get(tag)
+    if name is None:
+        name = tag[tag.find("}") + 1 :]
+        if len(_NAMES) < 10_000:  # bounded whatever the documents hold
+            _NAMES[tag] = name
+    return name
 
 
-def _flatten(element: etree._Element, prefix: str, out: Fields, skip: str = "") -> Fields:
+def _flatten(
+    element: etree._Element,
+    prefix: str,
+    out: Fields,
+    skip: str = "",
+    skipped: list[etree._Element] | None = None,
+) -> Fields:
     """Every leaf below ``element`` as ``{"RltdPties/Dbtr/Nm": [text, ...]}``.
 
     One walk of the subtree, namespaces dropped on the way: a statement of 200,000
     entries is read in seconds this way, where one ``find`` per field took ten
-    times as long.  ``Amt`` keeps its currency as ``Amt@Ccy``.
+    times as long.  ``Amt`` keeps its currency as ``Amt@Ccy``.  Children named
+    ``skip`` are left out, and collected in ``skipped`` when given.
     """
+    names = _NAMES
     for child in element:
         tag = child.tag
-        if tag.__class__ is not str:  # a comment or processing instruction
-            continue
-        name = tag[tag.find("}") + 1 :]
+        name = names.get(tag)
+        if name is None:
+            if tag.__class__ is not str:  # a comment or processing instruction
+                continue
+            name = _local(tag)
         if name == skip:
+            if skipped is not None:
+                skipped.append(child)
             continue
         path = prefix + name
         if len(child):
@@ -172,7 +194,8 @@ def _statement(
             continue
         number += 1
         where = f"{path}/Ntry[{number}]"
-        fields = _flatten(entry, "", {}, skip="NtryDtls")
+        entry_details: list[etree._Element] = []
+        fields = _flatten(entry, "", {}, skip="NtryDtls", skipped=entry_details)
         status = _first(fields, "Sts/Cd", "Sts", "Sts/Prtry")
         # An end-of-day statement lists what was booked: an entry whose status an
         # exporter left out is money on the account, not a line to lose in silence.
@@ -182,10 +205,10 @@ def _statement(
             continue
         details = [
             _flatten(tx, "", {})
-            for dtls in entry
-            if isinstance(dtls.tag, str) and _local(dtls.tag) == "NtryDtls"
+            for dtls in entry_details
             for tx in dtls
-            if isinstance(tx.tag, str) and _local(tx.tag) == "TxDtls"
+            if _NAMES.get(tx.tag) == "TxDtls"
+            or (isinstance(tx.tag, str) and _local(tx.tag) == "TxDtls")
         ]
         lines.extend(_entry(reader, fields, details, where, account, currency, name, number))
     return lines
