@@ -22,6 +22,7 @@ import codecs
 import csv
 import hashlib
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -493,7 +494,7 @@ def _rows(
         yield new_row(
             (
                 number,
-                debtor_code,
+                debtor.code,  # one string object per debtor: pickled once a batch
                 kind,
                 issue,
                 due,
@@ -562,11 +563,14 @@ def _debtor(raw: tuple[str, ...]) -> DebtorRecord | tuple[str, str]:
         column = "debtor_kind"
         kind_of_debtor = None
         if debtor_kind_raw:
-            kind_of_debtor = _DEBTOR_KINDS.get(debtor_kind_raw.lower(), debtor_kind_raw.lower())
+            kind_of_debtor = sys.intern(
+                _DEBTOR_KINDS.get(debtor_kind_raw.lower(), debtor_kind_raw.lower())
+            )
             if kind_of_debtor not in ("business", "consumer"):
                 raise ValueError(f"must be business or consumer, not {debtor_kind_raw!r}")
         column = "language"
-        language = normalise_language(language_text) if language_text else None
+        # sys.intern: one string for the few values 200,000 debtors share.
+        language = sys.intern(normalise_language(language_text)) if language_text else None
         column = "email"
         emails: tuple[str, ...] = ()
         if email_text:
@@ -595,7 +599,7 @@ def _debtor(raw: tuple[str, ...]) -> DebtorRecord | tuple[str, str]:
         street=street or None,
         postcode=postcode or None,
         city=city or None,
-        country=country_text.upper() or None,
+        country=sys.intern(country_text.upper()) or None,
         emails=emails,
         ibans=ibans,
     )

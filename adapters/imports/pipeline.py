@@ -19,6 +19,7 @@ batch or two ahead of the writer, so memory stays bounded however large the file
 
 from __future__ import annotations
 
+import gc
 import pickle
 import struct
 import subprocess
@@ -176,6 +177,9 @@ _CHILD = (
 def _serve(argv: list[str]) -> None:
     from adapters.imports import read_invoice_rows
 
+    # The reader's state only grows and makes no reference cycles (as in the
+    # importer itself): the cyclic GC would only re-scan it ever more often.
+    gc.disable()
     payment_terms_days, size, *paths = argv
     out = sys.stdout.buffer
 
