@@ -40,6 +40,7 @@ from adapters.db.allocations import refresh_open_amounts
 from adapters.db.conversation_schema import conversations, messages
 from adapters.db.dunning_schema import dunning_lines, outbox
 from adapters.db.schema import debtor_emails, invoices
+from adapters.db.sqlite_driver import begin_writing
 from bot.channels.base import Choice, InboundMessage, OutgoingMessage
 from bot.config import Settings
 from bot.dialogue.context import load_debtor_context
@@ -196,6 +197,7 @@ class Conversations:
             parse = self._understand(text, reference)
 
         async with self._writing(), self.engine.begin() as conn:
+            await begin_writing(conn)
             claimed = await repo.claim_received(conn, message_id)
             if claimed is None:
                 return []

@@ -33,6 +33,7 @@ from adapters.db.conversation_schema import (
     messages,
 )
 from adapters.db.schema import debtor_emails
+from adapters.db.sqlite_driver import begin_writing
 
 PRIORITY = {
     "insolvency": 1,
@@ -136,6 +137,7 @@ async def store_inbound(
     for attempt in range(3):
         try:
             async with engine.begin() as conn:
+                await begin_writing(conn)
                 conversation_id = known.get(key) if known is not None else None
                 if conversation_id is None:
                     conversation_id = await conversation_for(conn, channel, channel_key)

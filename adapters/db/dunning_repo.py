@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, cast, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, cast, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -68,6 +68,14 @@ def _utc(moment: datetime) -> datetime:
 # --- Holds and promises: the API of other parts ----------------------------------------------
 
 
+# Built once: written by conversation turns (see adapters.db.conversation_repo).
+_NEW_HOLD = insert(dunning_holds).returning(dunning_holds.c.id)
+_NEW_PROMISE = insert(payment_promises).returning(payment_promises.c.id)
+_PROMISED_INVOICES = select(invoices.c.id, invoices.c.debtor_id, invoices.c.currency).where(
+    invoices.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 async def add_hold(
     conn: AsyncConnection,
     *,
@@ -88,17 +96,16 @@ async def add_hold(
         known = ", ".join(r.value for r in HoldReason)
         raise HoldError(f"unknown hold reason {reason!r} (one of {known})") from None
     result = await conn.execute(
-        insert(dunning_holds)
-        .values(
-            debtor_id=debtor_id,
-            invoice_id=invoice_id,
-            reason=reason.value,
-            until=until,
-            note=note,
-            created_by=created_by,
-            created_at=_now(),
-        )
-        .returning(dunning_holds.c.id)
+        _NEW_HOLD,
+        {
+            "debtor_id": debtor_id,
+            "invoice_id": invoice_id,
+            "reason": reason.value,
+            "until": until,
+            "note": note,
+            "created_by": created_by,
+            "created_at": _now(),
+        },
     )
     return int(result.scalar_one())
 
@@ -143,13 +150,7 @@ async def record_promise(
     debtor).  Reminders for them wait until the date plus the policy's grace days."""
     if not invoice_ids:
         raise ValueError("a promise names at least one invoice")
-    rows = (
-        await conn.execute(
-            select(invoices.c.id, invoices.c.debtor_id, invoices.c.currency).where(
-                invoices.c.id.in_(list(invoice_ids))
-            )
-        )
-    ).all()
+    rows = (await conn.execute(_PROMISED_INVOICES, {"ids": list(invoice_ids)})).all()
     if len(rows) != len(set(invoice_ids)):
         missing = set(invoice_ids) - {r.id for r in rows}
         raise ValueError(f"unknown invoices: {sorted(missing)}")
@@ -157,17 +158,16 @@ async def record_promise(
     if len(debtor_ids) != 1:
         raise ValueError("a promise covers invoices of one debtor")
     result = await conn.execute(
-        insert(payment_promises)
-        .values(
-            debtor_id=debtor_ids.pop(),
-            amount=amount,
-            currency=rows[0].currency,
-            promised_date=promised_date,
-            channel=channel,
-            status="open",
-            created_at=_now(),
-        )
-        .returning(payment_promises.c.id)
+        _NEW_PROMISE,
+        {
+            "debtor_id": debtor_ids.pop(),
+            "amount": amount,
+            "currency": rows[0].currency,
+            "promised_date": promised_date,
+            "channel": channel,
+            "status": "open",
+            "created_at": _now(),
+        },
     )
     promise_id = int(result.scalar_one())
     await conn.execute(

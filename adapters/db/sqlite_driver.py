@@ -15,6 +15,10 @@ rowcount and lastrowid back.  ``commit`` and ``rollback`` skip the trip when
 SQLite has no transaction open on the connection.
 Server-side cursors (``conn.stream``) keep SQLAlchemy's own adapter.
 
+``begin_writing(conn)`` goes further for short write transactions (a conversation
+turn): once the transaction holds SQLite's write lock, its statements run on the
+event loop's thread, with no trip at all; see its docstring for why that is safe.
+
 Why not simply the stock adapter: the conversation service makes a dozen
 statements a message, and on a 2-core machine those trips were a third of its
 time.  Why not sqlite3 on the event loop's thread: a writer from another process
@@ -35,6 +39,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_cursor,
     AsyncAdapt_aiosqlite_dbapi,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util import EMPTY_DICT, await_only
 
 
@@ -55,6 +60,12 @@ def _run(
         return description, rows, cursor.rowcount, cursor.lastrowid
     finally:
         cursor.close()
+
+
+async def _run_here(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> tuple[Any, list[Any], int, int | None]:
+    return _run(connection, operation, parameters, many)
 
 
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
@@ -100,9 +111,18 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
     def _go(self, operation: Any, parameters: Any, *, many: bool) -> None:
         adapt = self._adapt_connection
         try:
-            description, rows, rowcount, lastrowid = await_only(
-                self._connection._execute(_run, self._connection._conn, operation, parameters, many)
-            )
+            if adapt._inline:  # type: ignore[attr-defined]
+                # Still through await_only: SQLAlchemy checks that an async
+                # driver awaited; the coroutine finishes without yielding.
+                description, rows, rowcount, lastrowid = await_only(
+                    _run_here(self._connection._conn, operation, parameters, many)
+                )
+            else:
+                description, rows, rowcount, lastrowid = await_only(
+                    self._connection._execute(
+                        _run, self._connection._conn, operation, parameters, many
+                    )
+                )
         except Exception as error:
             adapt._handle_exception(error)
         self._description = description
@@ -112,8 +132,12 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("_inline",)
     _cursor_cls = _Cursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self._inline = False  # see begin_writing()
 
     def _in_transaction(self) -> bool:
         """Whether SQLite has a transaction open on this connection, asked of SQLite
@@ -125,16 +149,32 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
             return True
 
     def commit(self) -> None:
-        if self._in_transaction():
+        if self._inline:
+            self._inline = False
+            try:
+                self._connection._conn.commit()
+            except Exception as error:
+                self._handle_exception(error)
+        elif self._in_transaction():
             super().commit()
 
     def rollback(self) -> None:
-        if self._in_transaction():
+        if self._inline:
+            self._inline = False
+            try:
+                self._connection._conn.rollback()
+            except Exception as error:
+                self._handle_exception(error)
+        elif self._in_transaction():
             super().rollback()
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
+        # A write transaction runs on the event loop's thread (begin_writing), the
+        # rest on aiosqlite's; never both at once, as SQLAlchemy hands a
+        # connection to one task at a time and every trip is awaited.
+        kw["check_same_thread"] = False
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True  # as SQLAlchemy's adapter does
         return _Connection(self, await_only(connection))
@@ -148,3 +188,46 @@ def dbapi() -> _DBAPI | None:
     if not hasattr(aiosqlite.Connection, "_execute") or not hasattr(aiosqlite.Connection, "_conn"):
         return None
     return _DBAPI(aiosqlite, sqlite3)
+
+
+async def begin_writing(conn: AsyncConnection) -> None:
+    """Start a short write transaction: SQLite's write lock is taken at once
+    (``BEGIN IMMEDIATE``: on the event loop's thread when the lock is free, else
+    on aiosqlite's thread, where waiting for another connection's lock blocks
+    nobody), and from then on, until the commit or rollback,
+    the transaction's statements run on the event loop's thread, without a trip.
+
+    Why it is safe: a connection that holds the write lock in WAL mode waits for no
+    other connection (readers never block it), so its statements take only
+    SQLite's own time, microseconds for the point reads and single-row writes of a
+    conversation turn.  Why it matters: a trip to aiosqlite's thread waits for the
+    GIL behind whatever the event loop runs for other requests, and the write lock
+    is held all that time, so every other writer waits too.  Only for transactions
+    of a few small statements; on PostgreSQL (or another SQLite adapter) it does
+    nothing.  Call it first, before any statement of the transaction.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    raw = await conn.get_raw_connection()
+    adapted = raw.dbapi_connection
+    if not isinstance(adapted, _Connection) or adapted._in_transaction():
+        return
+    if not _try_begin_immediate(adapted._connection._conn):
+        await conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits, on aiosqlite's thread
+    adapted._inline = True
+
+
+def _try_begin_immediate(connection: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE here and now if the write lock is free (no wait: the busy
+    timeout is 0 meanwhile); False if another connection holds it."""
+    (timeout,) = connection.execute("PRAGMA busy_timeout").fetchone()
+    connection.execute("PRAGMA busy_timeout=0")
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as error:
+        if connection.in_transaction or "locked" not in str(error).lower():
+            raise
+        return False
+    finally:
+        connection.execute(f"PRAGMA busy_timeout={int(timeout)}")
+    return True

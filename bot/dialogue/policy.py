@@ -236,12 +236,23 @@ def focus(message: Understanding, debtor: DebtorContext) -> tuple[OpenInvoice, .
         # The debtor's own invoice numbers, written anywhere in the text: knowing
         # what this debtor owes makes even a short "INV-1" unambiguous.
         text = message.text.upper()
-        chosen = tuple(
-            i
-            for i in debtor.invoices
-            if re.search(rf"(?<![\w-]){re.escape(i.number.upper())}(?![\w-])", text)
-        )
+        chosen = tuple(i for i in debtor.invoices if _mentions(text, i.number.upper()))
     return chosen or debtor.invoices
+
+
+def _mentions(text: str, word: str) -> bool:
+    """``word`` in ``text`` as a whole token (no letter, digit, ``_`` or ``-`` on
+    either side).  A search, not a regular expression per invoice number: those
+    would overflow ``re``'s cache of compiled patterns and be compiled every time."""
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before in "_-") and not (after.isalnum() or after in "_-"):
+            return True
+        start = text.find(word, start + 1)
+    return False
 
 
 def _amount(message: Understanding) -> Decimal | None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.db import sqlite_driver
 from adapters.db.engine import create_engine
@@ -92,3 +92,80 @@ async def test_writes_on_the_driver_connection_are_committed(sqlite) -> None:  #
     finally:
         await other.dispose()
     assert names == ["r"]
+
+
+async def test_begin_writing_holds_the_write_lock_until_the_commit(sqlite, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    other = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+
+    async def write_elsewhere() -> None:
+        async with other.begin() as blocked:
+            await blocked.execute(text("PRAGMA busy_timeout=0"))
+            await blocked.execute(text("INSERT INTO t (name) VALUES ('theirs')"))
+
+    try:
+        async with sqlite.begin() as conn:
+            await sqlite_driver.begin_writing(conn)
+            await conn.execute(text("INSERT INTO t (name) VALUES ('mine')"))
+            with pytest.raises(OperationalError, match="locked"):
+                await write_elsewhere()
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar_one() == 1
+        async with other.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('theirs')"))
+            names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    finally:
+        await other.dispose()
+    assert names == ["mine", "theirs"]
+
+
+async def test_begin_writing_rolls_back_on_error(sqlite) -> None:  # type: ignore[no-untyped-def]
+    async def fail() -> None:
+        async with sqlite.begin() as conn:
+            await sqlite_driver.begin_writing(conn)
+            await conn.execute(text("INSERT INTO t (name) VALUES ('gone')"))
+            await conn.execute(text("INSERT INTO t (name) VALUES ('gone')"))  # unique
+
+    with pytest.raises(IntegrityError):
+        await fail()
+    async with sqlite.begin() as conn:  # the lock was released: writing works at once
+        await sqlite_driver.begin_writing(conn)
+        await conn.execute(text("INSERT INTO t (name) VALUES ('kept')"))
+    async with sqlite.connect() as conn:
+        assert (await conn.execute(text("SELECT name FROM t"))).scalars().all() == ["kept"]
+
+
+async def test_begin_writing_waits_for_another_writer_without_blocking_the_loop(
+    sqlite, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """While another connection holds the write lock, begin_writing waits on
+    aiosqlite's thread: the event loop goes on, so the other writer can finish
+    (were the loop blocked, neither could move until the busy timeout)."""
+    import asyncio
+
+    other = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'driver.db'}")
+    holding = asyncio.Event()
+
+    async def first_writer() -> None:
+        async with other.begin() as conn:
+            await conn.execute(text("INSERT INTO t (name) VALUES ('first')"))
+            holding.set()
+            await asyncio.sleep(0.3)
+
+    async def second_writer() -> None:
+        await holding.wait()
+        async with sqlite.begin() as conn:
+            await sqlite_driver.begin_writing(conn)
+            await conn.execute(text("INSERT INTO t (name) VALUES ('second')"))
+
+    try:
+        await asyncio.wait_for(asyncio.gather(first_writer(), second_writer()), timeout=10)
+    finally:
+        await other.dispose()
+    async with sqlite.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+    assert names == ["first", "second"]
+
+
+async def test_begin_writing_does_nothing_on_postgresql(engine) -> None:  # type: ignore[no-untyped-def]
+    async with engine.begin() as conn:
+        await sqlite_driver.begin_writing(conn)
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1

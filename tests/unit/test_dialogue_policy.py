@@ -131,3 +131,27 @@ def test_an_automatic_reply_is_never_answered() -> None:
     decision = decide(said("auto_reply"), DEBTOR, {}, TODAY)
     assert decision.replies == ()
     assert decision.actions == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I dispute 2026-0042, the delivery was late", ["2026-0042"]),
+        ("2026-0042", ["2026-0042"]),
+        ("about 2026-00425 and X2026-0042", ["2026-0042", "2026-0043"]),  # no whole token
+        ("je conteste la facture 2026-0042-b", ["2026-0042", "2026-0043"]),
+        ("(2026-0043)", ["2026-0043"]),
+    ],
+)
+def test_focus_finds_the_debtors_own_numbers_as_whole_tokens(
+    text: str, expected: list[str]
+) -> None:
+    from dataclasses import replace
+
+    from bot.dialogue.policy import focus
+
+    debtor = replace(
+        DEBTOR, invoices=(_invoice(1, "2026-0042", "40.00"), _invoice(2, "2026-0043", "50.00"))
+    )
+    chosen = focus(said("dispute", text), debtor)
+    assert [i.number for i in chosen] == expected
