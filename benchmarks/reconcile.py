@@ -340,6 +340,8 @@ async def run(url: str, label: str, ledger: Ledger, document: bytes, truth: list
         f"(parse {parse:.2f} s, store+match+allocate {elapsed - parse:.2f} s; "
         f"this process used {cpu:.2f} s of CPU)"
     )
+    steps = ", ".join(f"{step} {seconds:.2f}" for step, seconds in result.timings.items())
+    print(f"[{label}] where the time goes (s): parse {parse:.2f}, {steps}")
     print(f"[{label}] summary {result.summary()}")
     precision = 100 * right / max(applied, 1)
     print(f"[{label}] precision of applied matches {precision:.3f} % ({right:,}/{applied:,})")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -104,6 +105,13 @@ class ImportResult:
     reversals: int = 0
     events: list[PaymentMatched] = field(default_factory=list)
     decisions: dict[str, Match] = field(default_factory=dict)  # by line identity
+    # Seconds spent in each step, for the benchmark's "where the time goes".
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def _lap(self, step: str, started: float) -> float:
+        now = time.perf_counter()
+        self.timings[step] = self.timings.get(step, 0.0) + now - started
+        return now
 
     def summary(self) -> dict[str, int]:
         """The object ``relance bank import`` prints (shared/contracts/cli.md)."""
@@ -135,7 +143,10 @@ async def import_statements(
         try:
             with collector_paused():
                 async with engine.begin() as conn:
-                    return await import_statements_in(conn, statements, today, policy, similarity)
+                    result = await import_statements_in(conn, statements, today, policy, similarity)
+                    committing = time.perf_counter()
+                result._lap("commit", committing)
+                return result
         except (IntegrityError, OperationalError) as exc:
             if attempt == 2 or not _is_race(exc):
                 raise
@@ -163,6 +174,7 @@ async def import_statements_in(
     now = _now()
 
     # 1. identities and duplicates
+    lap = time.perf_counter()
     seen: set[str] = set()
     candidates: list[tuple[int, StatementLine, str]] = []
     per_statement_dups = [0] * len(statements)
@@ -212,15 +224,20 @@ async def import_statements_in(
     if not new:
         return result
 
+    lap = result._lap("duplicates", lap)
+
     # 2. invoice-number keys
     await sync_invoice_keys(conn)
+    lap = result._lap("invoice keys", lap)
 
     # 3. match the credits, in statement order, against the invoices the whole
     # statement may concern (loaded once, in a few set-based queries).  Applying a
     # line updates the index, so a later line sees what is still open.
     credits = [(line, identity) for _, line, identity in new if line.amount > 0]
     keys = [search_keys(line) for line, _ in credits]
+    lap = result._lap("search keys", lap)
     index = await load_index(conn, [line for line, _ in credits], keys)
+    lap = result._lap("loading candidates", lap)
     items: list[tuple[int, str, str, Decimal]] = []
     open_before: dict[int, Decimal] = {}
     for (line, identity), key in zip(credits, keys, strict=True):
@@ -247,7 +264,9 @@ async def import_statements_in(
             )
     # The open amounts were read in this transaction and nothing deleted an
     # allocation since: each is lowered by what is inserted, no sums re-read.
+    lap = result._lap("matching", lap)
     await apply_allocations(conn, items, open_before=open_before)
+    lap = result._lap("allocating", lap)
 
     # 4. store the transactions with their decisions
     rows = []
@@ -282,6 +301,7 @@ async def import_statements_in(
         )
         ids.update((r[0], int(r[1])) for r in found)
     await _store_candidates_and_credits(conn, new, result.decisions, ids, now)
+    lap = result._lap("storing transactions", lap)
 
     # 5. reversals
     for _, line, identity in new:
@@ -289,6 +309,7 @@ async def import_statements_in(
             await _reverse(conn, line, ids[identity], result)
     if len(new) > 1000:
         await _analyze(conn, "bank_transactions", "allocations")
+    result._lap("reversals", lap)
     return result
 
 
