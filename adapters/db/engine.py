@@ -48,7 +48,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str | None = None, *, checkpoint_in_background: bool = False, **kwargs: Any
+) -> AsyncEngine:
+    """``checkpoint_in_background`` (SQLite, a long-running server): commits never
+    copy the WAL into the database themselves; ``checkpoint_forever`` does it.
+    Why: a commit made on the event loop's thread (``sqlite_driver.begin_writing``)
+    that happens to trigger SQLite's automatic checkpoint would hold the loop for
+    the checkpoint's writes and fsyncs (measured: up to 27 ms)."""
     url = normalise_url(url or database_url_from_env())
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -66,8 +73,28 @@ def create_engine(url: str | None = None, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.execute("PRAGMA cache_size=-65536")
+            if checkpoint_in_background:
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.close()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+async def checkpoint_forever(engine: AsyncEngine, every: float = 1.0) -> None:
+    """Copy SQLite's WAL into the database every ``every`` seconds, on a pooled
+    connection's own thread (a PASSIVE checkpoint waits for no reader or writer),
+    for an engine made with ``checkpoint_in_background``.  Runs until cancelled."""
+    import asyncio
+    import logging
+
+    from sqlalchemy import text
+
+    while True:
+        await asyncio.sleep(every)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("PRAGMA wal_checkpoint(PASSIVE)"))
+        except Exception:  # a busy or closing database: the next round tries again
+            logging.getLogger(__name__).warning("WAL checkpoint failed", exc_info=True)

@@ -40,7 +40,7 @@ def create_app(settings: Settings, engine: AsyncEngine | None = None) -> web.App
             app[ENGINE] = engine
             yield
             return
-        async with database(settings) as opened:
+        async with database(settings, server=True) as opened:
             app[ENGINE] = opened
             yield
 

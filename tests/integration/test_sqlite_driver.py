@@ -169,3 +169,43 @@ async def test_begin_writing_does_nothing_on_postgresql(engine) -> None:  # type
     async with engine.begin() as conn:
         await sqlite_driver.begin_writing(conn)
         assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
+
+
+async def test_background_checkpoints_copy_the_wal_into_the_database(tmp_path: Path) -> None:
+    """With checkpoint_in_background, commits leave the WAL alone and
+    checkpoint_forever copies it into the database file on its own."""
+    import asyncio
+    import contextlib
+    import shutil
+    import sqlite3
+
+    from adapters.db.engine import checkpoint_forever
+
+    path = tmp_path / "wal.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}", checkpoint_in_background=True)
+    try:
+        async with engine.begin() as conn:
+            assert (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar_one() == 0
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)"))
+        async with engine.begin() as conn:
+            await sqlite_driver.begin_writing(conn)
+            await conn.execute(text("INSERT INTO t (name) VALUES ('in the wal')"))
+
+        def main_file_rows() -> list[str]:
+            alone = tmp_path / "alone.db"  # the database file without its WAL
+            shutil.copyfile(path, alone)
+            with sqlite3.connect(alone) as copy:
+                try:
+                    return [r[0] for r in copy.execute("SELECT name FROM t")]
+                except sqlite3.OperationalError:  # not even the table yet
+                    return []
+
+        assert main_file_rows() == []
+        task = asyncio.create_task(checkpoint_forever(engine, every=0.05))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        assert main_file_rows() == ["in the wal"]
+    finally:
+        await engine.dispose()
