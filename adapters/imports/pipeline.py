@@ -26,7 +26,7 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -140,7 +140,7 @@ def _merge(
     additions = {k: v for k, v in given.items() if k not in fields}
     emails = tuple(dict.fromkeys(known.emails + record.emails))
     ibans = tuple(dict.fromkeys(known.ibans + record.ibans))
-    merged = replace(known, **additions, emails=emails, ibans=ibans)
+    merged = known._replace(**additions, emails=emails, ibans=ibans)
     if merged == known:
         debtors[record.code] = (where, known, record, sent)
     else:
