@@ -128,23 +128,26 @@ async def seed(url: str, debtors: int, folder: Path) -> list[tuple[str, str]]:
 
 
 def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    """The real app in its own process (as ``relance serve`` runs it)."""
+    """The real app in its own process, run as ``relance serve`` runs it (without
+    its access log on the terminal)."""
     code = (
-        "import logging, sys\n"
-        "from aiohttp import web\n"
+        "import logging\n"
         "from bot.config import load_settings\n"
-        "from bot.web.app import create_app\n"
+        "from bot.web.app import run\n"
         "logging.basicConfig(level=logging.WARNING)\n"
-        "settings = load_settings()\n"
-        "web.run_app(create_app(settings), host='127.0.0.1', port=settings.port, "
-        "print=None, access_log=None)\n"
+        "run(load_settings(), access_log=None)\n"
     )
     env = {
         key: value
         for key, value in os.environ.items()
         if key not in ("SMTP_HOST", "IMAP_HOST", "TELEGRAM_TOKEN")
     }
-    env |= {"DATABASE_URL": url, "RELANCE_PORT": str(port), "PYTHONPATH": str(ROOT)}
+    env |= {
+        "DATABASE_URL": url,
+        "RELANCE_HOST": "127.0.0.1",
+        "RELANCE_PORT": str(port),
+        "PYTHONPATH": str(ROOT),
+    }
     return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
 
 

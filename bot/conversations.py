@@ -1,6 +1,6 @@
 """Handling a debtor's message, exactly once: store, understand, decide, act, answer.
 
-    receive(inbound)
+    receive(inbound)                  email, Telegram: delivered to us before we answer
       store_inbound()                 committed first: a crash now loses nothing
       understand (NLU)                outside any transaction
       one transaction:
@@ -14,6 +14,12 @@
 
 A redelivered message is a duplicate at the store step; a crash inside the
 transaction rolls everything back and ``recover()`` handles the message again.
+
+The web chat's sender waits for the answer in its HTTP request, so there the
+message is stored and answered in ONE transaction (``_receive_and_answer``): kept
+with its answer, or not at all and the request fails (the sender sends it again;
+a failure other than a crash keeps the message for staff, as above).  Half the
+transactions, and no answer is ever stored that its sender did not receive.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formataddr, make_msgid, parseaddr
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import conversation_repo as repo
@@ -62,6 +70,9 @@ from domain.debtor import LANGUAGES
 from nlu.training import INTENTS
 
 log = logging.getLogger(__name__)
+# Channels whose sender waits for the answer in the same exchange (the web chat's
+# HTTP request): stored and answered in one transaction.
+ANSWERED_AT_ONCE = frozenset({"webchat"})
 
 Understand = Callable[[str, date], dict[str, Any]]
 _START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{8,64})\s*$")
@@ -145,8 +156,29 @@ class Conversations:
         meta = dict(inbound.meta)
         if inbound.reference_date:
             meta["reference_date"] = inbound.reference_date.isoformat()
+        if inbound.channel in ANSWERED_AT_ONCE:
+            try:
+                return await self._receive_and_answer(inbound, meta)
+            except IntegrityError:
+                pass  # a repeat, or a conversation opened at the same moment: see below
+            except Exception:
+                # Nothing was kept: keep the message for staff and recover(), as
+                # storing it first would have, then report the failure.
+                await self._store(inbound, meta)
+                raise
+        stored = await self._store(inbound, meta)
+        if stored.duplicate:
+            log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
+            return []
+        # Handled from what we hold (as stored: JSON round trip), not read back.
+        stored_meta = json.loads(json.dumps(meta, default=str))
+        return await self._handle(
+            stored.id, inbound.text, inbound.kind, stored_meta, inbound.received_at
+        )
+
+    async def _store(self, inbound: InboundMessage, meta: dict[str, Any]) -> repo.StoredMessage:
         async with self._writing():
-            stored = await repo.store_inbound(
+            return await repo.store_inbound(
                 self.engine,
                 channel=inbound.channel,
                 channel_key=inbound.sender,
@@ -157,14 +189,42 @@ class Conversations:
                 received_at=inbound.received_at,
                 known=self._conversation_ids,
             )
-        if stored.duplicate:
-            log.info("duplicate %s message %s ignored", inbound.channel, inbound.external_id)
-            return []
-        # Handled from what we hold (as stored: JSON round trip), not read back.
+
+    async def _receive_and_answer(
+        self, inbound: InboundMessage, meta: dict[str, Any]
+    ) -> list[OutgoingMessage]:
+        """Store and answer in one transaction, for a channel whose sender waits for
+        the answer in the same exchange: the message is kept with its answer or not
+        at all, and then the sender is told it failed and sends it again."""
         stored_meta = json.loads(json.dumps(meta, default=str))
-        return await self._handle(
-            stored.id, inbound.text, inbound.kind, stored_meta, inbound.received_at
-        )
+        reference = self._reference(stored_meta, inbound.received_at)
+        parse = self._parse_unless_command(inbound.kind, inbound.text, reference)
+        key = (inbound.channel, inbound.sender)
+        async with self._writing(), self.engine.begin() as conn:
+            await begin_writing(conn)
+            conversation_id = self._conversation_ids.get(key) or await repo.conversation_for(
+                conn, inbound.channel, inbound.sender
+            )
+            message_id = await repo.add_inbound(
+                conn,
+                conversation_id=conversation_id,
+                channel=inbound.channel,
+                external_id=inbound.external_id,
+                text=inbound.text,
+                kind=inbound.kind,
+                meta=meta,
+                received_at=inbound.received_at,
+            )
+            conversation = await repo.load_conversation(conn, conversation_id)
+            message = SimpleNamespace(
+                id=message_id,
+                conversation_id=conversation_id,
+                kind=inbound.kind,
+                text=inbound.text,
+            )
+            sent = await _Turn(self, conn, message, stored_meta, conversation, reference).run(parse)
+        self._conversation_ids[key] = conversation_id
+        return sent
 
     async def recover(self) -> int:
         """Handle every message stored but not handled (after a crash); returns how many."""
@@ -182,19 +242,24 @@ class Conversations:
         meta = json.loads(row.meta or "{}")
         return await self._handle(message_id, row.text, row.kind, meta, row.created_at)
 
+    def _reference(self, meta: dict[str, Any], created_at: datetime) -> date:
+        """The day the debtor wrote, which "tomorrow" and "Friday" count from."""
+        if meta.get("reference_date"):
+            return date.fromisoformat(meta["reference_date"])
+        if created_at.tzinfo:
+            return created_at.astimezone(self.settings.timezone).date()
+        return self.today()
+
+    def _parse_unless_command(self, kind: str, text: str, reference: date) -> dict[str, Any] | None:
+        if kind == "message" and not _START.match(text.strip()):
+            return self._understand(text, reference)
+        return None
+
     async def _handle(
         self, message_id: int, text: str, kind: str, meta: dict[str, Any], created_at: datetime
     ) -> list[OutgoingMessage]:
-        reference = (
-            date.fromisoformat(meta["reference_date"])
-            if meta.get("reference_date")
-            else created_at.astimezone(self.settings.timezone).date()
-            if created_at.tzinfo
-            else self.today()
-        )
-        parse = None
-        if kind == "message" and not _START.match(text.strip()):
-            parse = self._understand(text, reference)
+        reference = self._reference(meta, created_at)
+        parse = self._parse_unless_command(kind, text, reference)
 
         async with self._writing(), self.engine.begin() as conn:
             await begin_writing(conn)

@@ -141,26 +141,15 @@ async def store_inbound(
                 conversation_id = known.get(key) if known is not None else None
                 if conversation_id is None:
                     conversation_id = await conversation_for(conn, channel, channel_key)
-                now = _now()
-                result = await conn.execute(
-                    _NEW_MESSAGE,
-                    {
-                        "conversation_id": conversation_id,
-                        "direction": "in",
-                        "channel": channel,
-                        "external_id": external_id,
-                        "author": "debtor",
-                        "text": text,
-                        "kind": kind,
-                        "meta": json.dumps(meta or {}, default=str),
-                        "status": "received",
-                        "created_at": received_at or now,
-                    },
-                )
-                message_id = int(result.scalar_one())
-                await conn.execute(
-                    _UPDATE_CONVERSATION,
-                    {"where_id": conversation_id, "last_message_at": now, "updated_at": now},
+                message_id = await add_inbound(
+                    conn,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    external_id=external_id,
+                    text=text,
+                    kind=kind,
+                    meta=meta,
+                    received_at=received_at,
                 )
             if known is not None:
                 if len(known) >= 100_000:
@@ -183,6 +172,42 @@ async def store_inbound(
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+async def add_inbound(
+    conn: AsyncConnection,
+    *,
+    conversation_id: int,
+    channel: str,
+    external_id: str,
+    text: str,
+    kind: str = "message",
+    meta: dict[str, Any] | None = None,
+    received_at: datetime | None = None,
+) -> int:
+    """An inbound message, "received", inside the caller's transaction; its id.
+    A repeat of the same channel + external id raises IntegrityError."""
+    now = _now()
+    result = await conn.execute(
+        _NEW_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "direction": "in",
+            "channel": channel,
+            "external_id": external_id,
+            "author": "debtor",
+            "text": text,
+            "kind": kind,
+            "meta": json.dumps(meta or {}, default=str),
+            "status": "received",
+            "created_at": received_at or now,
+        },
+    )
+    await conn.execute(
+        _UPDATE_CONVERSATION,
+        {"where_id": conversation_id, "last_message_at": now, "updated_at": now},
+    )
+    return int(result.scalar_one())
 
 
 async def claim_received(conn: AsyncConnection, message_id: int) -> tuple[Any, Any] | None:

@@ -36,12 +36,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(settings: Settings) -> None:
-    from aiohttp import web
-
-    from bot.web.app import create_app
+    from bot.web.app import run
 
     print(f"Relance serving on {settings.public_url} (database {_safe(settings.database_url)})")
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    run(settings)
 
 
 def _safe(url: str) -> str:

@@ -20,6 +20,7 @@ from adapters.db.dunning_schema import dunning_holds, outbox, payment_promises
 from adapters.db.ledger import import_invoices
 from adapters.db.schema import debtors, invoices
 from adapters.imports import read_invoice_file
+from bot import conversations as conversations_module
 from bot.channels.base import InboundMessage
 from bot.config import load_settings
 from bot.conversations import Conversations
@@ -73,6 +74,11 @@ async def _debtor_id(engine: AsyncEngine, code: str) -> int:
         return int(
             (await conn.execute(select(debtors.c.id).where(debtors.c.code == code))).scalar_one()
         )
+
+
+async def _link_token(engine: AsyncEngine, code: str) -> str:
+    async with engine.begin() as conn:
+        return await repo.create_link_token(conn, await _debtor_id(engine, code), "portal")
 
 
 async def _count(engine: AsyncEngine, table: object, *where: object) -> int:
@@ -155,6 +161,46 @@ async def test_redelivered_message_is_handled_once(ledger: AsyncEngine) -> None:
     assert again == []
     assert await _count(ledger, payment_promises) == 1
     assert await _count(ledger, outbox) == 1
+
+
+async def test_webchat_repeat_of_the_same_message_is_answered_once(ledger: AsyncEngine) -> None:
+    service = _service(ledger)
+    token = await _link_token(ledger, "P1")
+    await service.receive(webchat("s9", f"/start {token}", 1))
+    first = await service.receive(webchat("s9", "Ik betaal op 20 maart", 2))
+    again = await service.receive(webchat("s9", "Ik betaal op 20 maart", 2))  # a client retry
+    assert first
+    assert again == []
+    assert await _count(ledger, payment_promises) == 1
+    assert await _count(ledger, messages, messages.c.direction == "in") == 2
+
+
+async def test_webchat_failure_keeps_nothing_of_the_answer_but_keeps_the_message(
+    ledger: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stored and answered in one transaction: a failure in the middle rolls the
+    whole answer back (no promise, no reply), and the message itself is still kept
+    "received" for staff and for recover(), which answers it once."""
+    service = _service(ledger)
+    token = await _link_token(ledger, "P1")
+    await service.receive(webchat("s8", f"/start {token}", 1))
+
+    class Broken(RuntimeError):
+        pass
+
+    async def failing_send(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Broken("the reply could not be written")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(conversations_module._Turn, "send", failing_send)
+        with pytest.raises(Broken):
+            await service.receive(webchat("s8", "Ik betaal op 20 maart", 2))
+    assert await _count(ledger, payment_promises) == 0
+    assert await _count(ledger, messages, messages.c.direction == "out") == 1  # link_ok only
+    assert await _count(ledger, messages, messages.c.status == "received") == 1
+    assert await service.recover() == 1
+    assert await _count(ledger, payment_promises) == 1
+    assert await _count(ledger, messages, messages.c.status == "received") == 0
 
 
 async def test_crash_between_storing_and_answering_is_recovered_once(ledger: AsyncEngine) -> None:
