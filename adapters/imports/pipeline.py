@@ -56,6 +56,23 @@ class Batch:
     more_problems: int = 0  # problems past MAX_PROBLEMS, counted only
     read: int = 0  # documents and problems consumed (for a progress bar)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Debtor records travel as plain tuples: pickling a NamedTuple goes
+        # through Python code for each one (200,000 in a large import).
+        debtors = {code: tuple(record) for code, record in self.debtors.items()}
+        return (_batch, (self.rows, debtors, self.problems, self.more_problems, self.read))
+
+
+def _batch(
+    rows: list[LedgerRow],
+    debtors: dict[str, tuple[Any, ...]],
+    problems: list[Problem],
+    more_problems: int,
+    read: int,
+) -> Batch:
+    records = {code: tuple.__new__(DebtorRecord, fields) for code, fields in debtors.items()}
+    return Batch(rows, records, problems, more_problems, read)  # type: ignore[arg-type]
+
 
 class Checker:
     """Duplicate numbers and debtor merges across all the batches of one import."""
@@ -64,9 +81,8 @@ class Checker:
         # Kept compact: a 1,000,000-invoice import holds these in memory.
         self.numbers: set[str] = set()
         # debtor code -> (first place, merged record, the line's record merged
-        # last: the next line usually repeats it and then needs no work, whether
-        # a batch carried the merged record already).
-        self.debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, bool]] = {}
+        # last: the next line usually repeats it and then needs no work).
+        self.debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord]] = {}
         self.problem_count = 0
 
     def _problem(self, batch: Batch, problem: Problem) -> None:
@@ -78,9 +94,8 @@ class Checker:
 
     def check(self, items: Sequence[DocumentRow | ParsedDocument | Problem]) -> Batch:
         batch = Batch(read=len(items))
-        rows = batch.rows
+        rows, send = batch.rows, batch.debtors
         numbers, debtors = self.numbers, self.debtors
-        codes: set[str] = set()
         for item in items:
             if type(item) is not DocumentRow:
                 if isinstance(item, Problem):
@@ -100,35 +115,32 @@ class Checker:
             code, record = item[1], item[13]
             seen = debtors.get(code)
             if seen is None:
-                debtors[code] = (item[12], record, record, False)
+                debtors[code] = (item[12], record, record)
+                send[code] = record
             elif seen[2] is not record and seen[1] != record:
-                conflict = _merge(debtors, seen, item[12], record)
-                if conflict:
-                    self._problem(batch, conflict)
+                merged = _merge(debtors, seen, item[12], record)
+                if isinstance(merged, Problem):
+                    self._problem(batch, merged)
                     continue
-            if self.problem_count:
-                continue  # nothing will be written: only look for more problems
-            codes.add(code)
-            rows.append(item[:13])
+                if merged is not None:
+                    send[code] = merged
+            if not self.problem_count:
+                rows.append(item[:13])
         if self.problem_count:
-            batch.rows = []
-            return batch
-        for code in sorted(codes):
-            seen = debtors[code]
-            if not seen[3]:
-                batch.debtors[code] = seen[1]
-                debtors[code] = (seen[0], seen[1], seen[2], True)
+            # Nothing will be written any more: later batches only look for problems.
+            batch.rows, batch.debtors = [], {}
         return batch
 
 
 def _merge(
-    debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, bool]],
-    seen: tuple[str, DebtorRecord, DebtorRecord, bool],
+    debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord]],
+    seen: tuple[str, DebtorRecord, DebtorRecord],
     source: str,
     record: DebtorRecord,
-) -> Problem | None:
-    """Merge what ``record`` adds to the debtor seen before; a Problem if it contradicts."""
-    where, known, _last, sent = seen
+) -> Problem | DebtorRecord | None:
+    """Merge what ``record`` adds to the debtor seen before: the new merged record,
+    None if it adds nothing, or a Problem if it contradicts."""
+    where, known, _last = seen
     fields, given = known.given(), record.given()
     conflict = next((k for k, v in given.items() if k in fields and fields[k] != v), None)
     if conflict is not None:
@@ -142,10 +154,10 @@ def _merge(
     ibans = tuple(dict.fromkeys(known.ibans + record.ibans))
     merged = known._replace(**additions, emails=emails, ibans=ibans)
     if merged == known:
-        debtors[record.code] = (where, known, record, sent)
-    else:
-        debtors[record.code] = (where, merged, record, False)
-    return None
+        debtors[record.code] = (where, known, record)
+        return None
+    debtors[record.code] = (where, merged, record)
+    return merged
 
 
 def check_batches(
