@@ -205,7 +205,7 @@ class Conversations:
             conversation_id = self._conversation_ids.get(key) or await repo.conversation_for(
                 conn, inbound.channel, inbound.sender
             )
-            message_id = await repo.add_inbound(
+            message_id, conversation = await repo.add_inbound(
                 conn,
                 conversation_id=conversation_id,
                 channel=inbound.channel,
@@ -215,7 +215,6 @@ class Conversations:
                 meta=meta,
                 received_at=inbound.received_at,
             )
-            conversation = await repo.load_conversation(conn, conversation_id)
             message = SimpleNamespace(
                 id=message_id,
                 conversation_id=conversation_id,

@@ -65,6 +65,7 @@ _NEW_CONVERSATION = insert(conversations).returning(conversations.c.id)
 _NEW_MESSAGE = insert(messages).returning(messages.c.id)
 _UPDATE_MESSAGE = update(messages).where(messages.c.id == bindparam("where_id"))
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("where_id"))
+_TOUCH_CONVERSATION = _UPDATE_CONVERSATION.returning(*conversations.c)
 _CONVERSATION = select(conversations).where(conversations.c.id == bindparam("where_id"))
 # The message and its conversation in one statement (the conversation's columns
 # prefixed ``c_``); PostgreSQL locks only the message row.
@@ -141,7 +142,7 @@ async def store_inbound(
                 conversation_id = known.get(key) if known is not None else None
                 if conversation_id is None:
                     conversation_id = await conversation_for(conn, channel, channel_key)
-                message_id = await add_inbound(
+                message_id, _conversation = await add_inbound(
                     conn,
                     conversation_id=conversation_id,
                     channel=channel,
@@ -184,9 +185,11 @@ async def add_inbound(
     kind: str = "message",
     meta: dict[str, Any] | None = None,
     received_at: datetime | None = None,
-) -> int:
-    """An inbound message, "received", inside the caller's transaction; its id.
-    A repeat of the same channel + external id raises IntegrityError."""
+) -> tuple[int, Any]:
+    """An inbound message, "received", inside the caller's transaction: its id and
+    its conversation as it is now (read in the same statement that notes the new
+    message on it).  A repeat of the same channel + external id raises
+    IntegrityError."""
     now = _now()
     result = await conn.execute(
         _NEW_MESSAGE,
@@ -203,11 +206,14 @@ async def add_inbound(
             "created_at": received_at or now,
         },
     )
-    await conn.execute(
-        _UPDATE_CONVERSATION,
-        {"where_id": conversation_id, "last_message_at": now, "updated_at": now},
-    )
-    return int(result.scalar_one())
+    message_id = int(result.scalar_one())
+    conversation = (
+        await conn.execute(
+            _TOUCH_CONVERSATION,
+            {"where_id": conversation_id, "last_message_at": now, "updated_at": now},
+        )
+    ).one()
+    return message_id, conversation
 
 
 async def claim_received(conn: AsyncConnection, message_id: int) -> tuple[Any, Any] | None:
