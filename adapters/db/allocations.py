@@ -94,6 +94,10 @@ async def apply_allocations(
 
 
 _CHUNK = 50_000  # rows per set-based statement: a few MB of parameters
+# PostgreSQL plans an UPDATE joined to 50,000 unnested rows as a hash join over the
+# whole invoices table; 5,000 at a time it probes the primary key (a third faster
+# over 1,000,000 invoices).
+_PG_UPDATE_CHUNK = 5_000
 
 # The status that follows a new open amount ``:new`` (``_status_expression`` in SQL
 # text, for the set-based statements below).
@@ -180,7 +184,7 @@ async def _apply_incrementally(
     known = {i: _cents(open_before[i]) for i in inserted if i in open_before and open_before[i] > 0}
     updates = sorted((i, old, max(0, old - inserted[i])) for i, old in known.items())
     updated = 0
-    for chunk in batched(updates, _CHUNK):
+    for chunk in batched(updates, _PG_UPDATE_CHUNK if dialect == "postgresql" else _CHUNK):
         if dialect == "postgresql":
             statement = text(_UPDATE_SQL[dialect]).bindparams(
                 bindparam("ids", [r[0] for r in chunk], type_=ARRAY(Integer)),
