@@ -126,3 +126,41 @@ def test_background_reader_reports_problems_and_failures(tmp_path: Path) -> None
         pytest.raises(RuntimeError, match="reading the import files failed"),
     ):
         list(batches)
+
+
+def test_lines_split_by_hand_equal_the_csv_module(tmp_path: Path) -> None:
+    import csv
+
+    from adapters.imports.csv_invoices import _records
+
+    text = (
+        "a;b;c\r\n"
+        'q;"semi;colon";"two\nlines"\n'
+        "plain; spaced ;\n"
+        "\n"
+        '5" screen;x;y\r'
+        '"open quote;to the end\n'
+    )
+    path = tmp_path / "t.csv"
+    path.write_text(text, newline="")
+    with path.open(newline="") as handle:
+        expected = list(csv.reader(handle, delimiter=";"))
+    with path.open(newline="") as handle:
+        handle.readline()  # the header, as read_csv_rows does
+        got = list(_records(handle, ";"))
+    assert [fields for _line, fields in got] == [f or [""] for f in expected[1:]]
+    assert [line for line, _fields in got] == [3, 4, 5, 6, 7]
+
+
+def test_a_problem_after_a_quoted_multi_line_field_names_the_right_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text(
+        HEADER
+        + 'F-1;C1;"Jan\nPeeters";;2026-02-01;;10;;;;;"a; b"\n'
+        + "F-2;C1;Jan Peeters;;2026-02-01;;tien;;;;;\n"
+    )
+    first, problem = _rows(path)
+    assert first.debtor.name == "Jan\nPeeters"  # type: ignore[union-attr]
+    assert first.description == "a; b"  # type: ignore[union-attr]
+    assert first.source == "x.csv:3"  # type: ignore[union-attr]
+    assert problem == Problem("x.csv", "line 4, column amount", "not an amount: 'tien'")
