@@ -4,12 +4,15 @@
       1. every line gets its identity; lines already stored (or twice in this
          import: overlapping statements, a camt.054 then its camt.053) are duplicates
       2. the invoice-number keys are brought up to date (new or renumbered invoices)
-      3. credits are matched a batch at a time: the invoices, debtor IBANs and
-         amounts a batch may concern are loaded in a few queries, then each line is
-         decided in memory (``domain.reconciliation.match_line``); what is applied
-         goes to ``adapters.db.ledger.apply_allocations`` once per batch
-      4. the transactions are stored with their decision; candidates of the lines
-         left to staff, and overpayments as debtor credits, beside them
+      3. the invoices, debtor IBANs and amounts the whole statement may concern are
+         loaded in a few set-based queries (``load_index``: each chunk of up to
+         50,000 values bound as one parameter), then each credit is decided in
+         memory, in statement order (``domain.reconciliation.match_line``)
+      4. what is applied goes to ``adapters.db.allocations.apply_allocations`` in
+         one go, with the open amounts read in step 3 (no sums re-read), while the
+         transaction rows are built; they are then bound straight to the driver
+         (``executemany`` on SQLite, ``COPY`` on PostgreSQL); candidates of the
+         lines left to staff, and overpayments as debtor credits, beside them
       5. a reversed credit (camt RvslInd, CODA R-transaction) finds the payment it
          undoes and reopens what that payment had paid
 
@@ -18,6 +21,7 @@ A problem anywhere rolls the whole import back: all or nothing.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import sqlite3
@@ -262,29 +266,21 @@ async def import_statements_in(
                     reason=decision.reason,
                 )
             )
-    # The open amounts were read in this transaction and nothing deleted an
-    # allocation since: each is lowered by what is inserted, no sums re-read.
     lap = result._lap("matching", lap)
-    await apply_allocations(conn, items, open_before=open_before)
-    lap = result._lap("allocating", lap)
 
-    # 4. store the transactions with their decisions
-    rows = []
-    day = _bound(conn.dialect, bank_transactions.c.booking_date)
-    created_at = _bound(conn.dialect, bank_transactions.c.created_at)(now)
-    for n, line, identity in new:
-        decision = result.decisions.get(identity)
-        row = _transaction_row(statement_ids[n], line, identity, decision, created_at, day)
-        rows.append(row)
-        status = row[_STATUS]
-        if status == Outcome.MATCHED:
-            result.matched += 1
-        elif status == Outcome.PARTIALLY_MATCHED:
-            result.partially_matched += 1
-        elif status == Outcome.TO_REVIEW:
-            result.to_review += 1
-        else:
-            result.not_payments += 1
+    # 4. allocate, and store the transactions with their decisions.  The open
+    # amounts were read in this transaction and nothing deleted an allocation
+    # since: each is lowered by what is inserted, no sums re-read.  The database
+    # does that work in its own thread (SQLite) or server (PostgreSQL) while
+    # Python builds the transaction rows, rather than one after the other.
+    allocating = asyncio.ensure_future(apply_allocations(conn, items, open_before=open_before))
+    try:
+        rows = await _transaction_rows(conn, new, statement_ids, result, now)
+    except BaseException:
+        await asyncio.wait([allocating])
+        raise
+    await allocating
+    lap = result._lap("allocating (and building the rows)", lap)
     await _insert_rows(conn, bank_transactions.name, _TRANSACTION_COLUMNS, rows)
     needed = [
         identity
@@ -364,6 +360,39 @@ async def _insert_rows(
         raise IntegrityError(statement, None, exc) from exc
     except sqlite3.OperationalError as exc:
         raise OperationalError(statement, None, exc) from exc
+
+
+async def _transaction_rows(
+    conn: AsyncConnection,
+    new: Sequence[tuple[int, StatementLine, str]],
+    statement_ids: Sequence[int],
+    result: ImportResult,
+    now: datetime,
+) -> list[tuple[Any, ...]]:
+    """The rows of ``bank_transactions``, counted into ``result`` by outcome.
+
+    It hands the event loop back every few thousand rows, so that the statements
+    running meanwhile (``apply_allocations``) go on to their next one.
+    """
+    rows = []
+    day = _bound(conn.dialect, bank_transactions.c.booking_date)
+    created_at = _bound(conn.dialect, bank_transactions.c.created_at)(now)
+    for n, line, identity in new:
+        decision = result.decisions.get(identity)
+        row = _transaction_row(statement_ids[n], line, identity, decision, created_at, day)
+        rows.append(row)
+        status = row[_STATUS]
+        if status == Outcome.MATCHED:
+            result.matched += 1
+        elif status == Outcome.PARTIALLY_MATCHED:
+            result.partially_matched += 1
+        elif status == Outcome.TO_REVIEW:
+            result.to_review += 1
+        else:
+            result.not_payments += 1
+        if len(rows) % 5000 == 0:
+            await asyncio.sleep(0)
+    return rows
 
 
 def _transaction_row(
