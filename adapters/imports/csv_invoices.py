@@ -413,10 +413,15 @@ def _rows(
     debtor data recognises at no cost.  One loop with everything in local
     variables: this runs a million times for a large export.
     """
-    # Absent columns read the padding slot past the header's width.
-    wanted = itemgetter(*(index.get(c, width) for c in _INVOICE_COLUMNS + _DEBTOR_COLUMNS))
+    # Only the file's columns are read and stripped; ``canonical`` then puts them
+    # in _INVOICE_COLUMNS + _DEBTOR_COLUMNS order, "" for the absent ones.
+    order = _INVOICE_COLUMNS + _DEBTOR_COLUMNS
+    present = [c for c in order if c in index]  # at least the REQUIRED ones
+    wanted = itemgetter(*(index[c] for c in present))
+    canonical = itemgetter(*(present.index(c) if c in index else len(present) for c in order))
+    absent = ("",)
     split = len(_INVOICE_COLUMNS)
-    padding = [""] * (width + 1)
+    padding = [""] * width
     dates: dict[str, tuple[date, str]] = {}
     # debtor code -> (its columns' raw text joined, the checked record or the
     # problem): one string rather than a tuple of twelve keeps 200,000 debtors
@@ -425,11 +430,9 @@ def _rows(
     separators = len(_DEBTOR_COLUMNS) - 1
     strip, new_row, blake2b = str.strip, _new_row, hashlib.blake2b
     for line, fields in records:
-        if len(fields) == width:
-            fields.append("")
-        elif len(fields) < width:
+        if len(fields) < width:
             fields += padding[len(fields) :]
-        values = tuple(map(strip, wanted(fields)))
+        values = canonical(tuple(map(strip, wanted(fields))) + absent)
         (
             number,
             kind_raw,
