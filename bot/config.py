@@ -89,6 +89,18 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise UserError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """A yes/no setting: 1/true/yes/on or 0/false/no/off; unset is ``default``."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise UserError(f"{name} must be 1 or 0 (true or false), not {raw!r}")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     tz_name = env.get("RELANCE_TIMEZONE", "Europe/Brussels")

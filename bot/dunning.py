@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import dunning_repo
 from adapters.db.dunning_repo import InvoiceFacts, OutgoingMessage
-from bot.config import Creditor, Settings
+from bot.config import Creditor, Settings, env_flag
 from bot.errors import UserError
 from bot.templating import environment
 from domain import legal
@@ -117,17 +117,6 @@ def _decimal(env: Mapping[str, str], name: str) -> Decimal | None:
     return value
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"{name} must be true or false, not {raw!r}")
-
-
 def terms_from_env(env: Mapping[str, str]) -> CreditorTerms:
     """The creditor's late-payment terms, from the environment (README, "Dunning").
 
@@ -139,10 +128,10 @@ def terms_from_env(env: Mapping[str, str]) -> CreditorTerms:
     """
     return CreditorTerms(
         interest_rate=_decimal(env, "RELANCE_INTEREST_RATE"),
-        legal_interest=_flag(env, "RELANCE_LEGAL_INTEREST", True),
+        legal_interest=env_flag(env, "RELANCE_LEGAL_INTEREST", True),
         penalty_percent=_decimal(env, "RELANCE_PENALTY_PERCENT"),
         penalty_minimum=_decimal(env, "RELANCE_PENALTY_MINIMUM") or Decimal("0.00"),
-        flat_compensation=_flag(env, "RELANCE_FLAT_COMPENSATION", True),
+        flat_compensation=env_flag(env, "RELANCE_FLAT_COMPENSATION", True),
     )
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.conversation_schema import messages
 from adapters.db.dunning_schema import outbox
-from bot.config import Settings
+from bot.config import Settings, env_flag
 from bot.errors import UserError
 from bot.web.keys import ENGINE, SETTINGS
 
@@ -77,17 +77,6 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise UserError(f"{name} must be 1 or 0, not {raw!r}")
-
-
 def load_channel_options(env: Mapping[str, str] | None = None) -> ChannelOptions:
     env = os.environ if env is None else env
     mode = env.get("TELEGRAM_MODE", "polling").strip().lower() or "polling"
@@ -103,8 +92,8 @@ def load_channel_options(env: Mapping[str, str] | None = None) -> ChannelOptions
         telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL", ""),
         telegram_webhook_secret=secret,
         imap_folder=env.get("IMAP_FOLDER", "INBOX") or "INBOX",
-        imap_ssl=_flag(env, "IMAP_SSL", False),
-        imap_idle=_flag(env, "IMAP_IDLE", True),
+        imap_ssl=env_flag(env, "IMAP_SSL", False),
+        imap_idle=env_flag(env, "IMAP_IDLE", True),
         imap_poll_seconds=_number(env, "IMAP_POLL_SECONDS", 60.0),
         outbox_interval_seconds=_number(env, "OUTBOX_INTERVAL_SECONDS", 2.0),
     )
