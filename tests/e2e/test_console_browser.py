@@ -6,7 +6,9 @@ conversation over, answers (the debtor's Telegram receives it), sees the debtor'
 next message arrive live, resolves the dispute with a partial credit note and
 hands back; the bot answers the next message.  Refusals: a wrong password, a POST
 without the CSRF token, an agent trying a manager's action, an expired session.
-The screenshots in ``docs/`` come from this test.
+The screenshots in ``docs/`` come from this test: it writes them there when
+``RELANCE_SCREENSHOTS_TO_DOCS=1``, and into its temporary folder otherwise (a
+test run leaves the working tree as it found it).
 
 Chromium is Debian's (``/usr/bin/chromium``) driven by Playwright; nothing is
 downloaded.  SQLite only: the storage paths are covered on both databases by
@@ -16,6 +18,7 @@ downloaded.  SQLite only: the storage paths are covered on both databases by
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -49,6 +52,12 @@ ARGS = [
     "--no-first-run",
 ]
 DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _screenshots(tmp_path: Path) -> Path:
+    return DOCS if os.environ.get("RELANCE_SCREENSHOTS_TO_DOCS") == "1" else tmp_path
+
+
 PASSWORD = "correct horse battery"
 CHAT = 5151
 
@@ -121,7 +130,7 @@ async def _sign_in(page: object, base: str, login: str, password: str = PASSWORD
 
 
 async def test_dispute_over_telegram_handled_in_the_console(
-    ledger: AsyncEngine, fake: FakeTelegram
+    ledger: AsyncEngine, fake: FakeTelegram, tmp_path: Path
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -135,7 +144,8 @@ async def test_dispute_over_telegram_handled_in_the_console(
     )
     options = ChannelOptions(outbox_interval_seconds=0.05, recover_interval_seconds=3600)
     token = await _link_token(ledger)
-    DOCS.mkdir(exist_ok=True)
+    shots = _screenshots(tmp_path)
+    shots.mkdir(exist_ok=True)
 
     async with serving(settings, ledger, options), playwright_api.async_playwright() as pw:
         # The debtor links the chat and disputes an invoice on Telegram.
@@ -171,7 +181,7 @@ async def test_dispute_over_telegram_handled_in_the_console(
         assert "Dispute" in await row.inner_text()
         assert "Boulangerie Dupont SRL" in await row.inner_text()
         assert "telegram" in await row.inner_text()
-        await page.screenshot(path=str(DOCS / "console-inbox.png"), full_page=True)
+        await page.screenshot(path=str(shots / "console-inbox.png"), full_page=True)
 
         # Take over and answer: the reply leaves through the debtor's Telegram chat.
         await row.locator("a.reason").click()
@@ -204,7 +214,7 @@ async def test_dispute_over_telegram_handled_in_the_console(
         assert (inv.disputed, inv.open_amount) == (False, Decimal("250.00"))
         assert (note.kind, note.amount) == ("credit_note", Decimal("150.00"))
         assert "credit note INV-1-CN1" in await page.inner_text("#timeline")
-        await page.screenshot(path=str(DOCS / "console-conversation.png"), full_page=True)
+        await page.screenshot(path=str(shots / "console-conversation.png"), full_page=True)
 
         # Hand back: the bot answers the next message again.
         await page.click("#hand-back")
@@ -217,7 +227,7 @@ async def test_dispute_over_telegram_handled_in_the_console(
         await page.goto(f"{base}/console/overview")
         assert await page.locator("svg.chart").count() == 4
         assert "€" in await page.inner_text("#open-total")
-        await page.screenshot(path=str(DOCS / "console-overview.png"), full_page=True)
+        await page.screenshot(path=str(shots / "console-overview.png"), full_page=True)
 
         # A POST without the CSRF token is refused, even from a signed-in browser.
         status = await page.evaluate(
