@@ -616,6 +616,11 @@ class _Turn:
                     .values(disputed=True, updated_at=datetime.now(UTC))
                 )
                 await refresh_open_amounts(self.conn, list(action.invoice_ids))
+                # The debtor said which: the others need not wait any more (a
+                # dispute that named none paused the whole debtor).
+                await dunning_repo.release_hold(
+                    self.conn, debtor_id=self.debtor_id, reason="dispute", released_by="bot"
+                )
                 for invoice_id in action.invoice_ids:
                     await dunning_repo.add_hold(
                         self.conn,

@@ -10,6 +10,11 @@ one transaction.  Examples (debtor with INV-1 open 400.00, today 2026-03-10):
     (then) "le 20"                             -> RecordPromise(400.00, 2026-03-20)
     dispute "jamais reçu la marchandise"       -> MarkDisputed(INV-1), Escalate(dispute),
                                                   reply dispute_ack
+    dispute naming none, with INV-1 and INV-2  -> Pause(debtor, 14 days), Escalate(dispute),
+                                                  reply dispute_which (a button per invoice),
+                                                  pending=dispute_which
+    (then) "INV-2"                             -> MarkDisputed(INV-2) (the debtor's pause
+                                                  is released), reply dispute_ack
     already_paid "payé hier"                   -> Pause(7 days), reply already_paid_ack
     unknown sender on email                    -> Escalate(unknown_sender), reply
                                                   unknown_sender (says nothing of a debt)
@@ -113,6 +118,10 @@ class ConversationPolicy:
     promise_max_days: int = 30  # a later date is a plan, not a promise
     paid_claim_pause_days: int = 7  # time for the payment to show on a statement
     hardship_pause_days: int = 14
+    # A dispute that names no invoice, of a debtor with several: all reminders
+    # wait this long for the debtor's answer or a colleague's look, none is
+    # marked disputed on a guess.
+    dispute_unnamed_pause_days: int = 14
     misunderstood_before_escalation: int = 2
     # What the agent may agree alone, per debtor segment (business / consumer).
     plan_policies: dict[str, PaymentPlanPolicy] = field(default_factory=default_policies)
@@ -223,6 +232,11 @@ def is_angry(text: str) -> bool:
 
 def focus(message: Understanding, debtor: DebtorContext) -> tuple[OpenInvoice, ...]:
     """The invoices a message is about: those it names, else every open one."""
+    return named_invoices(message, debtor) or debtor.invoices
+
+
+def named_invoices(message: Understanding, debtor: DebtorContext) -> tuple[OpenInvoice, ...]:
+    """The debtor's invoices the message names (number or structured reference)."""
     named = {v.replace(" ", "").upper() for v in message.values("invoice_number")}
     references = set(message.values("reference"))
     chosen = tuple(
@@ -237,7 +251,7 @@ def focus(message: Understanding, debtor: DebtorContext) -> tuple[OpenInvoice, .
         # what this debtor owes makes even a short "INV-1" unambiguous.
         text = message.text.upper()
         chosen = tuple(i for i in debtor.invoices if _mentions(text, i.number.upper()))
-    return chosen or debtor.invoices
+    return chosen
 
 
 def _mentions(text: str, word: str) -> bool:
@@ -314,6 +328,13 @@ def decide(
             return _with(_promise(message, debtor, state, today, policy, when), extra)
         if intent == "deny":
             return _with(Decision((Reply("promise_declined", choices=MENU),), state=state), extra)
+
+    # "Which invoice do you dispute?" -> "INV-2" (typed, or its button).
+    note = state.pop("dispute_note", "")
+    if pending == "dispute_which":
+        which = named_invoices(message, debtor)
+        if which:
+            return _with(_disputed(which, f"{note}\n{message.text}"[:500].strip(), state), extra)
 
     # A plan we offered is answered: "/plan_choice{"option": 2}", "2", "oui", "non".
     offered = state.pop("plan", None)
@@ -685,8 +706,32 @@ def _dispute(
     today: date,
     policy: ConversationPolicy,
 ) -> Decision:
-    invoices = focus(message, debtor)
     note = message.text[:500]
+    invoices = named_invoices(message, debtor)
+    if not invoices and len(debtor.invoices) > 1:
+        # Which one?  Reminders wait for all of them meanwhile, and a colleague
+        # is told; the answer (a number, or a button) marks the invoice disputed.
+        state["pending"] = "dispute_which"
+        state["dispute_note"] = note
+        until = today + timedelta(days=policy.dispute_unnamed_pause_days)
+        return Decision(
+            (
+                Reply(
+                    "dispute_which",
+                    _summary(debtor.invoices) | {"until": until},
+                    choices=tuple(
+                        Choice("invoice", i.number, (("number", i.number),))
+                        for i in debtor.invoices
+                    ),
+                ),
+            ),
+            (Pause("dispute", until, (), note), Escalate("dispute", note)),
+            state,
+        )
+    return _disputed(invoices or debtor.invoices, note, state)
+
+
+def _disputed(invoices: tuple[OpenInvoice, ...], note: str, state: dict[str, Any]) -> Decision:
     return Decision(
         (Reply("dispute_ack", _summary(invoices)),),
         (MarkDisputed(tuple(i.id for i in invoices), note), Escalate("dispute", note)),

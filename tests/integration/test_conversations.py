@@ -115,6 +115,36 @@ async def test_webchat_says_nothing_before_linking_then_records_a_promise(
     assert "plus valable" in other[0].text
 
 
+async def test_a_dispute_naming_no_invoice_asks_which_then_marks_the_answer(
+    ledger: AsyncEngine,
+) -> None:
+    service = _service(ledger)
+    token = await _link_token(ledger, "C1")  # INV-1 and INV-2 open
+    await service.receive(webchat("s7", f"/start {token}", 1))
+    asked = await service.receive(webchat("s7", "Je conteste le montant facturé.", 2))
+    assert "Quelle facture contestez-vous" in asked[0].text
+    assert [c.title for c in asked[0].choices] == ["Facture INV-1", "Facture INV-2"]
+    debtor_hold = (dunning_holds.c.reason == "dispute") & dunning_holds.c.debtor_id.isnot(None)
+    assert (
+        await _count(ledger, dunning_holds, debtor_hold, dunning_holds.c.released_at.is_(None)) == 1
+    )
+    assert await _count(ledger, invoices, invoices.c.disputed.is_(True)) == 0
+    assert await _count(ledger, escalations, escalations.c.reason == "dispute") == 1
+
+    answered = await service.receive(webchat("s7", asked[0].choices[1].payload, 3))
+    assert "INV-2" in answered[0].text
+    async with ledger.connect() as conn:
+        status = dict((await conn.execute(select(invoices.c.number, invoices.c.status))).all())
+    assert status == {"INV-1": "open", "INV-2": "disputed", "F-9": "open"}
+    # INV-1's reminders need not wait any more; INV-2's wait for the dispute.
+    assert (
+        await _count(ledger, dunning_holds, debtor_hold, dunning_holds.c.released_at.is_(None)) == 0
+    )
+    invoice_hold = (dunning_holds.c.reason == "dispute") & dunning_holds.c.invoice_id.isnot(None)
+    assert await _count(ledger, dunning_holds, invoice_hold) == 1
+    assert await _count(ledger, escalations, escalations.c.reason == "dispute") == 1
+
+
 async def test_email_reply_from_known_address_dispute_is_recorded_and_escalated(
     ledger: AsyncEngine,
 ) -> None:

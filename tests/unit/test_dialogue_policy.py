@@ -124,6 +124,36 @@ def test_low_confidence_twice_goes_to_staff() -> None:
 def test_anger_is_escalated_and_still_answered() -> None:
     decision = decide(said("dispute", "C'est une arnaque, j'appelle mon avocat"), DEBTOR, {}, TODAY)
     assert {e.reason for e in decision.escalations} == {"dispute", "angry"}
+    # Answered: two invoices open and none named, so it asks which one.
+    assert decision.replies[0].template == "dispute_which"
+
+
+def test_a_dispute_naming_no_invoice_asks_which_and_marks_none_on_a_guess() -> None:
+    decision = decide(said("dispute", "Je conteste le montant facturé."), DEBTOR, {}, TODAY)
+    reply = decision.replies[0]
+    assert reply.template == "dispute_which"
+    assert [c.payload for c in reply.choices] == ["INV-1", "INV-2"]
+    assert not [a for a in decision.actions if isinstance(a, MarkDisputed)]
+    pauses = [a for a in decision.actions if isinstance(a, Pause)]
+    assert pauses == [Pause("dispute", date(2026, 3, 24), (), "Je conteste le montant facturé.")]
+    assert [e.reason for e in decision.escalations] == ["dispute"]
+    assert decision.state["pending"] == "dispute_which"
+
+    answer = decide(said("inform", "INV-2", invoice_number="INV-2"), DEBTOR, decision.state, TODAY)
+    marked = [a for a in answer.actions if isinstance(a, MarkDisputed)]
+    assert [m.invoice_ids for m in marked] == [(2,)]
+    assert marked[0].note == "Je conteste le montant facturé.\nINV-2"
+    assert answer.replies[0].template == "dispute_ack"
+    assert "pending" not in answer.state
+
+
+def test_a_dispute_of_a_debtor_with_one_invoice_is_about_that_one() -> None:
+    from dataclasses import replace
+
+    single = replace(DEBTOR, invoices=DEBTOR.invoices[:1])
+    decision = decide(said("dispute", "Je conteste le montant facturé."), single, {}, TODAY)
+    marked = [a for a in decision.actions if isinstance(a, MarkDisputed)]
+    assert [m.invoice_ids for m in marked] == [(1,)]
     assert decision.replies[0].template == "dispute_ack"
 
 
