@@ -149,24 +149,24 @@ class _Connection(AsyncAdapt_aiosqlite_connection):
             return True
 
     def commit(self) -> None:
-        if self._inline:
-            self._inline = False
-            try:
-                self._connection._conn.commit()
-            except Exception as error:
-                self._handle_exception(error)
-        elif self._in_transaction():
+        if self._end_inline("commit") is None and self._in_transaction():
             super().commit()
 
     def rollback(self) -> None:
-        if self._inline:
-            self._inline = False
-            try:
-                self._connection._conn.rollback()
-            except Exception as error:
-                self._handle_exception(error)
-        elif self._in_transaction():
+        if self._end_inline("rollback") is None and self._in_transaction():
             super().rollback()
+
+    def _end_inline(self, how: str) -> bool | None:
+        """End a begin_writing() transaction here and now: True; None when the
+        transaction is not one (the caller goes through aiosqlite's thread)."""
+        if not self._inline:
+            return None
+        self._inline = False
+        try:
+            getattr(self._connection._conn, how)()
+        except Exception as error:
+            self._handle_exception(error)
+        return True
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
