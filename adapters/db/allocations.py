@@ -95,8 +95,8 @@ async def apply_allocations(
 
 _CHUNK = 50_000  # rows per set-based statement: a few MB of parameters
 # PostgreSQL plans an UPDATE joined to 50,000 unnested rows as a hash join over the
-# whole invoices table; 5,000 at a time it probes the primary key (a third faster
-# over 1,000,000 invoices).
+# whole invoices table; 5,000 at a time it probes the primary key (25-30 % faster
+# alone over 1,000,000 invoices; inside a whole import, within the noise).
 _PG_UPDATE_CHUNK = 5_000
 
 # The status that follows a new open amount ``:new`` (``_status_expression`` in SQL
