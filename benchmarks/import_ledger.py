@@ -5,9 +5,12 @@
 
 Generates a CSV as an accounting export writes it (semicolons, decimal comma,
 day-first dates), then imports it with ``relance import invoices`` into a fresh
-SQLite file and into a fresh database on a private PostgreSQL server, each in its
-own process so that its peak memory (ru_maxrss) is its own, and re-imports it once
-(everything unchanged).  Target: >= 50,000 invoices/s into SQLite, peak < 500 MB.
+SQLite file and into a fresh database on a private PostgreSQL server, and
+re-imports it once (everything unchanged).  Each import is a command of its own:
+its time is the command's, start to exit; its peak memory is that of the command
+and its file-reading process together; "CPU s" is both processes' CPU time (on a
+shared machine, a wall time well above CPU / 2 means the cores were busy with
+something else).  Target: >= 50,000 invoices/s into SQLite, peak < 500 MB.
 """
 
 from __future__ import annotations

@@ -531,7 +531,7 @@ def _rows(
         if seen is None or seen[0] != key:
             seen = debtors[debtor_code] = (key, _debtor(debtor_raw))
         debtor = seen[1]
-        if type(debtor) is tuple:
+        if not isinstance(debtor, DebtorRecord):
             yield Problem(name, f"line {line}, column {debtor[0]}", debtor[1])
             continue
         yield new_row(
@@ -576,7 +576,7 @@ def _rows(
 
 def _new_row(values: tuple[object, ...]) -> DocumentRow:
     # tuple.__new__ skips the NamedTuple's keyword-handling constructor (4x faster).
-    return tuple.__new__(DocumentRow, values)  # type: ignore[type-var, return-value]
+    return tuple.__new__(DocumentRow, values)
 
 
 def _debtor(raw: tuple[str, ...]) -> DebtorRecord | tuple[str, str]:
@@ -634,7 +634,7 @@ def _debtor(raw: tuple[str, ...]) -> DebtorRecord | tuple[str, str]:
         return (column, str(exc))
     # tuple.__new__: the NamedTuple's keyword-handling constructor costs half the
     # time of checking a debtor.
-    return tuple.__new__(  # type: ignore[type-var, return-value]
+    return tuple.__new__(
         DebtorRecord,
         (
             code,

@@ -71,7 +71,7 @@ def _batch(
     read: int,
 ) -> Batch:
     records = {code: tuple.__new__(DebtorRecord, fields) for code, fields in debtors.items()}
-    return Batch(rows, records, problems, more_problems, read)  # type: ignore[arg-type]
+    return Batch(rows, records, problems, more_problems, read)
 
 
 class Checker:
