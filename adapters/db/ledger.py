@@ -730,6 +730,8 @@ async def _upsert_debtors(
     """
     known = known or {}
     lookup = list(records) if not fresh else [code for code in records if code in known]
+    if not lookup and fresh and allocate is not None:
+        return await _insert_new_debtors(conn, state, records, allocate)
     existing = {}
     if lookup:
         existing = {
@@ -802,6 +804,51 @@ async def _upsert_debtors(
             )
             ids.update({code: debtor_id for debtor_id, code in result.all()})
     await _add_contacts(conn, records, ids, created)
+    return ids
+
+
+async def _insert_new_debtors(
+    conn: AsyncConnection,
+    state: _ImportState,
+    records: dict[str, DebtorRecord],
+    allocate: Callable[[int], int],
+) -> dict[str, int]:
+    """``_upsert_debtors`` when all of them are new and their ids ours to give (a
+    bulk import into an empty SQLite ledger): no look-up, no comparison."""
+    first = allocate(len(records))
+    now = _DriverValues(debtors.c.created_at.type._cached_bind_processor(conn.dialect))[state.now]
+    ids = {code: first + i for i, code in enumerate(records)}
+    rows = [
+        (
+            first + i,
+            code,
+            record.name,
+            record.kind or ("business" if record.enterprise_number else "consumer"),
+            record.language or language_from_address(record.country, record.postcode) or "fr",
+            record.enterprise_number,
+            record.phone,
+            record.street or "",
+            record.postcode or "",
+            record.city or "",
+            record.country or "BE",
+        )
+        for i, (code, record) in enumerate(records.items())
+    ]
+    same = {
+        "content_hash": "",
+        "import_token": state.token,
+        "source_line": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    await _insert_rows(conn, debtors, ("id", *_NEW_DEBTOR_COLUMNS), rows, same)
+    for table, attr in ((debtor_emails, "emails"), (debtor_ibans, "ibans")):
+        contacts = [
+            (ids[code], value)
+            for code, record in records.items()
+            for value in dict.fromkeys(getattr(record, attr))
+        ]
+        await _insert_rows(conn, table, ("debtor_id", attr[:-1]), contacts)
     return ids
 
 
