@@ -73,7 +73,7 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     __slots__ = ("_description", "_lastrowid", "_rowcount")
 
-    def __init__(self, adapt_connection: _Connection) -> None:
+    def __init__(self, adapt_connection: Any) -> None:  # a _Connection
         # No aiosqlite cursor is opened: _run opens and closes its own.
         self._adapt_connection = adapt_connection
         self._connection = adapt_connection._connection
