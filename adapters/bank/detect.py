@@ -15,9 +15,10 @@ import re
 import zipfile
 from pathlib import Path
 
-from adapters.bank import StatementError, collector_paused
+from adapters.bank import StatementError
 from adapters.bank.camt import looks_like_camt, parse_camt
 from adapters.bank.coda import looks_like_coda, parse_coda
+from adapters.collector import collector_paused
 from domain.statement import ParsedStatement, with_distinct_identities
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, not in memory

@@ -52,7 +52,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters.bank import collector_paused
+from adapters.collector import collector_paused
 from adapters.db.allocations import apply_allocations, reverse_allocations
 from adapters.db.bank_schema import (
     bank_invoice_keys,

@@ -31,7 +31,6 @@ did not record itself, so a payment both systems know is not counted twice.
 
 from __future__ import annotations
 
-import gc
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -43,6 +42,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.collector import collector_paused
 from adapters.db.allocations import apply_allocations, refresh_open_amounts
 from adapters.db.schema import (
     allocations,
@@ -155,13 +155,8 @@ async def import_batches(
     state = _ImportState(token=uuid.uuid4().hex, now=_now())
     # The import's state only grows (every debtor's id) and makes no reference
     # cycles; the cyclic GC would re-scan it ever more often (-10 % time).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         await _run_import(engine, batches, state, progress)
-    finally:
-        if collecting:
-            gc.enable()
     return state.summary
 
 
