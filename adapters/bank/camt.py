@@ -20,10 +20,20 @@ says nothing booked.
 A batch entry becomes one line per ``TxDtls`` when every detail has its amount and
 they add up to the entry; otherwise it stays one line carrying every remittance
 text, so nothing is counted twice and nothing is lost.
+
+The document is read as a stream (``iterparse``): each ``Ntry`` is turned into
+lines when its end tag is read and then dropped, so memory holds one entry, not
+the whole statement (a 200,000-entry camt.053 took about 1 GB as a tree).  The
+lines and refusals are those of reading the whole tree: a refusal is raised only
+once the rest of the document is known to be well-formed, and a statement whose
+account or identification comes after its entries (which the schema does not
+allow) is read again as a whole tree.
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -66,13 +76,16 @@ def _local(tag: str) -> str:
 
 
 def _flatten(
-    element: etree._Element,
+    element: Iterable[etree._Element],
     prefix: str,
     out: Fields,
     skip: str = "",
     skipped: list[etree._Element] | None = None,
 ) -> Fields:
     """Every leaf below ``element`` as ``{"RltdPties/Dbtr/Nm": [text, ...]}``.
+
+    ``element`` may also be a list of sibling elements, read as if they were the
+    children of one element.
 
     One walk of the subtree, namespaces dropped on the way: a statement of 200,000
     entries is read in seconds this way, where one ``find`` per field took ten
@@ -145,22 +158,74 @@ class _Reader:
             raise self.fail(f"{where}/{element}", f"not a date: {raw!r}") from None
 
 
+# Parser hardening, the same for the stream and the whole tree: no network, no
+# entity expansion; huge_tree lets a large statement's long texts through.
+_HARDENING = {"resolve_entities": False, "no_network": True, "huge_tree": True}
+_STREAMED = ("{*}Ntry", *(f"{{*}}{item}" for item, _ in _ROOTS.values()))
+
+
 def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[StatementLine]]:
     """(format, booked lines) of a camt.052/053/054 document."""
     reader = _Reader(source)
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+    try:
+        streamed = _Stream(reader).read(data)
+    except etree.XMLSyntaxError as exc:
+        # The stream's push parser words some errors differently (or names no line):
+        # a second reading that builds no tree gives the error reading the whole
+        # document gives.
+        _refuse_malformed(reader, data, exc)
+        streamed = None
+    if streamed is None:
+        return _parse_tree(reader, data)
+    return streamed
+
+
+class _NoTree:
+    """A parser target that keeps nothing: only well-formedness is checked."""
+
+    def close(self) -> None:
+        return None
+
+
+def _refuse_malformed(reader: _Reader, data: bytes, exc: etree.XMLSyntaxError) -> None:
+    parser = etree.XMLParser(target=_NoTree(), **_HARDENING)
+    try:
+        etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as again:
+        exc = again
+    else:
+        return  # well-formed after all: the whole tree is read and says what is wrong
+    raise _syntax_refusal(reader, exc) from None
+
+
+def _syntax_refusal(reader: _Reader, exc: etree.XMLSyntaxError) -> StatementError:
+    return reader.fail(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}")
+
+
+def _document(root: etree._Element) -> etree._Element | None:
+    """The Document read: the root, or the first one inside an envelope."""
+    if _local(root.tag) == "Document":
+        return root
+    # Some channels wrap the message with its business application header
+    # (<Envelope><AppHdr/><Document/></Envelope>): read the Document inside.
+    return next((e for e in root.iter() if _local(str(e.tag)) == "Document"), None)
+
+
+def _message(document: etree._Element) -> etree._Element | None:
+    return next((c for c in document if isinstance(c.tag, str) and _local(c.tag) in _ROOTS), None)
+
+
+def _parse_tree(reader: _Reader, data: bytes) -> tuple[str, list[StatementLine]]:
+    """The whole document as one tree: the reading the stream must equal."""
+    parser = etree.XMLParser(**_HARDENING)
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise reader.fail(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}") from None
-    if _local(root.tag) != "Document":
-        # Some channels wrap the message with its business application header
-        # (<Envelope><AppHdr/><Document/></Envelope>): read the Document inside.
-        inner = next((e for e in root.iter() if _local(str(e.tag)) == "Document"), None)
-        if inner is None:
-            raise reader.fail(f"/{_local(root.tag)}", "not an ISO 20022 Document")
-        root = inner
-    message = next((c for c in root if isinstance(c.tag, str) and _local(c.tag) in _ROOTS), None)
+        raise _syntax_refusal(reader, exc) from None
+    document = _document(root)
+    if document is None:
+        raise reader.fail(f"/{_local(root.tag)}", "not an ISO 20022 Document")
+    message = _message(document)
     if message is None:
         raise reader.fail(
             "/Document", "no BkToCstmrStmt, BkToCstmrDbtCdtNtfctn or BkToCstmrAcctRpt"
@@ -175,10 +240,16 @@ def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[St
     return fmt, lines
 
 
-def _statement(
-    reader: _Reader, statement: etree._Element, path: str, booked_by_default: bool
-) -> list[StatementLine]:
-    head = _flatten(statement, "", {}, skip="Ntry")
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """What a statement's lines take from it."""
+
+    account: str
+    currency: str
+    name: str
+
+
+def _head(reader: _Reader, head: Fields, path: str) -> _Head:
     if not any(k.startswith("Acct/") for k in head):
         raise reader.fail(path, "no Acct")
     iban = _first(head, "Acct/Id/IBAN").upper() or _first(head, "Acct/Id/Othr/Id")
@@ -186,32 +257,203 @@ def _statement(
         raise reader.fail(f"{path}/Acct/Id", "no IBAN or Othr/Id")
     currency = _first(head, "Acct/Ccy")
     name = _first(head, "Id", "ElctrncSeqNb")
-    account = iban.replace(" ", "")
+    return _Head(iban.replace(" ", ""), currency, name)
+
+
+def _statement(
+    reader: _Reader, statement: etree._Element, path: str, booked_by_default: bool
+) -> list[StatementLine]:
+    head = _head(reader, _flatten(statement, "", {}, skip="Ntry"), path)
     lines: list[StatementLine] = []
     number = 0
     for entry in statement:
         if not isinstance(entry.tag, str) or _local(entry.tag) != "Ntry":
             continue
         number += 1
-        where = f"{path}/Ntry[{number}]"
-        entry_details: list[etree._Element] = []
-        fields = _flatten(entry, "", {}, skip="NtryDtls", skipped=entry_details)
-        status = _first(fields, "Sts/Cd", "Sts", "Sts/Prtry")
-        # An end-of-day statement lists what was booked: an entry whose status an
-        # exporter left out is money on the account, not a line to lose in silence.
-        if not status and booked_by_default:
-            status = "BOOK"
-        if status.upper() not in ("BOOK", "BOOKED"):
-            continue
-        details = [
-            _flatten(tx, "", {})
-            for dtls in entry_details
-            for tx in dtls
-            if _NAMES.get(tx.tag) == "TxDtls"
-            or (isinstance(tx.tag, str) and _local(tx.tag) == "TxDtls")
-        ]
-        lines.extend(_entry(reader, fields, details, where, account, currency, name, number))
+        lines.extend(
+            _read_entry(reader, entry, f"{path}/Ntry[{number}]", head, number, booked_by_default)
+        )
     return lines
+
+
+def _read_entry(
+    reader: _Reader,
+    entry: etree._Element,
+    where: str,
+    head: _Head,
+    number: int,
+    booked_by_default: bool,
+) -> list[StatementLine]:
+    entry_details: list[etree._Element] = []
+    fields = _flatten(entry, "", {}, skip="NtryDtls", skipped=entry_details)
+    status = _first(fields, "Sts/Cd", "Sts", "Sts/Prtry")
+    # An end-of-day statement lists what was booked: an entry whose status an
+    # exporter left out is money on the account, not a line to lose in silence.
+    if not status and booked_by_default:
+        status = "BOOK"
+    if status.upper() not in ("BOOK", "BOOKED"):
+        return []
+    details = [
+        _flatten(tx, "", {})
+        for dtls in entry_details
+        for tx in dtls
+        if _NAMES.get(tx.tag) == "TxDtls"
+        or (isinstance(tx.tag, str) and _local(tx.tag) == "TxDtls")
+    ]
+    return _entry(reader, fields, details, where, head.account, head.currency, head.name, number)
+
+
+class _Stream:
+    """One reading of a document as a stream of entries, each dropped once read.
+
+    ``read`` gives what ``_parse_tree`` gives, or None where only the whole tree
+    can say (a statement's head after its entries); a refusal waits until the end
+    of the document, since a malformed document is refused as such first.
+    """
+
+    def __init__(self, reader: _Reader) -> None:
+        self.reader = reader
+        self.lines: list[StatementLine] = []
+        self.error: StatementError | None = None  # the first refusal, raised at the end
+        self.failed: etree._Element | None = None  # the statement of that refusal
+        self.document: etree._Element | None = None
+        self.message: etree._Element | None = None
+        self.message_tag = self.item_tag = self.fmt = ""
+        self.rejected: etree._Element | None = None  # a parent known to be no statement
+        self.index = 0
+        # The statement being read.
+        self.statement: etree._Element | None = None
+        self.path = ""
+        self.head: Fields = {}
+        # The head as known at the first entry, or the refusal it gave.
+        self.known: _Head | StatementError | None = None
+        self.number = 0
+
+    def read(self, data: bytes) -> tuple[str, list[StatementLine]] | None:
+        events = etree.iterparse(io.BytesIO(data), events=("end",), tag=_STREAMED, **_HARDENING)
+        names = _NAMES
+        for _, element in events:
+            name = names.get(element.tag) or _local(element.tag)
+            if name == "Ntry":
+                self.entry(element)
+            elif not self.end_statement(element):
+                return None
+        if self.message is None:
+            root = events.root
+            document = _document(root)
+            if document is None:
+                raise self.reader.fail(f"/{_local(root.tag)}", "not an ISO 20022 Document")
+            message = _message(document)
+            if message is None:
+                raise self.reader.fail(
+                    "/Document", "no BkToCstmrStmt, BkToCstmrDbtCdtNtfctn or BkToCstmrAcctRpt"
+                )
+            return _ROOTS[_local(message.tag)][1], []
+        if self.error is not None:
+            raise self.error
+        return self.fmt, self.lines
+
+    def begin(self, statement: etree._Element) -> bool:
+        """Whether ``statement`` is one of the statements the document is read for."""
+        if statement is self.rejected:
+            return False
+        message = statement.getparent()
+        document = message.getparent() if message is not None else None
+        if document is None or message is None:
+            self.rejected = statement
+            return False
+        if self.message is None:
+            if _local(document.tag) != "Document" or _local(message.tag) not in _ROOTS:
+                self.rejected = statement
+                return False
+            # Everything before this element in the document is already read: the
+            # first Document and its first message found now are those of the tree.
+            if self.document is None:
+                root = document
+                while (parent := root.getparent()) is not None:
+                    root = parent
+                self.document = _document(root)
+            if document is not self.document or _message(document) is not message:
+                self.rejected = statement
+                return False
+            self.message = message
+            self.message_tag = _local(message.tag)
+            self.item_tag, self.fmt = _ROOTS[self.message_tag]
+        if message is not self.message or _local(statement.tag) != self.item_tag:
+            self.rejected = statement
+            return False
+        self.index += 1
+        self.statement = statement
+        self.path = f"/Document/{self.message_tag}/{self.item_tag}[{self.index}]"
+        self.head = {}
+        self.known = None
+        self.number = 0
+        return True
+
+    def settle(self) -> _Head | StatementError:
+        try:
+            return _head(self.reader, self.head, self.path)
+        except StatementError as exc:
+            return exc
+
+    def entry(self, entry: etree._Element) -> None:
+        statement = entry.getparent()
+        if statement is None or (statement is not self.statement and not self.begin(statement)):
+            return  # not an entry of a statement: left to whatever holds it
+        previous = entry.getprevious()
+        if previous is not None:
+            if (
+                self.known is None
+                or previous.getprevious() is not None
+                or _NAMES.get(previous.tag) != "Ntry"
+            ):
+                # Statement elements other than entries (the head): read, then dropped.
+                before = []
+                for child in statement:
+                    if child is entry:
+                        break
+                    before.append(child)
+                _flatten(before, "", self.head, skip="Ntry")
+            while entry.getprevious() is not None:
+                del statement[0]
+        if self.known is None:
+            self.known = self.settle()
+        self.number += 1
+        if self.error is None and isinstance(self.known, _Head):
+            where = f"{self.path}/Ntry[{self.number}]"
+            booked_by_default = self.fmt == "camt.053"
+            try:
+                self.lines.extend(
+                    _read_entry(
+                        self.reader, entry, where, self.known, self.number, booked_by_default
+                    )
+                )
+            except StatementError as exc:
+                self.error, self.failed = exc, statement
+        entry.clear()
+
+    def end_statement(self, statement: etree._Element) -> bool:
+        """False where the statement's head changed after its first entry."""
+        if statement is not self.statement and not self.begin(statement):
+            return True
+        _flatten(statement, "", self.head, skip="Ntry")  # the head after the last entry
+        final = self.settle()
+        known = self.known
+        if known is not None and not _same(known, final):
+            if self.error is None or self.failed is statement:
+                return False
+        elif isinstance(final, StatementError) and self.error is None:
+            self.error, self.failed = final, statement
+        statement.clear()
+        self.statement = None
+        self.head = {}
+        return True
+
+
+def _same(a: _Head | StatementError, b: _Head | StatementError) -> bool:
+    if isinstance(a, StatementError) or isinstance(b, StatementError):
+        return str(a) == str(b) and type(a) is type(b)
+    return a == b
 
 
 def _entry(

@@ -213,3 +213,28 @@ def test_an_enveloped_document_and_placeholder_references() -> None:
     # the same payment in another statement is another movement: NONREF names none
     moved = replace(lines[0], statement="ENV-069")
     assert moved.identity != lines[0].identity
+
+
+def test_a_statement_head_after_its_entries_reads_as_before() -> None:
+    # The schema puts Id and Acct before the entries; read as a stream, a statement
+    # that has them after its entries still gives the lines and refusals of the tree.
+    data = (DATA / "camt053_v02_batch.xml").read_bytes()
+    head = b"<Acct><Id><IBAN>BE68539007547034</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+    moved = data.replace(head, b"").replace(b"</Stmt>", head + b"<Id>LATE</Id></Stmt>")
+    assert _json_lines(moved, "a") == _json_lines(data, "a")
+    other = moved.replace(b"BE68539007547034", b"BE71096123456769")
+    assert {line["account_iban"] for line in _json_lines(other, "a")} == {"BE71096123456769"}
+    without = data.replace(head, b"").replace(b"</Stmt>", b"<Acct><Ccy>EUR</Ccy></Acct></Stmt>")
+    with pytest.raises(StatementError, match=r"Stmt\[1\]/Acct/Id: no IBAN or Othr/Id$"):
+        parse_camt(without, "a")
+
+
+def test_malformed_xml_is_refused_before_an_entry() -> None:
+    # The stream meets the bad amount first; the document is refused for what the
+    # whole of it is: not well-formed, with the parser's own wording and line.
+    data = (DATA / "camt053_bad_amount.xml").read_bytes()
+    with pytest.raises(StatementError, match=r"^x: line \d+: not well-formed XML: Premature end"):
+        parse_camt(data[:-30], "x")
+    entity = data.replace(b"</Stmt>", b"&undefined;</Stmt>")
+    with pytest.raises(StatementError, match=r"^x: line \d+: .*Entity 'undefined' not defined"):
+        parse_camt(entity, "x")
