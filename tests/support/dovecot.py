@@ -14,6 +14,7 @@ allowed because nothing leaves loopback.  Needs the Debian package
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -145,14 +146,29 @@ class DovecotServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def deliver(self, raw: bytes, folder: str = "INBOX") -> None:
-        """Put a message into the mailbox the way a mail server would: IMAP APPEND."""
+        """Put a message into the mailbox the way a mail server would: IMAP APPEND.
+
+        With a socket timeout, and tried again on a new connection when the server
+        does not answer in time (a test must fail, not hang, if Dovecot stalls; a
+        mail delivered twice is what the product must take anyway)."""
         import imaplib
 
-        client = imaplib.IMAP4("127.0.0.1", self.port)
-        try:
-            client.login(self.user, self.password)
-            kind, data = client.append(folder, None, None, raw)
-            if kind != "OK":
-                raise RuntimeError(f"APPEND refused: {data!r}")
-        finally:
-            client.logout()
+        for attempt in range(3):
+            try:
+                client = imaplib.IMAP4("127.0.0.1", self.port, timeout=20)
+            except OSError:
+                if attempt == 2:
+                    raise
+                continue
+            try:
+                client.login(self.user, self.password)
+                kind, data = client.append(folder, None, None, raw)
+                if kind != "OK":
+                    raise RuntimeError(f"APPEND refused: {data!r}")
+                return
+            except (TimeoutError, OSError):
+                if attempt == 2:
+                    raise
+            finally:
+                with contextlib.suppress(OSError, imaplib.IMAP4.error):
+                    client.logout()
