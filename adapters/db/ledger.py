@@ -32,6 +32,7 @@ did not record itself, so a payment both systems know is not counted twice.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -383,12 +384,18 @@ class _Writer:
         # Each CREATE INDEX reads the whole table: with room for it in the page
         # cache (the reading process has ended, its memory is free) only the
         # first one reads it back from the file (-20 % time at 1,000,000 rows).
+        # SQLite's sorter may use helper threads (stock builds allow up to 8): the
+        # reading process has ended, so the other cores are free (-10 % time for
+        # the whole first import of 1,000,000 rows on 2 cores).
+        helpers = min(8, os.cpu_count() or 1)
         before = (await self.conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
         await self.conn.exec_driver_sql(f"PRAGMA cache_size = {-BUILD_CACHE_KIB}")
+        await self.conn.exec_driver_sql(f"PRAGMA threads = {helpers}")
         try:
             for sql in self.dropped_indexes:
                 await self.conn.exec_driver_sql(sql)
         finally:
+            await self.conn.exec_driver_sql("PRAGMA threads = 0")
             await self.conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
         self.dropped_indexes = []
 
