@@ -117,6 +117,49 @@ def test_background_reader_gives_the_same_batches(tmp_path: Path) -> None:
     assert there == here
 
 
+def test_background_reader_survives_being_stopped_and_continued(tmp_path: Path) -> None:
+    """Ctrl-Z, a debugger or a profiler stops the reading process in the middle of
+    a write to the full pipe; every batch must still arrive whole (it did not)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    path = tmp_path / "big.csv"
+    path.write_text(
+        HEADER
+        + "".join(
+            f"F-{n};C{n % 500};Debtor {n % 500};;2026-02-01;;{n},5;;;;;{'x' * 60} {n}\n"
+            for n in range(40_000)
+        )
+    )
+    here = list(check_batches([(str(path), read_invoice_rows(path))], size=4000))
+    with BackgroundReader([path], 30, size=4000) as batches:
+        pid = batches._process.pid
+        done = threading.Event()
+
+        def stop_and_continue() -> None:
+            while not done.is_set():
+                os.kill(pid, signal.SIGSTOP)
+                time.sleep(0.003)
+                os.kill(pid, signal.SIGCONT)
+                time.sleep(0.002)
+
+        poking = threading.Thread(target=stop_and_continue)
+        poking.start()
+        try:
+            there = []
+            for batch in batches:
+                there.append(batch)
+                time.sleep(0.02)  # a slow writer: the reading process fills the pipe
+        finally:
+            done.set()
+            poking.join()
+            os.kill(pid, signal.SIGCONT)
+    assert [len(b.rows) for b in there] == [4000] * 10
+    assert there == here
+
+
 def test_background_reader_reports_problems_and_failures(tmp_path: Path) -> None:
     with BackgroundReader([tmp_path / "missing.csv"], 30) as batches:
         (batch,) = list(batches)
