@@ -57,7 +57,10 @@ from adapters.db.schema import (
 from adapters.db.sql import batched, one_of
 from adapters.imports.pipeline import (
     BATCH,
+    FRESH_SQLITE,
     MAX_PROBLEMS,
+    ROWS,
+    BackgroundReader,
     Batch,
     LedgerRow,
     check_batches,
@@ -171,11 +174,13 @@ async def _run_import(
         transaction = await conn.begin()
         try:
             writer = await _Writer.start(conn, state)
+            if isinstance(batches, BackgroundReader):
+                batches.ask_for(FRESH_SQLITE if writer.takes_params() else ROWS)
             for batch in batches:
                 for problem in batch.problems:
                     state.problem(problem)
                 state.more_problems += batch.more_problems
-                if not state.problems and batch.rows:
+                if not state.problems and batch.count:
                     await writer.write(batch)
                 if progress:
                     progress(batch.read)
@@ -220,6 +225,7 @@ class _Writer:
         self.dropped_indexes: list[str] = []  # CREATE INDEX statements to run again
         self.decided_indexes = False
         self.next_debtor_id = 0
+        self.params_base: int | None = None  # see takes_params
         dialect = conn.dialect
         self.dates = _DriverValues(invoices.c.issue_date.type._cached_bind_processor(dialect))
         self.now = _DriverValues(invoices.c.created_at.type._cached_bind_processor(dialect))[
@@ -253,7 +259,7 @@ class _Writer:
     async def write(self, batch: Batch) -> None:
         if not self.decided_indexes:
             self.decided_indexes = True
-            if len(batch.rows) >= BULK_ROWS:
+            if batch.count >= BULK_ROWS:
                 for table in _BULK_TABLES:
                     if table.name in self.fresh and table is not debtors:
                         await self._drop_indexes(table.name)
@@ -268,7 +274,44 @@ class _Writer:
                     allocate=self._allocate_debtor_ids if self.sqlite else None,
                 )
             )
-        await self._invoices(batch.rows)
+        if batch.params:
+            await self._insert_params(batch)
+        else:
+            await self._invoices(batch.rows)
+
+    def takes_params(self) -> bool:
+        """Whether batches may come as ``Batch.params``: into an empty SQLite
+        ledger, where this import gives every debtor its id, in the order the
+        debtors first appear, from the first free one on."""
+        if self.params_base is None and self.sqlite and {"debtors", "invoices"} <= self.fresh:
+            self.params_base = self.next_debtor_id
+        return self.params_base is not None
+
+    async def _insert_params(self, batch: Batch) -> None:
+        """A batch of plain new invoices, its rows bound as the reading process
+        made them (see ``pipeline._params``): the writer does no work per row.
+
+        A debtor's id is the first free id plus its ordinal, and an invoice
+        without a reference gets the next OGM of the ledger's counter in SQL.
+        Why: building the parameter rows here, and unpickling the dates and
+        ``None``s they were made from, took the writer as long as SQLite's own
+        inserting, while the reading process has the other core.
+        """
+        base = self.params_base
+        if base is None or self.next_debtor_id != base + len(self.debtor_ids):
+            raise RuntimeError("debtor ids were not given in the order the reader counted them")
+        before = 0
+        if batch.unreferenced:
+            before = await _reserve_range(self.conn, batch.unreferenced) - 1
+        sql = _INSERT_PARAMS.format(
+            base=int(base),
+            before=int(before),
+            status=_sqlite_literal(_OPEN),
+            token=_sqlite_literal(self.state.token),
+            now=_sqlite_literal(self.now),
+        )
+        await self.conn.exec_driver_sql(sql, batch.params)
+        self.state.summary.created += len(batch.params)
 
     async def _invoices(self, rows: list[LedgerRow]) -> None:
         conn, state = self.conn, self.state
@@ -413,6 +456,21 @@ _APPENDED_INDEXES = {
     if [column.name for column in index.columns] == ["structured_reference"]
 }
 
+# ``_Writer._insert_params``: the parameters are ``pipeline._params``'s (number,
+# debtor ordinal, issue date, due date, currency, amount, reference or "", k,
+# description, content hash, source).  The k-th invoice without a reference gets
+# the OGM of the counter's value ``before`` the batch + k: ogm_for_sequence's
+# arithmetic (a test compares them).
+_INSERT_PARAMS = (
+    "INSERT INTO invoices (number, debtor_id, kind, issue_date, due_date, currency,"
+    " amount, open_amount, structured_reference, description, credited_invoice,"
+    " content_hash, source_line, status, import_token, created_at, updated_at)"
+    " VALUES (?1, {base} + ?2, '" + _INVOICE + "', ?3, ?4, ?5, ?6, ?6,"
+    " CASE ?8 WHEN 0 THEN ?7 ELSE"
+    " printf('%010d%02d', {before} + ?8, coalesce(nullif(({before} + ?8) % 97, 0), 97)) END,"
+    " ?9, NULL, ?10, ?11, {status}, {token}, {now}, {now})"
+)
+
 _NEW_INVOICE_COLUMNS = (
     "number",
     "debtor_id",
@@ -470,6 +528,8 @@ async def _insert_rows(
 
 
 def _sqlite_literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
@@ -676,6 +736,15 @@ async def _reserve_references(conn: AsyncConnection, count: int) -> list[str]:
     """``count`` fresh OGMs from the ledger's counter (row-locked until commit)."""
     if count == 0:
         return []
+    first = await _reserve_range(conn, count)
+    # ogm_for_sequence's arithmetic written out: a call per invoice costs a
+    # third more (tests/unit compare both over a range).
+    return [f"{n:010d}{n % 97 or 97:02d}" for n in range(first, first + count)]
+
+
+async def _reserve_range(conn: AsyncConnection, count: int) -> int:
+    """The first of ``count`` (> 0) numbers taken from the ledger's OGM counter
+    (row-locked until commit)."""
     result = await conn.execute(
         update(counters)
         .where(counters.c.name == "ogm")
@@ -688,9 +757,7 @@ async def _reserve_references(conn: AsyncConnection, count: int) -> list[str]:
         last = count
     first = int(last) - count + 1
     ogm_for_sequence(first), ogm_for_sequence(int(last))  # the range check, once a block
-    # ogm_for_sequence's arithmetic written out: a call per invoice costs a
-    # third more (tests/unit compare both over a range).
-    return [f"{n:010d}{n % 97 or 97:02d}" for n in range(first, int(last) + 1)]
+    return first
 
 
 async def upsert_debtor(conn: AsyncConnection, record: DebtorRecord) -> int:

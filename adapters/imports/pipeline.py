@@ -15,6 +15,10 @@ A large import reads and checks its files in a second process
 of writing it, and with two cores the two run side by side.  Batches travel
 pickled through a pipe, which holds 64 KiB: the reader is never more than a batch
 or two ahead of the writer, so memory stays bounded however large the file.
+
+Once it has opened the ledger, the writer tells the reader which form it wants
+(``ask_for``): into an empty SQLite ledger, batches of plain invoices come as the
+INSERT's own parameters (``Batch.params``), so the writer does no work per row.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import struct
 import subprocess
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -35,6 +40,7 @@ from typing import Any
 
 from adapters.imports.records import DebtorRecord, DocumentRow, ParsedDocument
 from bot.errors import Problem
+from domain.invoice import InvoiceKind
 
 BATCH = 5000
 MAX_PROBLEMS = 1000
@@ -56,12 +62,28 @@ class Batch:
     problems: list[Problem] = field(default_factory=list)
     more_problems: int = 0  # problems past MAX_PROBLEMS, counted only
     read: int = 0  # documents and problems consumed (for a progress bar)
+    # Instead of ``rows``, when the writer asked for them (``FRESH_SQLITE``) and
+    # every row is a plain invoice (no credit note, no credited invoice, no
+    # opening balance below its amount): the rows as the parameters of
+    # ``adapters.db.ledger``'s INSERT into an empty SQLite ledger, see ``_params``.
+    params: list[tuple[Any, ...]] = field(default_factory=list)
+    unreferenced: int = 0  # rows of ``params`` without a reference of their own
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) or len(self.params)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Debtor records travel as plain tuples: pickling a NamedTuple goes
         # through Python code for each one (200,000 in a large import).
         debtors = {code: tuple(record) for code, record in self.debtors.items()}
-        return (_batch, (self.rows, debtors, self.problems, self.more_problems, self.read))
+        return (
+            _batch,
+            (
+                self.rows, debtors, self.problems, self.more_problems, self.read,
+                self.params, self.unreferenced,
+            ),
+        )  # fmt: skip
 
 
 def _batch(
@@ -70,9 +92,64 @@ def _batch(
     problems: list[Problem],
     more_problems: int,
     read: int,
+    params: list[tuple[Any, ...]],
+    unreferenced: int,
 ) -> Batch:
     records = {code: tuple.__new__(DebtorRecord, fields) for code, fields in debtors.items()}
-    return Batch(rows, records, problems, more_problems, read)
+    return Batch(rows, records, problems, more_problems, read, params, unreferenced)
+
+
+# What the writer may ask the reading process for (``BackgroundReader.ask_for``).
+ROWS = "rows"
+FRESH_SQLITE = "fresh-sqlite"
+
+
+class _Memo(dict[Any, Any]):
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self.convert(key)
+        return value
+
+
+def _params(batch: Batch, checker: Checker, iso: _Memo) -> None:
+    """Turn a batch's rows into ``params`` if they are all plain invoices.
+
+    A row's parameters are all text or integers, which sqlite3 binds without
+    looking for an adapter (a ``None`` or a ``date`` goes through one first):
+
+        (number, debtor ordinal, issue date, due date, currency, amount cents,
+         reference or "", k, description, content hash, source)
+
+    The debtor ordinal counts the import's distinct debtors in the order they
+    first appear (0, 1, ...), the order in which the writer gives new debtors
+    their ids; k is 1, 2, ... for the batch's rows without a reference (the k-th
+    takes the k-th OGM the writer reserves for the batch) and 0 for the others.
+    """
+    rows = batch.rows
+    if not rows or not all(
+        r[2] == _INVOICE and r[10] is None and (r[7] is None or r[7] >= r[6]) for r in rows
+    ):
+        return
+    debtors = checker.debtors
+    params = []
+    k = 0
+    for r in rows:
+        reference = r[8]
+        if reference is None:
+            k += 1
+        params.append(
+            (
+                r[0], debtors[r[1]][3], iso[r[3]], iso[r[4]], r[5], r[6],
+                reference or "", 0 if reference else k, r[9], r[11], r[12][-300:],
+            )
+        )  # fmt: skip
+    batch.params, batch.unreferenced, batch.rows = params, k, []
+
+
+_INVOICE = InvoiceKind.INVOICE.value
 
 
 class Checker:
@@ -82,8 +159,9 @@ class Checker:
         # Kept compact: a 1,000,000-invoice import holds these in memory.
         self.numbers: set[str] = set()
         # debtor code -> (first place, merged record, the line's record merged
-        # last: the next line usually repeats it and then needs no work).
-        self.debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord]] = {}
+        # last: the next line usually repeats it and then needs no work, and the
+        # debtor's ordinal: 0, 1, ... in the order debtors first appear).
+        self.debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, int]] = {}
         self.problem_count = 0
 
     def _problem(self, batch: Batch, problem: Problem) -> None:
@@ -116,7 +194,7 @@ class Checker:
             code, record = item[1], item[13]
             seen = debtors.get(code)
             if seen is None:
-                debtors[code] = (item[12], record, record)
+                debtors[code] = (item[12], record, record, len(debtors))
                 send[code] = record
             elif seen[2] is not record and seen[1] != record:
                 merged = _merge(debtors, seen, item[12], record)
@@ -134,14 +212,14 @@ class Checker:
 
 
 def _merge(
-    debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord]],
-    seen: tuple[str, DebtorRecord, DebtorRecord],
+    debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, int]],
+    seen: tuple[str, DebtorRecord, DebtorRecord, int],
     source: str,
     record: DebtorRecord,
 ) -> Problem | DebtorRecord | None:
     """Merge what ``record`` adds to the debtor seen before: the new merged record,
     None if it adds nothing, or a Problem if it contradicts."""
-    where, known, _last = seen
+    where, known, _last, ordinal = seen
     fields, given = known.given(), record.given()
     conflict = next((k for k, v in given.items() if k in fields and fields[k] != v), None)
     if conflict is not None:
@@ -155,18 +233,19 @@ def _merge(
     ibans = tuple(dict.fromkeys(known.ibans + record.ibans))
     merged = known._replace(**additions, emails=emails, ibans=ibans)
     if merged == known:
-        debtors[record.code] = (where, known, record)
+        debtors[record.code] = (where, known, record, ordinal)
         return None
-    debtors[record.code] = (where, merged, record)
+    debtors[record.code] = (where, merged, record, ordinal)
     return merged
 
 
 def check_batches(
     sources: Iterable[tuple[str, Iterable[DocumentRow | ParsedDocument | Problem]]],
     size: int = BATCH,
+    checker: Checker | None = None,
 ) -> Iterator[Batch]:
     """The documents of all sources in checked batches of ``size``."""
-    checker = Checker()
+    checker = checker or Checker()
     for _name, documents in sources:
         iterator = iter(documents)
         while chunk := list(islice(iterator, size)):
@@ -203,7 +282,13 @@ def _serve(argv: list[str]) -> None:
 
     try:
         sources = [(p, read_invoice_rows(Path(p), int(payment_terms_days))) for p in paths]
-        for batch in check_batches(sources, int(size)):
+        checker, form, iso = Checker(), "", _Memo(date.isoformat)
+        for batch in check_batches(sources, int(size), checker):
+            # The writer says which form it wants once it has opened the ledger;
+            # the first batch is read meanwhile.
+            form = form or sys.stdin.readline().strip() or ROWS
+            if form == FRESH_SQLITE and not batch.problems and not checker.problem_count:
+                _params(batch, checker, iso)
             send(batch)
         send(None)
     except BrokenPipeError:
@@ -241,14 +326,30 @@ class BackgroundReader:
         self._process = subprocess.Popen(
             [sys.executable, "-c", _CHILD, str(root), str(payment_terms_days), str(size)]
             + [str(p) for p in paths],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
+        self._asked = False
+
+    def ask_for(self, form: str) -> None:
+        """The form the batches should take (``ROWS`` unless said otherwise);
+        said once, before the first batch is read."""
+        if self._asked:
+            return
+        self._asked = True
+        stdin = self._process.stdin
+        if stdin is not None:
+            try:
+                stdin.write(f"{form}\n".encode())
+                stdin.close()
+            except BrokenPipeError:
+                pass  # the process has ended; reading its output says why
 
     def __iter__(self) -> Iterator[Batch]:
         stream = self._process.stdout
         if stream is None:
             raise RuntimeError("the import's reading process has no output")
+        self.ask_for(ROWS)
         while True:
             head = stream.read(_FRAME.size)
             if len(head) < _FRAME.size:
@@ -263,6 +364,8 @@ class BackgroundReader:
             yield message
 
     def close(self) -> None:
+        if self._process.stdin is not None and not self._process.stdin.closed:
+            self._process.stdin.close()
         if self._process.stdout is not None:
             self._process.stdout.close()
         if self._process.poll() is None:
