@@ -24,6 +24,7 @@ INSERT's own parameters (``Batch.params``), so the writer does no work per row.
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import pickle
 import struct
@@ -129,24 +130,18 @@ def _params(batch: Batch, checker: Checker, iso: _Memo) -> None:
     takes the k-th OGM the writer reserves for the batch) and 0 for the others.
     """
     rows = batch.rows
-    if not rows or not all(
-        r[2] == _INVOICE and r[10] is None and (r[7] is None or r[7] >= r[6]) for r in rows
-    ):
-        return
-    debtors = checker.debtors
-    params = []
-    k = 0
     for r in rows:
-        reference = r[8]
-        if reference is None:
-            k += 1
-        params.append(
-            (
-                r[0], debtors[r[1]][3], iso[r[3]], iso[r[4]], r[5], r[6],
-                reference or "", 0 if reference else k, r[9], r[11], r[12][-300:],
-            )
-        )  # fmt: skip
-    batch.params, batch.unreferenced, batch.rows = params, k, []
+        if r[2] != _INVOICE or r[10] is not None or (r[7] is not None and r[7] < r[6]):
+            return
+    debtors, k = checker.debtors, itertools.count(1)
+    batch.params = [
+        (
+            r[0], debtors[r[1]][3], iso[r[3]], iso[r[4]], r[5], r[6],
+            r[8] or "", 0 if r[8] else next(k), r[9], r[11], r[12][-300:],
+        )
+        for r in rows
+    ]  # fmt: skip
+    batch.unreferenced, batch.rows = next(k) - 1, []
 
 
 _INVOICE = InvoiceKind.INVOICE.value
