@@ -131,6 +131,9 @@ def main() -> None:
         run_one(args.child[0], Path(args.child[1]))
         return
 
+    from benchmarks.machine import speed_line
+
+    print(speed_line("before"))
     with tempfile.TemporaryDirectory(prefix="relance-bench-") as folder:
         csv_path = Path(folder) / "invoices.csv"
         started = time.perf_counter()
@@ -194,6 +197,7 @@ def main() -> None:
             if server:
                 server.stop()
     print("\ntarget: >= 50,000 invoices/s into SQLite (first run), peak memory < 500 MB")
+    print(speed_line("after"))
 
 
 if __name__ == "__main__":

@@ -363,6 +363,9 @@ def main() -> None:
     if args.lines > args.invoices:
         parser.error("--lines cannot exceed --invoices (each line pays a distinct invoice)")
 
+    from benchmarks.machine import speed_line
+
+    print(speed_line("before"))
     rng = random.Random(args.seed)
     started = time.perf_counter()
     ledger = make_ledger(args.invoices, rng)
@@ -394,6 +397,7 @@ def main() -> None:
                     asyncio.run(run(url, "postgresql", ledger, document, truth))
                 finally:
                     server.stop()
+    print(speed_line("after"))
 
 
 if __name__ == "__main__":
