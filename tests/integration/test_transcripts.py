@@ -327,7 +327,6 @@ CASES += [
         "Je paierai la facture INV-1 demain.",
         "11 mars 2026",
         {"promises": [("full", TODAY + timedelta(days=1))]},
-        misread="read as request_invoice_copy (0.49)",
         variant="-naming-the-invoice",
     ),
 ]

@@ -410,3 +410,46 @@ def test_scores_count_intents_and_value_exact_entities() -> None:
     assert scores.entity["amount"][:3] == (1.0, 1.0, 1.0)
     assert scores.entity["date"][:3] == (0.0, 0.0, 0.0)  # a wrong value counts as fp + fn
     assert scores.entity_f1 == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Je paierai la facture INV-1 demain.",
+        "Ik betaal factuur INV-7 morgen.",
+        "Ich zahle die Rechnung INV-9 morgen.",
+        "Je règle la facture INV-12 jeudi.",
+    ],
+)
+def test_paying_an_invoice_by_number_tomorrow_is_a_promise(parser: Parser, text: str) -> None:
+    """The model splits these about evenly with request_invoice_copy; the tie-break
+    reads a paying verb with nothing asked to be sent as the promise."""
+    ranking = [r["name"] for r in parser.parse(text, REFERENCE)["intent_ranking"]]
+    assert ranking[:2] == ["promise_to_pay", "request_invoice_copy"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Pouvez-vous me renvoyer la facture INV-1 ?",
+        "Kunt u factuur INV-7 nog eens sturen, dan betaal ik meteen?",
+        "Je paierai dès réception de la facture INV-3",
+        "Schicken Sie mir bitte die Rechnung INV-9, dann zahle ich",
+    ],
+)
+def test_asking_for_the_invoice_stays_a_copy_request(parser: Parser, text: str) -> None:
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == "request_invoice_copy"
+
+
+def test_the_tie_break_only_acts_on_a_near_tie() -> None:
+    from nlu.pipeline import _break_tie
+
+    tie = [("request_invoice_copy", 0.49), ("promise_to_pay", 0.48), ("dispute", 0.03)]
+    assert _break_tie(tie, "je paierai la facture inv-1 demain")[:2] == [
+        ("promise_to_pay", 0.49),
+        ("request_invoice_copy", 0.48),
+    ]
+    clear = [("request_invoice_copy", 0.70), ("promise_to_pay", 0.28), ("dispute", 0.02)]
+    assert _break_tie(clear, "je paierai la facture inv-1 demain") == clear
+    assert _break_tie(tie, "envoyez la facture inv-1, je paierai demain") == tie
+    assert _break_tie(tie, "la facture inv-1 demain") == tie  # no paying verb
