@@ -57,29 +57,28 @@ _RULE_SUPPORT = 0.15
 # When those two intents are the top two and that close, a message with a paying
 # verb that asks for nothing to be sent is a promise.
 _NEAR_TIE = 0.15
+# Both on the normalised text: lower case, accents folded ("règle" -> "regle").
 _PAY_VERB = re.compile(
-    r"\b(pai|pay|paie|regl|r[eè]gl|vers|vire|betaal|betal|stort|overschrijf|overmaak"
-    r"|zahl|bezahl|[uü]berweis|ueberweis|begleich|settl|transfer)",
-    re.IGNORECASE,
+    r"\b(pai|pay|regl|vers|vire|betaal|betal|stort|overschrijf|overmaak"
+    r"|zahl|bezahl|uberweis|ueberweis|begleich|settl|transfer)"
 )
 _SEND_CUE = re.compile(
     r"\b(send|resend|mail|envoi|envoy|renvoy|transmet|fai(re|tes) parvenir|stuur|sturen"
-    r"|opsturen|bezorg|mailen|schick|zusend|senden|cop(y|ie)|kopie|duplica|pdf|again"
-    r"|nog ?eens|opnieuw|erneut|nochmal|noch einmal|re[cç]u|ontvangen|erhalten|received)",
-    re.IGNORECASE,
+    r"|opsturen|bezorg|schick|zusend|cop(y|ie)|kopie|duplica|pdf|again"
+    r"|nog ?eens|opnieuw|erneut|nochmal|noch einmal|recu|ontvangen|erhalten|received)"
 )
 
 
 def _break_tie(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
     (first, p1), (second, p2) = ranking[0], ranking[1]
     if (
-        {first, second} == {"promise_to_pay", "request_invoice_copy"}
-        and first == "request_invoice_copy"
+        first == "request_invoice_copy"
+        and second == "promise_to_pay"
         and p1 - p2 < _NEAR_TIE
         and _PAY_VERB.search(clean)
         and not _SEND_CUE.search(clean)
     ):
-        return [("promise_to_pay", p1), ("request_invoice_copy", p2), *ranking[2:]]
+        return [(second, p1), (first, p2), *ranking[2:]]
     return ranking
 
 

@@ -72,6 +72,7 @@ from adapters.imports.records import (
     from_cents,
     language_from_address,
 )
+from adapters.memo import Memo
 from bot.errors import ImportRefused, Problem
 from domain.invoice import InvoiceKind, InvoiceStatus
 from domain.money import ZERO
@@ -201,19 +202,13 @@ async def _run_import(
                 await writer.restore()
 
 
-class _DriverValues(dict[Any, Any]):
+def _driver_values(process: Callable[[Any], Any] | None) -> Memo:
     """A column type's bind processing, memoised: dates repeat a lot in a batch
     (the import's own timestamp is on every row) and SQLite's date processors are
     slow.  Without a processor (asyncpg takes dates as they are) values pass as is."""
-
-    def __init__(self, process: Callable[[Any], Any] | None) -> None:
-        super().__init__()
-        self.process = process
-
-    def __missing__(self, value: Any) -> Any:
-        converted = value if self.process is None or value is None else self.process(value)
-        self[value] = converted
-        return converted
+    if process is None:
+        return Memo(lambda value: value)
+    return Memo(lambda value: None if value is None else process(value))
 
 
 class _Writer:
@@ -230,11 +225,11 @@ class _Writer:
         self.dropped_indexes: list[str] = []  # CREATE INDEX statements to run again
         self.decided_indexes = False
         self.next_debtor_id = 0
-        self.params_base: int | None = None  # see takes_params
+        self.params_base: int | None = None  # the first debtor id (takes_params)
         self.cache_before: int | None = None  # PRAGMA cache_size, when changed
         dialect = conn.dialect
-        self.dates = _DriverValues(invoices.c.issue_date.type._cached_bind_processor(dialect))
-        self.now = _DriverValues(invoices.c.created_at.type._cached_bind_processor(dialect))[
+        self.dates = _driver_values(invoices.c.issue_date.type._cached_bind_processor(dialect))
+        self.now = _driver_values(invoices.c.created_at.type._cached_bind_processor(dialect))[
             state.now
         ]
 
@@ -253,6 +248,8 @@ class _Writer:
                     writer.fresh.add(table.name)
             last = await conn.execute(select(func.max(debtors.c.id)))
             writer.next_debtor_id = (last.scalar_one() or 0) + 1
+            if {"debtors", "invoices"} <= writer.fresh:
+                writer.params_base = writer.next_debtor_id
         return writer
 
     def _allocate_debtor_ids(self, count: int) -> int:
@@ -293,9 +290,7 @@ class _Writer:
     def takes_params(self) -> bool:
         """Whether batches may come as ``Batch.params``: into an empty SQLite
         ledger, where this import gives every debtor its id, in the order the
-        debtors first appear, from the first free one on."""
-        if self.params_base is None and self.sqlite and {"debtors", "invoices"} <= self.fresh:
-            self.params_base = self.next_debtor_id
+        debtors first appear, from ``params_base`` on."""
         return self.params_base is not None
 
     async def _insert_params(self, batch: Batch) -> None:
@@ -833,7 +828,7 @@ async def _upsert_debtors(
     ids = {code: row.id for code, row in existing.items()}
     new_rows = []
     token = state.token
-    now = _DriverValues(debtors.c.created_at.type._cached_bind_processor(conn.dialect))[state.now]
+    now = _driver_values(debtors.c.created_at.type._cached_bind_processor(conn.dialect))[state.now]
     for code, record in records.items():
         row = existing.get(code)
         if row is None:
@@ -906,7 +901,7 @@ async def _insert_new_debtors(
     """``_upsert_debtors`` when all of them are new and their ids ours to give (a
     bulk import into an empty SQLite ledger): no look-up, no comparison."""
     first = allocate(len(records))
-    now = _DriverValues(debtors.c.created_at.type._cached_bind_processor(conn.dialect))[state.now]
+    now = _driver_values(debtors.c.created_at.type._cached_bind_processor(conn.dialect))[state.now]
     ids = {code: first + i for i, code in enumerate(records)}
     rows = [
         (

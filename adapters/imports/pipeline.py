@@ -31,7 +31,7 @@ import struct
 import subprocess
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import Any
 
 from adapters.imports.records import DebtorRecord, DocumentRow, ParsedDocument
+from adapters.memo import Memo
 from bot.errors import Problem
 from domain.invoice import InvoiceKind
 
@@ -105,17 +106,7 @@ ROWS = "rows"
 FRESH_SQLITE = "fresh-sqlite"
 
 
-class _Memo(dict[Any, Any]):
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self.convert = convert
-
-    def __missing__(self, key: Any) -> Any:
-        value = self[key] = self.convert(key)
-        return value
-
-
-def _params(batch: Batch, checker: Checker, iso: _Memo) -> None:
+def _params(batch: Batch, checker: Checker, iso: Memo) -> None:
     """Turn a batch's rows into ``params`` if they are all plain invoices.
 
     A row's parameters are all text or integers, which sqlite3 binds without
@@ -277,7 +268,7 @@ def _serve(argv: list[str]) -> None:
 
     try:
         sources = [(p, read_invoice_rows(Path(p), int(payment_terms_days))) for p in paths]
-        checker, form, iso = Checker(), "", _Memo(date.isoformat)
+        checker, form, iso = Checker(), "", Memo(date.isoformat)
         for batch in check_batches(sources, int(size), checker):
             # The writer says which form it wants once it has opened the ledger;
             # the first batch is read meanwhile.
