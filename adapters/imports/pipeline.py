@@ -13,7 +13,7 @@ since the previous batch.
 A large import reads and checks its files in a second process
 (``BackgroundReader``): reading and checking a CSV line costs about half the CPU
 of writing it, and with two cores the two run side by side.  Batches travel
-pickled through a pipe, which holds 64 KiB: the reader is never more than a batch
+pickled through a pipe (``adapters.pipe``): the reader is never more than a batch
 or two ahead of the writer, so memory stays bounded however large the file.
 
 Once it has opened the ledger, the writer tells the reader which form it wants
@@ -23,15 +23,8 @@ INSERT's own parameters (``Batch.params``), so the writer does no work per row.
 
 from __future__ import annotations
 
-import gc
 import itertools
-import os
-import pickle
-import struct
-import subprocess
-import sys
-import traceback
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -41,6 +34,7 @@ from typing import Any
 
 from adapters.imports.records import DebtorRecord, DocumentRow, ParsedDocument
 from adapters.memo import Memo
+from adapters.pipe import Child, serve
 from bot.errors import Problem
 from domain.invoice import InvoiceKind
 
@@ -240,62 +234,25 @@ def check_batches(
 
 # ------------------------------------------------------------------ a second process
 
-# The reading process runs this module's ``_serve`` in a fresh interpreter (not
-# multiprocessing: its "spawn" re-imports the caller's main module, and "fork"
-# would copy the database driver's threads' locks).  Messages go down its
-# standard output, each an 8-byte length and a pickle: a Batch, then None at the
-# end, or a str with the traceback if reading failed.
-_FRAME = struct.Struct("<Q")
-_CHILD = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from adapters.imports.pipeline import _serve; _serve(sys.argv[2:])"
-)
-
 
 def _serve(argv: list[str]) -> None:
+    """The reading process (``adapters.pipe``): checked batches, then None."""
     from adapters.imports import read_invoice_rows
 
-    # The reader's state only grows and makes no reference cycles (as in the
-    # importer itself): the cyclic GC would only re-scan it ever more often.
-    gc.disable()
     payment_terms_days, size, *paths = argv
-    out = sys.stdout.fileno()
-    sys.stdout = sys.stderr  # a stray print() must not break the messages
 
-    def send(message: object) -> None:
-        blob = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(out, _FRAME.pack(len(blob)) + blob)
-
-    try:
+    def batches(ask: Callable[[], str]) -> Iterator[Batch]:
         sources = [(p, read_invoice_rows(Path(p), int(payment_terms_days))) for p in paths]
         checker, form, iso = Checker(), "", Memo(date.isoformat)
         for batch in check_batches(sources, int(size), checker):
             # The writer says which form it wants once it has opened the ledger;
             # the first batch is read meanwhile.
-            form = form or sys.stdin.readline().strip() or ROWS
+            form = form or ask() or ROWS
             if form == FRESH_SQLITE and not batch.problems and not checker.problem_count:
                 _params(batch, checker, iso)
-            send(batch)
-        send(None)
-    except BrokenPipeError:
-        pass  # the importer stopped listening: nothing to say
-    except BaseException:  # reported to the importer, which raises it
-        send(traceback.format_exc())
+            yield batch
 
-
-def _write_all(fd: int, data: bytes) -> None:
-    """``data`` down the pipe ``fd``, whole, however many writes it takes.
-
-    Not ``sys.stdout.buffer.write``: a write to a full pipe that a stop signal
-    interrupts (Ctrl-Z, a debugger or profiler attaching, a cgroup freezer)
-    returns having written part of the data, and through Python 3.11's
-    BufferedWriter the importer then read corrupt batches (reproduced by
-    stopping and continuing this process while it sent 700 KB batches; the test
-    does it).  Each ``os.write`` here says how much it wrote, and the rest follows.
-    """
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
+    serve(batches)
 
 
 class BackgroundReader:
@@ -308,55 +265,25 @@ class BackgroundReader:
     """
 
     def __init__(self, paths: Sequence[Path], payment_terms_days: int, size: int = BATCH) -> None:
-        root = Path(__file__).resolve().parents[2]  # the folder holding ``adapters``
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _CHILD, str(root), str(payment_terms_days), str(size)]
-            + [str(p) for p in paths],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+        self._child = Child(
+            __name__,
+            [str(payment_terms_days), str(size), *(str(p) for p in paths)],
+            what="import's reading process",
+            failed="reading the import files failed",
         )
-        self._asked = False
+        self._process = self._child._process
 
     def ask_for(self, form: str) -> None:
         """The form the batches should take (``ROWS`` unless said otherwise);
         said once, before the first batch is read."""
-        if self._asked:
-            return
-        self._asked = True
-        stdin = self._process.stdin
-        if stdin is not None:
-            try:
-                stdin.write(f"{form}\n".encode())
-                stdin.close()
-            except BrokenPipeError:
-                pass  # the process has ended; reading its output says why
+        self._child.tell(form)
 
     def __iter__(self) -> Iterator[Batch]:
-        stream = self._process.stdout
-        if stream is None:
-            raise RuntimeError("the import's reading process has no output")
         self.ask_for(ROWS)
-        while True:
-            head = stream.read(_FRAME.size)
-            if len(head) < _FRAME.size:
-                code = self._process.wait()
-                raise RuntimeError(f"the import's reading process stopped (exit code {code})")
-            (length,) = _FRAME.unpack(head)
-            message = pickle.loads(stream.read(length))
-            if message is None:
-                return
-            if isinstance(message, str):
-                raise RuntimeError(f"reading the import files failed:\n{message}")
-            yield message
+        yield from self._child  # type: ignore[misc]
 
     def close(self) -> None:
-        if self._process.stdin is not None and not self._process.stdin.closed:
-            self._process.stdin.close()
-        if self._process.stdout is not None:
-            self._process.stdout.close()
-        if self._process.poll() is None:
-            self._process.terminate()
-        self._process.wait()
+        self._child.close()
 
     def __enter__(self) -> BackgroundReader:
         return self
