@@ -9,7 +9,7 @@ other writes to the database.  The child is a fresh interpreter running
 main module, and "fork" would copy the database driver's threads' locks).
 
 Messages go down the child's standard output, each an 8-byte length and a
-pickle; ``serve`` sends what a generator yields, then None at the end, or a str
+pickle; ``serve`` sends what its work sends, then None at the end, or a str
 with the traceback if it failed (``Child`` raises it).  The pipe holds 64 KiB, so
 the child is never more than a message or two ahead of its reader and memory
 stays bounded however large the file.  The parent may say one line to the child
@@ -33,10 +33,14 @@ _FRAME = struct.Struct("<Q")
 _CHILD = "import sys, importlib; sys.path.insert(0, sys.argv[1]); importlib.import_module(sys.argv[2])._serve(sys.argv[3:])"  # noqa: E501
 
 
-def serve(messages: Callable[[Callable[[], str]], Iterable[object]]) -> None:
-    """In the child: send every message ``messages(ask)`` yields, then None.
+Work = Callable[[Callable[[], str], Callable[[object], None]], None]
 
-    ``ask()`` returns the line the parent said (``Child.tell``), waiting for it.
+
+def serve(work: Work) -> None:
+    """In the child: ``work(ask, send)``, then None is sent to say it is done.
+
+    ``send(message)`` sends a message; ``ask()`` returns the line the parent
+    said (``Child.tell``), waiting for it.
     """
     # The child's state only grows and makes no reference cycles: the cyclic GC
     # would only re-scan it ever more often.
@@ -52,8 +56,7 @@ def serve(messages: Callable[[Callable[[], str]], Iterable[object]]) -> None:
         write_all(out, _FRAME.pack(len(blob)) + blob)
 
     try:
-        for message in messages(ask):
-            send(message)
+        work(ask, send)
         send(None)
     except BrokenPipeError:
         pass  # the parent stopped listening: nothing to say

@@ -92,8 +92,7 @@ def normalise_reference(text: str) -> str | None:
     return _normalise_reference(text)
 
 
-@dataclass(frozen=True, slots=True)
-class FoundReference:
+class FoundReference(NamedTuple):
     reference: str
     how: str  # "structured field", "+++ in the text", "12 digits in the text", "RF in the text"
     confidence: float  # when the amount agrees; less when it does not
@@ -178,8 +177,7 @@ def _run(run: str) -> str:
     return (run.lstrip("0") or "0") if run.isdigit() else run
 
 
-@dataclass(frozen=True, slots=True)
-class NumberMention:
+class NumberMention(NamedTuple):
     strict: str  # number_key of what was typed, with its prefix
     weak: frozenset[str]
 
@@ -242,14 +240,17 @@ class OpenInvoice(NamedTuple):
         return self._replace(open_amount=self.open_amount - amount)
 
 
-@dataclass(frozen=True, slots=True)
-class SearchKeys:
-    """What to look up for one line (the caller batches these over many lines)."""
+class SearchKeys(NamedTuple):
+    """What to look up for one line (the caller batches these over many lines).
+
+    Named tuples, like ``FoundReference`` and ``NumberMention``: a large import
+    computes them in its reading process and sends them over a pipe, where a
+    tuple pickles several times faster than a dataclass.
+    """
 
     found: tuple[FoundReference, ...]
     mentions: tuple[NumberMention, ...]
     iban: str | None
-    amount: Decimal
 
     @property
     def references(self) -> frozenset[str]:
@@ -276,7 +277,6 @@ def search_keys(line: StatementLine) -> SearchKeys:
         found=tuple(found),
         mentions=tuple(numbers_in_text(text)),
         iban=(line.counterparty_iban or "").replace(" ", "").upper() or None,
-        amount=line.amount,
     )
 
 
@@ -298,6 +298,10 @@ class InvoiceIndex:
     not_payable: set[int] = field(default_factory=set)  # written off: never by amount
     _numbered: set[int] = field(default_factory=set)
     _watched_amounts: set[Decimal] = field(default_factory=set)
+    # Invoices whose open amount ``update`` changed, by the amount it became (some
+    # may have changed again since): a statement read in parts watches new
+    # amounts after earlier parts were applied.
+    _changed_to: dict[Decimal, set[int]] = field(default_factory=dict)
 
     def add(self, invoice: OpenInvoice) -> None:
         """Index an invoice under its structured reference (open or not)."""
@@ -339,15 +343,27 @@ class InvoiceIndex:
         self.debtors_by_iban.setdefault(iban.replace(" ", "").upper(), set()).add(debtor_id)
 
     def watch_amounts(self, amounts: Iterable[Decimal]) -> None:
-        """Say that every open invoice of these amounts was given (``add_amount_open``):
-        an invoice a line leaves open for one of them is then found by it too."""
-        self._watched_amounts.update(amounts)
+        """Say that every open invoice of these amounts was given (``add_amount_open``)
+        as the database holds it: an invoice a line leaves open for one of them,
+        before or after, is then found by it too."""
+        for amount in amounts:
+            if amount in self._watched_amounts:
+                continue
+            self._watched_amounts.add(amount)
+            for invoice_id in self._changed_to.get(amount, ()):
+                if (invoice := self.invoices[invoice_id]).open_amount == amount:
+                    self._open_for(invoice)
 
     def update(self, invoice: OpenInvoice) -> None:
         """After a line was applied: later lines see the new open amount."""
         self.invoices[invoice.id] = invoice
+        self._changed_to.setdefault(invoice.open_amount, set()).add(invoice.id)
+        if invoice.open_amount in self._watched_amounts:
+            self._open_for(invoice)
+
+    def _open_for(self, invoice: OpenInvoice) -> None:
         amount = invoice.open_amount
-        if amount in self._watched_amounts and amount > 0 and invoice.id not in self.not_payable:
+        if amount > 0 and invoice.id not in self.not_payable:
             ids = self.open_by_amount.setdefault(amount, [])
             if invoice.id not in ids:
                 ids.append(invoice.id)

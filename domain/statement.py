@@ -102,14 +102,25 @@ def with_distinct_identities(lines: Iterable[StatementLine]) -> tuple[StatementL
     repetition gets ``#n`` added to its sequence, so importing the file again, or
     an overlapping one, still recognises each of them.
     """
-    seen: dict[str, int] = {}
-    out = []
-    for line in lines:
-        identity = line.identity
-        count = seen.get(identity, 0)
-        seen[identity] = count + 1
-        out.append(replace(line, sequence=f"{line.sequence}#{count}") if count else line)
-    return tuple(out)
+    return DistinctIdentities()(lines)
+
+
+class DistinctIdentities:
+    """``with_distinct_identities`` over a file read in parts: call it on each part
+    in order, and a repetition in a later part is still numbered."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, int] = {}
+
+    def __call__(self, lines: Iterable[StatementLine]) -> tuple[StatementLine, ...]:
+        seen = self._seen
+        out = []
+        for line in lines:
+            identity = line.identity
+            count = seen.get(identity, 0)
+            seen[identity] = count + 1
+            out.append(replace(line, sequence=f"{line.sequence}#{count}") if count else line)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,6 +72,32 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+async def make_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, db_url: str
+) -> AsyncIterator[Callable[[], Awaitable[AsyncEngine]]]:
+    """More fresh, migrated databases of the kind ``engine`` is on, for a test
+    that compares two runs from the same start."""
+    base = None if db_url.startswith("sqlite") else request.getfixturevalue("pg_server")
+    made: list[AsyncEngine] = []
+
+    async def make() -> AsyncEngine:
+        if base is None:
+            url = f"sqlite+aiosqlite:///{tmp_path / f'more-{len(made)}.db'}"
+        else:
+            url = await _fresh_pg_database(base)
+        eng = create_engine(url)
+        await upgrade(eng)
+        made.append(eng)
+        return eng
+
+    try:
+        yield make
+    finally:
+        for eng in made:
+            await eng.dispose()
 
 
 @pytest.fixture(autouse=True)

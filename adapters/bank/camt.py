@@ -33,7 +33,7 @@ allow) is read again as a whole tree.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -164,11 +164,25 @@ _HARDENING = {"resolve_entities": False, "no_network": True, "huge_tree": True}
 _STREAMED = ("{*}Ntry", *(f"{{*}}{item}" for item, _ in _ROOTS.values()))
 
 
-def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[StatementLine]]:
-    """(format, booked lines) of a camt.052/053/054 document."""
+Sink = Callable[[list[StatementLine] | None], None]
+
+
+def parse_camt(
+    data: bytes, source: str = "statement.xml", sink: Sink | None = None, part: int = 5000
+) -> tuple[str, list[StatementLine]]:
+    """(format, booked lines) of a camt.052/053/054 document.
+
+    With a ``sink``, lines already read are handed to it ``part`` at a time, in
+    order, as the document is read, and only the rest is returned (a large
+    statement's first lines are matched while the rest is read); should the
+    document turn out to need reading as a whole tree after all (see the module
+    docstring), ``sink(None)`` says to forget the parts and all the lines are
+    returned.  A refusal still comes at the end, as without a sink.
+    """
     reader = _Reader(source)
+    stream = _Stream(reader, sink, part)
     try:
-        streamed = _Stream(reader).read(data)
+        streamed = stream.read(data)
     except etree.XMLSyntaxError as exc:
         # The stream's push parser words some errors differently (or names no line):
         # a second reading that builds no tree gives the error reading the whole
@@ -176,6 +190,8 @@ def parse_camt(data: bytes, source: str = "statement.xml") -> tuple[str, list[St
         _refuse_malformed(reader, data, exc)
         streamed = None
     if streamed is None:
+        if stream.sunk and sink is not None:
+            sink(None)
         return _parse_tree(reader, data)
     return streamed
 
@@ -311,8 +327,9 @@ class _Stream:
     of the document, since a malformed document is refused as such first.
     """
 
-    def __init__(self, reader: _Reader) -> None:
+    def __init__(self, reader: _Reader, sink: Sink | None = None, part: int = 5000) -> None:
         self.reader = reader
+        self.sink, self.part, self.sunk = sink, part, False
         self.lines: list[StatementLine] = []
         self.error: StatementError | None = None  # the first refusal, raised at the end
         self.failed: etree._Element | None = None  # the statement of that refusal
@@ -431,6 +448,9 @@ class _Stream:
             except StatementError as exc:
                 self.error, self.failed = exc, statement
         entry.clear()
+        if self.sink is not None and self.error is None and len(self.lines) >= self.part:
+            self.sink(self.lines)
+            self.lines, self.sunk = [], True
 
     def end_statement(self, statement: etree._Element) -> bool:
         """False where the statement's head changed after its first entry."""

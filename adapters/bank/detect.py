@@ -14,30 +14,63 @@ import io
 import re
 import zipfile
 from pathlib import Path
+from typing import Protocol
 
 from adapters.bank import StatementError
 from adapters.bank.camt import looks_like_camt, parse_camt
 from adapters.bank.coda import looks_like_coda, parse_coda
 from adapters.collector import collector_paused
-from domain.statement import ParsedStatement, with_distinct_identities
+from domain.statement import (
+    DistinctIdentities,
+    ParsedStatement,
+    StatementLine,
+    with_distinct_identities,
+)
 
 MAX_MEMBER_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, not in memory
 _ENCODING = re.compile(r"""encoding\s*=\s*["'][^"']*["']""")
 
 
-def parse_bytes(data: bytes, source: str) -> list[ParsedStatement]:
-    """Every statement in ``data``; a zip gives one ParsedStatement per member file."""
+class Parts(Protocol):
+    """Where a large statement's lines go while it is still being read."""
+
+    def part(self, source: str, lines: tuple[StatementLine, ...]) -> None:
+        """The next lines of the statement in ``source``, in order."""
+
+    def forget(self, source: str) -> None:
+        """Forget the lines given for ``source``: all of them come again, whole."""
+
+
+def parse_bytes(
+    data: bytes, source: str, parts: Parts | None = None, size: int = 5000
+) -> list[ParsedStatement]:
+    """Every statement in ``data``; a zip gives one ParsedStatement per member file.
+
+    With ``parts``, a camt document's lines go to ``parts.part`` ``size`` at a
+    time while it is read, and its ParsedStatement holds only the lines after
+    the last part (``camt.parse_camt``'s sink).  A refusal still comes at the end.
+    """
     if data[:4] == b"PK\x03\x04":
-        return _parse_zip(data, source)
+        return _parse_zip(data, source, parts, size)
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows tools save XML as UTF-16
         data = _utf16_as_utf8(data)
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if looks_like_coda(stripped):
         return [ParsedStatement(source, "coda", with_distinct_identities(parse_coda(data, source)))]
     if stripped[:1] == b"<" and looks_like_camt(stripped):
+        distinct = [DistinctIdentities()]
+
+        def sink(lines: list[StatementLine] | None) -> None:
+            assert parts is not None
+            if lines is None:
+                distinct[0] = DistinctIdentities()
+                parts.forget(source)
+            else:
+                parts.part(source, distinct[0](lines))
+
         with collector_paused():
-            fmt, lines = parse_camt(stripped, source)
-            return [ParsedStatement(source, fmt, with_distinct_identities(lines))]
+            fmt, lines = parse_camt(stripped, source, sink if parts else None, size)
+            return [ParsedStatement(source, fmt, distinct[0](lines))]
     if not stripped:
         raise StatementError(source, "", "the file is empty")
     raise StatementError(
@@ -62,7 +95,7 @@ def _utf16_as_utf8(data: bytes) -> bytes:
     return text.encode("utf-8")
 
 
-def _parse_zip(data: bytes, source: str) -> list[ParsedStatement]:
+def _parse_zip(data: bytes, source: str, parts: Parts | None, size: int) -> list[ParsedStatement]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -79,7 +112,7 @@ def _parse_zip(data: bytes, source: str) -> list[ParsedStatement]:
             name = f"{source}!{member.filename}"
             if member.file_size > MAX_MEMBER_BYTES:
                 raise StatementError(name, "", "larger than 200 MB once unpacked")
-            parsed.extend(parse_bytes(archive.read(member), name))
+            parsed.extend(parse_bytes(archive.read(member), name, parts, size))
     return parsed
 
 

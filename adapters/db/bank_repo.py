@@ -171,142 +171,228 @@ async def import_statements_in(
     today: date,
     policy: Policy | None = None,
     similarity: Similarity | None = None,
+    part: int | None = None,
 ) -> ImportResult:
-    policy = policy or Policy()
-    similarity = similarity or rapidfuzz_similarity()
-    result = ImportResult()
-    now = _now()
+    """``import_statements`` inside the caller's transaction.
 
-    # 1. identities and duplicates
-    lap = time.perf_counter()
-    seen: set[str] = set()
-    candidates: list[tuple[int, StatementLine, str]] = []
-    per_statement_dups = [0] * len(statements)
-    for n, statement in enumerate(statements):
-        for line in statement.lines:
+    ``part``: lines matched at a time (default: each statement at once), as when
+    a large statement is matched while it is still being read.
+    """
+    reconciliation = Reconciliation(conn, today, policy, similarity)
+    for statement in statements:
+        for lines in batched(statement.lines, part or len(statement.lines) or 1):
+            await reconciliation.add(lines)
+        reconciliation.end_statement(statement.source, statement.format)
+    return await reconciliation.finish()
+
+
+class Reconciliation:
+    """One import, fed statement by statement and part by part, in one transaction.
+
+        reconciliation = Reconciliation(conn, today)
+        await reconciliation.add(lines)           # the lines of the current statement,
+        await reconciliation.add(more_lines)      # in order, as they are read
+        reconciliation.end_statement(source, "camt.053")
+        ...                                       # the next statement
+        result = await reconciliation.finish()    # allocations and rows written
+
+    Each part is checked for duplicates, its invoices loaded into the one index
+    (added to what earlier parts loaded, with the open amounts they left) and its
+    credits decided in statement order, so parts give the decisions the whole
+    would; the writing waits for ``finish``.
+    """
+
+    def __init__(
+        self,
+        conn: AsyncConnection,
+        today: date,
+        policy: Policy | None = None,
+        similarity: Similarity | None = None,
+    ) -> None:
+        self.conn = conn
+        self.today = today
+        self.policy = policy or Policy()
+        self.similarity = similarity or rapidfuzz_similarity()
+        self.result = ImportResult()
+        self.now = _now()
+        self.statements: list[tuple[str, str]] = []  # (source, format) of each ended one
+        self._first: list[StatementLine | None] = [None]  # of each statement
+        self._duplicates = [0]
+        self._seen: set[str] = set()
+        self._new: list[tuple[int, StatementLine, str]] = []  # (statement, line, identity)
+        self._keyed = False
+        self._index = InvoiceIndex()
+        self._loaded = _Loaded()
+        self._items: list[tuple[int, str, str, Decimal]] = []
+        self._open_before: dict[int, Decimal] = {}
+
+    def end_statement(self, source: str, fmt: str) -> None:
+        """The statement the lines so far belong to ends here."""
+        self.statements.append((source, fmt))
+        self._first.append(None)
+        self._duplicates.append(0)
+
+    async def add(
+        self, lines: Sequence[StatementLine], keys: Sequence[SearchKeys | None] | None = None
+    ) -> None:
+        """The next lines of the current statement; ``keys``: their ``search_keys``
+        (None for a debit), when the reader computed them already."""
+        result, conn = self.result, self.conn
+        n = len(self.statements)
+        if lines and self._first[n] is None:
+            self._first[n] = lines[0]
+
+        # 1. identities and duplicates: stored, or twice in this import
+        lap = time.perf_counter()
+        candidates: list[tuple[StatementLine, str, SearchKeys | None]] = []
+        for i, line in enumerate(lines):
             identity = line.identity
-            if identity in seen:
-                per_statement_dups[n] += 1
+            if identity in self._seen:
+                self._duplicates[n] += 1
                 continue
-            seen.add(identity)
-            candidates.append((n, line, identity))
-    stored: set[str] = set()
-    dialect = conn.dialect.name
-    for chunk in batched(sorted(seen), _CHUNK):
-        rows = await conn.execute(
-            select(bank_transactions.c.identity).where(
-                one_of(bank_transactions.c.identity, chunk, dialect)
-            )
-        )
-        stored.update(r[0] for r in rows)
-    new: list[tuple[int, StatementLine, str]] = []
-    for n, line, identity in candidates:
-        if identity in stored:
-            per_statement_dups[n] += 1
-        else:
-            new.append((n, line, identity))
-    result.duplicates = sum(per_statement_dups)
-    result.transactions = len(new)
-
-    new_per_statement = Counter(n for n, _, _ in new)
-    statement_ids: list[int] = []
-    for n, statement in enumerate(statements):
-        first = statement.lines[0] if statement.lines else None
-        row = await conn.execute(
-            insert(bank_statements).returning(bank_statements.c.id),
-            {
-                "source": statement.source[-300:],
-                "format": statement.format,
-                "account_iban": first.account_iban if first else "",
-                "statement": (first.statement if first else "")[:64],
-                "new_lines": new_per_statement[n],
-                "duplicate_lines": per_statement_dups[n],
-                "imported_at": now,
-            },
-        )
-        statement_ids.append(int(row.scalar_one()))
-    if not new:
-        return result
-
-    lap = result._lap("duplicates", lap)
-
-    # 2. invoice-number keys
-    await sync_invoice_keys(conn)
-    lap = result._lap("invoice keys", lap)
-
-    # 3. match the credits, in statement order, against the invoices the whole
-    # statement may concern (loaded once, in a few set-based queries).  Applying a
-    # line updates the index, so a later line sees what is still open.
-    credits = [(line, identity) for _, line, identity in new if line.amount > 0]
-    keys = [search_keys(line) for line, _ in credits]
-    lap = result._lap("search keys", lap)
-    index = await load_index(conn, [line for line, _ in credits], keys)
-    lap = result._lap("loading candidates", lap)
-    items: list[tuple[int, str, str, Decimal]] = []
-    open_before: dict[int, Decimal] = {}
-    for (line, identity), key in zip(credits, keys, strict=True):
-        decision = match_line(line, index, policy, today, similarity, key)
-        result.decisions[identity] = decision
-        if decision.chosen is None:
-            continue
-        for allocation in decision.allocations:
-            invoice = index.invoices[int(allocation.key)]
-            open_before.setdefault(invoice.id, invoice.open_amount)
-            after = invoice.paid(allocation.amount)
-            index.update(after)
-            items.append((invoice.id, SOURCE_KIND, identity, allocation.amount))
-            result.events.append(
-                PaymentMatched(
-                    invoice_number=invoice.number,
-                    debtor_code=invoice.debtor_code,
-                    amount=allocation.amount,
-                    open_amount=after.open_amount,
-                    booking_date=line.booking_date,
-                    confidence=decision.confidence,
-                    reason=decision.reason,
+            self._seen.add(identity)
+            candidates.append((line, identity, keys[i] if keys is not None else None))
+        stored: set[str] = set()
+        dialect = conn.dialect.name
+        for chunk in batched(sorted(identity for _, identity, _ in candidates), _CHUNK):
+            rows = await conn.execute(
+                select(bank_transactions.c.identity).where(
+                    one_of(bank_transactions.c.identity, chunk, dialect)
                 )
             )
-    lap = result._lap("matching", lap)
+            stored.update(r[0] for r in rows)
+        new: list[tuple[StatementLine, str, SearchKeys | None]] = []
+        for line, identity, key in candidates:
+            if identity in stored:
+                self._duplicates[n] += 1
+            else:
+                new.append((line, identity, key))
+                self._new.append((n, line, identity))
+        lap = result._lap("duplicates", lap)
+        if not new:
+            return
 
-    # 4. allocate, and store the transactions with their decisions.  The open
-    # amounts were read in this transaction and nothing deleted an allocation
-    # since: each is lowered by what is inserted, no sums re-read.  The database
-    # does that work in its own thread (SQLite) or server (PostgreSQL) while
-    # Python builds the transaction rows, rather than one after the other.
-    allocating = asyncio.ensure_future(apply_allocations(conn, items, open_before=open_before))
-    try:
-        rows = await _transaction_rows(conn, new, statement_ids, result, now)
-    except BaseException:
-        await asyncio.wait([allocating])
-        raise
-    await allocating
-    lap = result._lap("allocating (and building the rows)", lap)
-    await _insert_rows(conn, bank_transactions.name, _TRANSACTION_COLUMNS, rows)
-    needed = [
-        identity
-        for _, line, identity in new
-        if (d := result.decisions.get(identity)) is not None
-        and (d.outcome is Outcome.TO_REVIEW or (d.chosen is not None and d.overpayment > 0))
-    ] + [identity for _, line, identity in new if line.reversal and line.amount < 0]
-    ids: dict[str, int] = {}
-    for chunk in batched(needed, _CHUNK):
-        found = await conn.execute(
-            select(bank_transactions.c.identity, bank_transactions.c.id).where(
-                one_of(bank_transactions.c.identity, chunk, dialect)
+        # 2. invoice-number keys, once an import
+        if not self._keyed:
+            await sync_invoice_keys(conn)
+            self._keyed = True
+            lap = result._lap("invoice keys", lap)
+
+        # 3. match the credits, in statement order, against the invoices they may
+        # concern (loaded in a few set-based queries, added to what earlier parts
+        # loaded).  Applying a line updates the index, so a later line sees what
+        # is still open.
+        credits = [(line, identity, key) for line, identity, key in new if line.amount > 0]
+        found = [key or search_keys(line) for line, _, key in credits]
+        lap = result._lap("search keys", lap)
+        index = self._index
+        await load_index(conn, [line for line, _, _ in credits], found, index, self._loaded)
+        lap = result._lap("loading candidates", lap)
+        for (line, identity, _), key in zip(credits, found, strict=True):
+            decision = match_line(line, index, self.policy, self.today, self.similarity, key)
+            result.decisions[identity] = decision
+            if decision.chosen is None:
+                continue
+            for allocation in decision.allocations:
+                invoice = index.invoices[int(allocation.key)]
+                self._open_before.setdefault(invoice.id, invoice.open_amount)
+                after = invoice.paid(allocation.amount)
+                index.update(after)
+                self._items.append((invoice.id, SOURCE_KIND, identity, allocation.amount))
+                result.events.append(
+                    PaymentMatched(
+                        invoice_number=invoice.number,
+                        debtor_code=invoice.debtor_code,
+                        amount=allocation.amount,
+                        open_amount=after.open_amount,
+                        booking_date=line.booking_date,
+                        confidence=decision.confidence,
+                        reason=decision.reason,
+                    )
+                )
+        result._lap("matching", lap)
+
+    async def finish(self) -> ImportResult:
+        """Store the statements, their transactions and what they paid."""
+        result, conn, new = self.result, self.conn, self._new
+        if len(self._first) > len(self.statements) + 1 or self._first[-1] is not None:
+            raise ValueError("lines were added after the last end_statement")
+        lap = time.perf_counter()
+        result.duplicates = sum(self._duplicates)
+        result.transactions = len(new)
+        new_per_statement = Counter(n for n, _, _ in new)
+        statement_ids: list[int] = []
+        for n, (source, fmt) in enumerate(self.statements):
+            first = self._first[n]
+            row = await conn.execute(
+                insert(bank_statements).returning(bank_statements.c.id),
+                {
+                    "source": source[-300:],
+                    "format": fmt,
+                    "account_iban": first.account_iban if first else "",
+                    "statement": (first.statement if first else "")[:64],
+                    "new_lines": new_per_statement[n],
+                    "duplicate_lines": self._duplicates[n],
+                    "imported_at": self.now,
+                },
             )
-        )
-        ids.update((r[0], int(r[1])) for r in found)
-    await _store_candidates_and_credits(conn, new, result.decisions, ids, now)
-    lap = result._lap("storing transactions", lap)
+            statement_ids.append(int(row.scalar_one()))
+        if not new:
+            return result
 
-    # 5. reversals
-    for _, line, identity in new:
-        if line.amount < 0 and line.reversal:
-            await _reverse(conn, line, ids[identity], result)
-    if len(new) > 1000:
-        await _analyze(conn, "bank_transactions", "allocations")
-    result._lap("reversals", lap)
-    return result
+        # 4. allocate, and store the transactions with their decisions.  The open
+        # amounts were read in this transaction and nothing deleted an allocation
+        # since: each is lowered by what is inserted, no sums re-read.  The database
+        # does that work in its own thread (SQLite) or server (PostgreSQL) while
+        # Python builds the transaction rows, rather than one after the other.
+        allocating = asyncio.ensure_future(
+            apply_allocations(conn, self._items, open_before=self._open_before)
+        )
+        try:
+            rows = await _transaction_rows(conn, new, statement_ids, result, self.now)
+        except BaseException:
+            await asyncio.wait([allocating])
+            raise
+        await allocating
+        lap = result._lap("allocating (and building the rows)", lap)
+        await _insert_rows(conn, bank_transactions.name, _TRANSACTION_COLUMNS, rows)
+        needed = [
+            identity
+            for _, line, identity in new
+            if (d := result.decisions.get(identity)) is not None
+            and (d.outcome is Outcome.TO_REVIEW or (d.chosen is not None and d.overpayment > 0))
+        ] + [identity for _, line, identity in new if line.reversal and line.amount < 0]
+        ids: dict[str, int] = {}
+        dialect = conn.dialect.name
+        for chunk in batched(needed, _CHUNK):
+            found = await conn.execute(
+                select(bank_transactions.c.identity, bank_transactions.c.id).where(
+                    one_of(bank_transactions.c.identity, chunk, dialect)
+                )
+            )
+            ids.update((r[0], int(r[1])) for r in found)
+        await _store_candidates_and_credits(conn, new, result.decisions, ids, self.now)
+        lap = result._lap("storing transactions", lap)
+
+        # 5. reversals
+        for _, line, identity in new:
+            if line.amount < 0 and line.reversal:
+                await _reverse(conn, line, ids[identity], result)
+        if len(new) > 1000:
+            await _analyze(conn, "bank_transactions", "allocations")
+        result._lap("reversals", lap)
+        return result
+
+
+@dataclass
+class _Loaded:
+    """What earlier parts of an import already looked up (``load_index``)."""
+
+    references: set[str] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)
+    ibans: set[str] = field(default_factory=set)
+    debtors: set[int] = field(default_factory=set)
+    amounts: set[int] = field(default_factory=set)  # cents
 
 
 # The columns of a stored transaction, in the order ``_transaction_row`` gives them.
@@ -685,18 +771,29 @@ async def _fetch(
 
 
 async def load_index(
-    conn: AsyncConnection, lines: Sequence[StatementLine], keys: Sequence[SearchKeys]
+    conn: AsyncConnection,
+    lines: Sequence[StatementLine],
+    keys: Sequence[SearchKeys],
+    index: InvoiceIndex | None = None,
+    loaded: _Loaded | None = None,
 ) -> InvoiceIndex:
     """The invoices the lines of a statement may concern, in a few set-based queries.
 
     References and invoice numbers first; the debtors of known IBANs and the open
     amounts only for the lines those leave unexplained, as a line that names its
     invoice needs neither (and a debtor's every open invoice is a lot to load).
+
+    Given the ``index`` of earlier parts of the same import and what they looked
+    up (``loaded``), it adds to them what these lines need and they did not: an
+    invoice already there keeps the open amount earlier lines left it.
     """
-    index = InvoiceIndex()
+    index = index if index is not None else InvoiceIndex()
+    loaded = loaded if loaded is not None else _Loaded()
     dialect = conn.dialect.name
-    references = {r for k in keys for r in k.references}
-    numbers = {n for k in keys for n in (*k.strict_numbers, *k.weak_numbers)}
+    references = {r for k in keys for r in k.references} - loaded.references
+    numbers = {n for k in keys for n in (*k.strict_numbers, *k.weak_numbers)} - loaded.numbers
+    loaded.references |= references
+    loaded.numbers |= numbers
 
     for invoice in await _fetch(conn, invoices.c.structured_reference, references, index=index):
         index.add(invoice)
@@ -725,7 +822,8 @@ async def load_index(
         and not any(index.by_reference.get(r) for r in key.references)
         and not any(index.by_strict_number.get(n) for n in key.strict_numbers)
     ]
-    ibans = {key.iban for _, key in unexplained if key.iban}
+    ibans = {key.iban for _, key in unexplained if key.iban} - loaded.ibans
+    loaded.ibans |= ibans
     debtor_ids: set[int] = set()
     for chunk in batched(sorted(ibans), _CHUNK):
         rows = await conn.execute(
@@ -736,6 +834,8 @@ async def load_index(
         for iban, debtor_id in rows:
             index.add_iban(iban, int(debtor_id))
             debtor_ids.add(int(debtor_id))
+    debtor_ids -= loaded.debtors
+    loaded.debtors |= debtor_ids
     for invoice in await _fetch(conn, invoices.c.debtor_id, debtor_ids, _payable()):
         index.add_debtor_open(index.invoices.get(invoice.id, invoice))
     amounts = {
@@ -744,7 +844,8 @@ async def load_index(
         if line.counterparty_name and not (key.iban and key.iban in index.debtors_by_iban)
     }
     # ``one_of`` binds integers as 32-bit on PostgreSQL; no invoice is open for more.
-    cents = {c for a in amounts if (c := _cents(a)) < 2**31}
+    cents = {c for a in amounts if (c := _cents(a)) < 2**31} - loaded.amounts
+    loaded.amounts |= cents
     for invoice in await _fetch(
         conn, type_coerce(invoices.c.open_amount, BigInteger), cents, _payable()
     ):

@@ -241,7 +241,7 @@ def _serve(argv: list[str]) -> None:
 
     payment_terms_days, size, *paths = argv
 
-    def batches(ask: Callable[[], str]) -> Iterator[Batch]:
+    def batches(ask: Callable[[], str], send: Callable[[object], None]) -> None:
         sources = [(p, read_invoice_rows(Path(p), int(payment_terms_days))) for p in paths]
         checker, form, iso = Checker(), "", Memo(date.isoformat)
         for batch in check_batches(sources, int(size), checker):
@@ -250,7 +250,7 @@ def _serve(argv: list[str]) -> None:
             form = form or ask() or ROWS
             if form == FRESH_SQLITE and not batch.problems and not checker.problem_count:
                 _params(batch, checker, iso)
-            yield batch
+            send(batch)
 
     serve(batches)
 
