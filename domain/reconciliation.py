@@ -280,12 +280,31 @@ def search_keys(line: StatementLine) -> SearchKeys:
     )
 
 
+class NotLoaded(LookupError):
+    """A partial ``InvoiceIndex`` lacks what a line needs: ``kind`` "debtor" (every
+    open invoice of debtor ``key``), "amount" (every invoice open for ``key``) or
+    "iban" (the debtors of IBAN ``key``).
+    The caller loads it and decides the line again (``match_line`` is pure)."""
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"{kind} {key} not loaded")
+        self.kind = kind
+        self.key = key
+
+
 @dataclass
 class InvoiceIndex:
     """The invoices and debtor IBANs a batch of lines may concern.
 
     Tables hold invoice ids; ``invoices`` holds each invoice as it is now, so
     applying a line (``update``) is seen by the next line of the same batch.
+
+    A ``partial`` index (the bank import's) says what it was not given: asked
+    for the open invoices of a debtor or an amount it was not given, it raises
+    ``NotLoaded``.  For a debtor it may hold only a summary (``summarise_debtor``:
+    how many invoices are open, their total, and those open for the amounts of
+    the lines), which most lines paying from a known IBAN need, instead of every
+    open invoice.  Otherwise what was not given is taken to be nothing.
     """
 
     invoices: dict[int, OpenInvoice] = field(default_factory=dict)
@@ -302,6 +321,15 @@ class InvoiceIndex:
     # may have changed again since): a statement read in parts watches new
     # amounts after earlier parts were applied.
     _changed_to: dict[Decimal, set[int]] = field(default_factory=dict)
+    partial: bool = False
+    _complete_debtors: set[int] = field(default_factory=set)  # partial: every open invoice given
+    # Partial: debtor -> (open invoices, their total) as the database holds them,
+    # and the invoices open for (debtor, amount) pairs.
+    _summaries: dict[int, tuple[int, Decimal]] = field(default_factory=dict)
+    _pairs: dict[tuple[int, Decimal], list[int]] = field(default_factory=dict)
+    _original: dict[int, Decimal] = field(default_factory=dict)  # open amount before update
+    _changed_of: dict[int, set[int]] = field(default_factory=dict)  # debtor -> updated invoices
+    _ibans: set[str] = field(default_factory=set)  # partial: looked up, with or without debtor
 
     def add(self, invoice: OpenInvoice) -> None:
         """Index an invoice under its structured reference (open or not)."""
@@ -324,10 +352,31 @@ class InvoiceIndex:
 
     def add_debtor_open(self, invoice: OpenInvoice) -> None:
         """Index an open invoice under its debtor: give *every* open invoice of a
-        debtor whose IBAN is indexed, or the sums by debtor would be wrong."""
+        debtor whose IBAN is indexed, or the sums by debtor would be wrong (a
+        partial index is told with ``complete_debtor`` once they are all given)."""
         self.add(invoice)
         if invoice.open_amount > 0:
             ids = self.open_by_debtor.setdefault(invoice.debtor_id, [])
+            if invoice.id not in ids:
+                ids.append(invoice.id)
+
+    def complete_debtor(self, debtor_id: int) -> None:
+        """Every open invoice of the debtor was given (``add_debtor_open``)."""
+        self._complete_debtors.add(debtor_id)
+        self._summaries.pop(debtor_id, None)
+
+    def summarise_debtor(self, debtor_id: int, count: int, total: Decimal) -> None:
+        """How many invoices of the debtor the database holds open, and their total."""
+        if debtor_id not in self._complete_debtors:
+            self._summaries[debtor_id] = (count, total)
+
+    def add_debtor_amount(
+        self, debtor_id: int, amount: Decimal, invoices: Iterable[OpenInvoice]
+    ) -> None:
+        """Every invoice of the debtor the database holds open for ``amount``."""
+        ids = self._pairs.setdefault((debtor_id, amount), [])
+        for invoice in invoices:
+            self.add(invoice)
             if invoice.id not in ids:
                 ids.append(invoice.id)
 
@@ -340,7 +389,18 @@ class InvoiceIndex:
                 ids.append(invoice.id)
 
     def add_iban(self, iban: str, debtor_id: int) -> None:
-        self.debtors_by_iban.setdefault(iban.replace(" ", "").upper(), set()).add(debtor_id)
+        self.debtors_by_iban.setdefault(_compact(iban), set()).add(debtor_id)
+
+    def looked_up_ibans(self, ibans: Iterable[str]) -> None:
+        """Partial: every debtor of these IBANs was given (``add_iban``), if any."""
+        self._ibans.update(_compact(i) for i in ibans)
+
+    def debtors_of_iban(self, iban: str | None) -> set[int]:
+        key = _compact(iban or "")
+        found = self.debtors_by_iban.get(key)
+        if found is None and self.partial and key and key not in self._ibans:
+            raise NotLoaded("iban", key)
+        return found or set()
 
     def watch_amounts(self, amounts: Iterable[Decimal]) -> None:
         """Say that every open invoice of these amounts was given (``add_amount_open``)
@@ -356,6 +416,9 @@ class InvoiceIndex:
 
     def update(self, invoice: OpenInvoice) -> None:
         """After a line was applied: later lines see the new open amount."""
+        if invoice.id not in self._original:
+            self._original[invoice.id] = self.invoices[invoice.id].open_amount
+            self._changed_of.setdefault(invoice.debtor_id, set()).add(invoice.id)
         self.invoices[invoice.id] = invoice
         self._changed_to.setdefault(invoice.open_amount, set()).add(invoice.id)
         if invoice.open_amount in self._watched_amounts:
@@ -381,11 +444,53 @@ class InvoiceIndex:
         return self._get(self.by_weak_number.get(key, ()))
 
     def open_of_debtor(self, debtor_id: int) -> list[OpenInvoice]:
-        return [i for i in self._get(self.open_by_debtor.get(debtor_id, ())) if i.open_amount > 0]
+        """The debtor's open invoices, by invoice id."""
+        if self.partial and debtor_id not in self._complete_debtors:
+            raise NotLoaded("debtor", debtor_id)
+        found = self._get(self.open_by_debtor.get(debtor_id, ()))
+        return sorted((i for i in found if i.open_amount > 0), key=_by_id)
+
+    def debtor_open_summary(self, debtor_id: int) -> tuple[int, Decimal]:
+        """(how many invoices of the debtor are open, their total), now."""
+        summary = self._summaries.get(debtor_id)
+        if summary is None:
+            items = self.open_of_debtor(debtor_id)
+            return len(items), _open_total(items)
+        count, total = summary
+        for invoice_id in self._changed_of.get(debtor_id, ()):
+            before, now = self._original[invoice_id], self.invoices[invoice_id].open_amount
+            if before > 0 and invoice_id not in self.not_payable:  # counted in the summary
+                total += now - before
+                count -= now <= 0
+        return count, total
+
+    def open_of_debtor_for(self, debtor_id: int, amount: Decimal) -> list[OpenInvoice]:
+        """The debtor's invoices open for exactly ``amount``, by invoice id."""
+        if debtor_id not in self._summaries:
+            return [i for i in self.open_of_debtor(debtor_id) if i.open_amount == amount]
+        given = self._pairs.get((debtor_id, amount))
+        if given is None:
+            raise NotLoaded("debtor", debtor_id)
+        found = {
+            i.id: i
+            for i in self._get((*given, *self._changed_of.get(debtor_id, ())))
+            if i.open_amount == amount and i.id not in self.not_payable
+        }
+        return sorted(found.values(), key=_by_id)
 
     def open_for_amount(self, amount: Decimal) -> list[OpenInvoice]:
+        if self.partial and amount not in self._watched_amounts:
+            raise NotLoaded("amount", amount)
         found = self._get(self.open_by_amount.get(amount, ()))
         return [i for i in found if i.open_amount == amount]
+
+
+def _by_id(invoice: OpenInvoice) -> int:
+    return invoice.id
+
+
+def _compact(iban: str) -> str:
+    return iban.replace(" ", "").upper()
 
 
 # --- the decision -----------------------------------------------------------------
@@ -473,6 +578,14 @@ def match_line(
     best = candidates[0] if candidates else None
     if best is None or best.confidence < policy.threshold:
         return Match(Outcome.TO_REVIEW, tuple(candidates), None)
+    if len(best.invoices) == 1:  # the common case, as ``allocate`` would do it
+        invoice = best.invoices[0]
+        if invoice.open_amount <= 0:
+            return Match(Outcome.MATCHED, tuple(candidates), best, (), line.amount)
+        part = min(line.amount, invoice.open_amount)
+        outcome = Outcome.PARTIALLY_MATCHED if invoice.open_amount > part else Outcome.MATCHED
+        allocations = (Allocation(str(invoice.id), part),)
+        return Match(outcome, tuple(candidates), best, allocations, line.amount - part)
     items = [
         OpenItem(str(i.id), i.open_amount, i.due_date, i.issue_date)
         for i in best.invoices
@@ -589,14 +702,14 @@ def _candidates(
         return out
 
     # 3. a known IBAN and the amount
-    debtors = index.debtors_by_iban.get((line.counterparty_iban or "").upper(), set())
-    for debtor_id in debtors:
-        open_items = index.open_of_debtor(debtor_id)
-        if not open_items:
+    debtors = index.debtors_of_iban(line.counterparty_iban)
+    for debtor_id in sorted(debtors):
+        count, total = index.debtor_open_summary(debtor_id)
+        if not count:
             continue
         shared = " (the IBAN is shared by several debtors)" if len(debtors) > 1 else ""
         cap = 0.85 if shared else 1.0
-        same = [i for i in open_items if i.open_amount == amount]
+        same = index.open_of_debtor_for(debtor_id, amount)
         if len(same) == 1:
             out.append(
                 Candidate(
@@ -618,7 +731,8 @@ def _candidates(
                         f"{len(same)} invoices are open for {amount}",
                     )
                 )
-        elif len(open_items) > 1 and _open_total(open_items) == amount:
+        elif count > 1 and total == amount:
+            open_items = index.open_of_debtor(debtor_id)
             out.append(
                 Candidate(
                     tuple(open_items),
@@ -631,7 +745,7 @@ def _candidates(
         else:
             out.append(
                 Candidate(
-                    tuple(open_items),
+                    tuple(index.open_of_debtor(debtor_id)),
                     0.5,
                     Method.IBAN_AMOUNT,
                     f"IBAN {line.counterparty_iban} belongs to the debtor{shared}; "

@@ -40,6 +40,10 @@ class Parts(Protocol):
     def forget(self, source: str) -> None:
         """Forget the lines given for ``source``: all of them come again, whole."""
 
+    def end(self, statement: ParsedStatement) -> None:
+        """A statement is read: its lines after the last part (all, when none was
+        given), before the next statement's first part."""
+
 
 def parse_bytes(
     data: bytes, source: str, parts: Parts | None = None, size: int = 5000
@@ -48,7 +52,8 @@ def parse_bytes(
 
     With ``parts``, a camt document's lines go to ``parts.part`` ``size`` at a
     time while it is read, and its ParsedStatement holds only the lines after
-    the last part (``camt.parse_camt``'s sink).  A refusal still comes at the end.
+    the last part (``camt.parse_camt``'s sink); every statement read goes to
+    ``parts.end`` at once.  A refusal still comes at the end of its file.
     """
     if data[:4] == b"PK\x03\x04":
         return _parse_zip(data, source, parts, size)
@@ -56,7 +61,8 @@ def parse_bytes(
         data = _utf16_as_utf8(data)
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if looks_like_coda(stripped):
-        return [ParsedStatement(source, "coda", with_distinct_identities(parse_coda(data, source)))]
+        lines = with_distinct_identities(parse_coda(data, source))
+        return _ended(parts, ParsedStatement(source, "coda", lines))
     if stripped[:1] == b"<" and looks_like_camt(stripped):
         distinct = [DistinctIdentities()]
 
@@ -69,13 +75,19 @@ def parse_bytes(
                 parts.part(source, distinct[0](lines))
 
         with collector_paused():
-            fmt, lines = parse_camt(stripped, source, sink if parts else None, size)
-            return [ParsedStatement(source, fmt, distinct[0](lines))]
+            fmt, rest = parse_camt(stripped, source, sink if parts else None, size)
+            return _ended(parts, ParsedStatement(source, fmt, distinct[0](rest)))
     if not stripped:
         raise StatementError(source, "", "the file is empty")
     raise StatementError(
         source, "line 1", "neither a CODA file (header record 0) nor an ISO 20022 camt document"
     )
+
+
+def _ended(parts: Parts | None, statement: ParsedStatement) -> list[ParsedStatement]:
+    if parts is not None:
+        parts.end(statement)
+    return [statement]
 
 
 def _utf16_as_utf8(data: bytes) -> bytes:
@@ -121,10 +133,12 @@ def _hidden(name: str) -> bool:
     return base.startswith(".") or name.startswith("__MACOSX/")
 
 
-def parse_file(path: str | Path) -> list[ParsedStatement]:
+def parse_file(
+    path: str | Path, parts: Parts | None = None, size: int = 5000
+) -> list[ParsedStatement]:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise StatementError(str(path), "", f"cannot be read: {exc.strerror}") from None
-    return parse_bytes(data, str(path))
+    return parse_bytes(data, str(path), parts, size)

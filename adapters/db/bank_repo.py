@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,6 +42,7 @@ from sqlalchemy import (
     and_,
     delete,
     exists,
+    func,
     insert,
     literal_column,
     or_,
@@ -70,6 +72,7 @@ from domain.money import ZERO
 from domain.reconciliation import (
     InvoiceIndex,
     Match,
+    NotLoaded,
     OpenInvoice,
     Outcome,
     Policy,
@@ -158,6 +161,98 @@ async def import_statements(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+BACKGROUND_BYTES = 2 * 1024 * 1024  # files at least this large are read in a second process
+
+
+async def import_statement_files(
+    engine: AsyncEngine,
+    paths: Sequence[str | Path],
+    today: date,
+    policy: Policy | None = None,
+    similarity: Similarity | None = None,
+    background: bool | None = None,
+    part: int | None = None,
+) -> ImportResult:
+    """``import_statements`` of the statement files at ``paths``.
+
+    Large files (``background``: together at least ``BACKGROUND_BYTES``, unless
+    said) are read in a second process while the parts already read are matched
+    (``adapters.bank.background``, ``part`` lines at a time); smaller ones are
+    read here first.  Either way a file that is not a valid statement raises its
+    ``StatementError`` and nothing is imported.
+    """
+    from adapters.bank.detect import parse_file
+
+    if background is None:
+        background = sum(_size(p) for p in paths) >= BACKGROUND_BYTES
+    if not background:
+        parsed = [s for p in paths for s in parse_file(p)]
+        return await import_statements(engine, parsed, today, policy, similarity)
+    from adapters.bank.background import PART, BackgroundStatements, End, Forget
+
+    got = _Received()  # every statement read, should the import have to start again
+    async with BackgroundStatements(paths, part or PART) as reader:
+        try:
+            with collector_paused():
+                async with engine.begin() as conn:
+                    reconciliation = Reconciliation(conn, today, policy, similarity)
+                    result = reconciliation.result
+                    waiting = time.perf_counter()
+                    while (event := await reader.next()) is not None:
+                        result._lap("waiting for the reading process", waiting)
+                        if isinstance(event, Forget):
+                            raise _ReadAgain
+                        got.take(event)
+                        if isinstance(event, End):
+                            reconciliation.end_statement(event.source, event.format)
+                        else:
+                            await reconciliation.add(event.lines, event.keys)
+                        waiting = time.perf_counter()
+                    await reconciliation.finish()
+                    committing = time.perf_counter()
+                result._lap("commit", committing)
+                return result
+        except _ReadAgain:
+            got.take(Forget())
+        except (IntegrityError, OperationalError) as exc:
+            if not _is_race(exc):
+                raise
+        # Rolled back: the rest is read, then imported the certain way.
+        while (event := await reader.next()) is not None:
+            got.take(event)
+    return await import_statements(engine, got.statements, today, policy, similarity)
+
+
+class _Received:
+    """The statements a reading process sent, put together again."""
+
+    def __init__(self) -> None:
+        self.statements: list[ParsedStatement] = []
+        self._current: list[StatementLine] = []
+
+    def take(self, event: Any) -> None:
+        from adapters.bank.background import End, Forget
+
+        if isinstance(event, Forget):
+            self._current = []  # the statement comes again, whole
+        elif isinstance(event, End):
+            self.statements.append(ParsedStatement(event.source, event.format, (*self._current,)))
+            self._current = []
+        else:
+            self._current.extend(event.lines)
+
+
+class _ReadAgain(Exception):
+    """The reading process will send a statement again, whole."""
+
+
+def _size(path: str | Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0  # read in this process, which says what is wrong with it
+
+
 def _is_race(exc: IntegrityError | OperationalError) -> bool:
     if isinstance(exc, IntegrityError):
         text = str(exc.orig)
@@ -221,7 +316,7 @@ class Reconciliation:
         self._seen: set[str] = set()
         self._new: list[tuple[int, StatementLine, str]] = []  # (statement, line, identity)
         self._keyed = False
-        self._index = InvoiceIndex()
+        self._index = InvoiceIndex(partial=True)
         self._loaded = _Loaded()
         self._items: list[tuple[int, str, str, Decimal]] = []
         self._open_before: dict[int, Decimal] = {}
@@ -289,10 +384,18 @@ class Reconciliation:
         await load_index(conn, [line for line, _, _ in credits], found, index, self._loaded)
         lap = result._lap("loading candidates", lap)
         for (line, identity, _), key in zip(credits, found, strict=True):
-            decision = match_line(line, index, self.policy, self.today, self.similarity, key)
+            while True:
+                try:
+                    decision = match_line(
+                        line, index, self.policy, self.today, self.similarity, key
+                    )
+                    break
+                except NotLoaded as missing:  # rare: what the line needs, then again
+                    await _load_missing(conn, index, missing, self._loaded)
             result.decisions[identity] = decision
             if decision.chosen is None:
                 continue
+            confidence, reason = decision.confidence, decision.reason
             for allocation in decision.allocations:
                 invoice = index.invoices[int(allocation.key)]
                 self._open_before.setdefault(invoice.id, invoice.open_amount)
@@ -306,8 +409,8 @@ class Reconciliation:
                         amount=allocation.amount,
                         open_amount=after.open_amount,
                         booking_date=line.booking_date,
-                        confidence=decision.confidence,
-                        reason=decision.reason,
+                        confidence=confidence,
+                        reason=reason,
                     )
                 )
         result._lap("matching", lap)
@@ -391,7 +494,9 @@ class _Loaded:
     references: set[str] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
     ibans: set[str] = field(default_factory=set)
-    debtors: set[int] = field(default_factory=set)
+    debtors: set[int] = field(default_factory=set)  # every open invoice
+    summarised: set[int] = field(default_factory=set)
+    pairs: set[tuple[int, int]] = field(default_factory=set)  # (debtor, cents)
     amounts: set[int] = field(default_factory=set)  # cents
 
 
@@ -818,31 +923,114 @@ async def load_index(
     unexplained = [
         (line, key)
         for line, key in zip(lines, keys, strict=True)
-        if line.amount > 0
-        and not any(index.by_reference.get(r) for r in key.references)
-        and not any(index.by_strict_number.get(n) for n in key.strict_numbers)
+        if line.amount > 0 and not _explained(line, key, index)
     ]
-    ibans = {key.iban for _, key in unexplained if key.iban} - loaded.ibans
-    loaded.ibans |= ibans
-    debtor_ids: set[int] = set()
-    for chunk in batched(sorted(ibans), _CHUNK):
-        rows = await conn.execute(
-            select(debtor_ibans.c.iban, debtor_ibans.c.debtor_id).where(
-                one_of(debtor_ibans.c.iban, chunk, dialect)
-            )
-        )
-        for iban, debtor_id in rows:
-            index.add_iban(iban, int(debtor_id))
-            debtor_ids.add(int(debtor_id))
-    debtor_ids -= loaded.debtors
-    loaded.debtors |= debtor_ids
-    for invoice in await _fetch(conn, invoices.c.debtor_id, debtor_ids, _payable()):
-        index.add_debtor_open(index.invoices.get(invoice.id, invoice))
+    await _load_ibans(conn, index, loaded, {key.iban for _, key in unexplained if key.iban})
+    await _load_debtors(conn, index, loaded, unexplained)
     amounts = {
         line.amount
         for line, key in unexplained
         if line.counterparty_name and not (key.iban and key.iban in index.debtors_by_iban)
     }
+    await _load_amounts(conn, index, loaded, amounts)
+    return index
+
+
+def _explained(line: StatementLine, key: SearchKeys, index: InvoiceIndex) -> bool:
+    """Whether a line names its invoices well enough that it needs no amount
+    looked up: a reference or invoice number found, or a number without its
+    prefix whose invoices, of one debtor, are open for the amount.  Only a guess
+    of what to load: a line that needs more after all gets it (``NotLoaded``)."""
+    if any(index.by_reference.get(r) for r in key.references):
+        return True
+    if any(index.by_strict_number.get(n) for n in key.strict_numbers):
+        return True
+    weak = {i for n in key.weak_numbers for i in index.by_weak_number.get(n, ())}
+    found = [index.invoices[i] for i in weak]
+    return (
+        bool(found)
+        and len({i.debtor_id for i in found}) == 1
+        and sum((i.open_amount for i in found), ZERO) == line.amount
+    )
+
+
+async def _load_debtors(
+    conn: AsyncConnection,
+    index: InvoiceIndex,
+    loaded: _Loaded,
+    unexplained: Sequence[tuple[StatementLine, SearchKeys]],
+) -> None:
+    """For lines paying from a debtor's IBAN: the debtor's invoices open for the
+    line's amount, and how many are open and their total; every open invoice
+    only of a debtor none of whose invoices is open for the amount (the line is
+    then for their sum, or for staff with all of them)."""
+    dialect = conn.dialect.name
+    pairs = {
+        (debtor_id, cents)
+        for line, key in unexplained
+        if key.iban and (cents := _cents(line.amount)) < 2**31
+        for debtor_id in index.debtors_by_iban.get(key.iban, ())
+    }
+    pairs = {(d, c) for d, c in pairs if d not in loaded.debtors} - loaded.pairs
+    loaded.pairs |= pairs
+    wanted = {d for d, _ in pairs}
+    found: dict[tuple[int, int], list[OpenInvoice]] = {p: [] for p in pairs}
+    amounts = {c for _, c in pairs}
+    for chunk in batched(sorted(wanted), _CHUNK):
+        for invoice in await _fetch(
+            conn,
+            invoices.c.debtor_id,
+            chunk,
+            _payable(),
+            one_of(type_coerce(invoices.c.open_amount, BigInteger), sorted(amounts), dialect),
+        ):
+            pair = (invoice.debtor_id, _cents(invoice.open_amount))
+            if pair in found:
+                found[pair].append(invoice)
+    whole = {d for (d, _), got in found.items() if not got}
+    await _load_debtors_whole(conn, index, loaded, whole)
+    summarise = sorted(wanted - loaded.debtors - loaded.summarised)
+    loaded.summarised.update(summarise)
+    for chunk in batched(summarise, _CHUNK):
+        rows = await conn.execute(
+            select(
+                invoices.c.debtor_id,
+                func.count(),
+                func.sum(type_coerce(invoices.c.open_amount, BigInteger)),
+            )
+            .where(
+                one_of(invoices.c.debtor_id, chunk, dialect),
+                invoices.c.kind == InvoiceKind.INVOICE.value,
+                _payable(),
+            )
+            .group_by(invoices.c.debtor_id)
+        )
+        counted = {int(r[0]): (int(r[1]), _money(int(r[2]))) for r in rows}
+        for debtor_id in chunk:
+            index.summarise_debtor(debtor_id, *counted.get(debtor_id, (0, ZERO)))
+    for (debtor_id, cents), got in found.items():
+        if debtor_id not in loaded.debtors:
+            index.add_debtor_amount(
+                debtor_id, _money(cents), (index.invoices.get(i.id, i) for i in got)
+            )
+
+
+async def _load_debtors_whole(
+    conn: AsyncConnection, index: InvoiceIndex, loaded: _Loaded, debtor_ids: set[int]
+) -> None:
+    """Every open invoice of these debtors."""
+    debtor_ids = debtor_ids - loaded.debtors
+    loaded.debtors |= debtor_ids
+    for invoice in await _fetch(conn, invoices.c.debtor_id, debtor_ids, _payable()):
+        index.add_debtor_open(index.invoices.get(invoice.id, invoice))
+    for debtor_id in debtor_ids:
+        index.complete_debtor(debtor_id)
+
+
+async def _load_amounts(
+    conn: AsyncConnection, index: InvoiceIndex, loaded: _Loaded, amounts: set[Decimal]
+) -> None:
+    """Every payable invoice open for one of these amounts."""
     # ``one_of`` binds integers as 32-bit on PostgreSQL; no invoice is open for more.
     cents = {c for a in amounts if (c := _cents(a)) < 2**31} - loaded.amounts
     loaded.amounts |= cents
@@ -851,7 +1039,37 @@ async def load_index(
     ):
         index.add_amount_open(index.invoices.get(invoice.id, invoice))
     index.watch_amounts(amounts)
-    return index
+
+
+async def _load_ibans(
+    conn: AsyncConnection, index: InvoiceIndex, loaded: _Loaded, ibans: set[str]
+) -> None:
+    """The debtors of these IBANs."""
+    ibans = ibans - loaded.ibans
+    loaded.ibans |= ibans
+    for chunk in batched(sorted(ibans), _CHUNK):
+        rows = await conn.execute(
+            select(debtor_ibans.c.iban, debtor_ibans.c.debtor_id).where(
+                one_of(debtor_ibans.c.iban, chunk, conn.dialect.name)
+            )
+        )
+        for iban, debtor_id in rows:
+            index.add_iban(iban, int(debtor_id))
+    index.looked_up_ibans(ibans)
+
+
+async def _load_missing(
+    conn: AsyncConnection, index: InvoiceIndex, missing: NotLoaded, loaded: _Loaded
+) -> None:
+    if missing.kind == "iban":
+        assert isinstance(missing.key, str)
+        await _load_ibans(conn, index, loaded, {missing.key})
+    elif missing.kind == "debtor":
+        assert isinstance(missing.key, int)
+        await _load_debtors_whole(conn, index, loaded, {missing.key})
+    else:
+        assert isinstance(missing.key, Decimal)
+        await _load_amounts(conn, index, loaded, {missing.key})
 
 
 # --------------------------------------------------------------------- staff and refunds

@@ -106,31 +106,28 @@ def _parse(args: argparse.Namespace) -> int:
 
 def _import(args: argparse.Namespace) -> int:
     from adapters.bank import StatementError
-    from adapters.bank.detect import parse_file
 
-    # Every file is read before anything is stored: all or nothing per command.
-    parsed = []
+    # All or nothing: a file that is not a valid statement rolls the import back.
     try:
-        for name in args.files:
-            parsed.extend(parse_file(name))
+        summary = asyncio.run(_store(args.files, args.today))
     except StatementError as exc:
         raise UserError(f"{exc}; nothing was imported") from None
-    summary = asyncio.run(_store(parsed, args.today))
     print(json.dumps(summary))
     return 0
 
 
-async def _store(parsed: list[Any], today: date | None) -> dict[str, int]:
+async def _store(files: list[str], today: date | None) -> dict[str, int]:
     from datetime import datetime
 
-    from adapters.db.bank_repo import import_statements
+    from adapters.db.bank_repo import import_statement_files
     from bot.runtime import database
 
     settings = load_settings()
     policy = bank_policy()
     day = today or datetime.now(settings.timezone).date()
     async with database(settings) as engine:
-        result = await import_statements(engine, parsed, today=day, policy=policy)
+        # A large file is read in a second process while its first lines are matched.
+        result = await import_statement_files(engine, files, today=day, policy=policy)
     return result.summary()
 
 
