@@ -312,3 +312,40 @@ def test_a_returned_outgoing_payment_is_not_an_invoice_payment() -> None:
     match = match_line(returned, index(A), Policy(), TODAY)
     assert match.outcome is Outcome.TO_REVIEW
     assert match.reason == "the bank returned one of our payments"
+
+
+def test_a_partial_index_keeps_a_debtor_summary_true_and_asks_for_what_it_lacks() -> None:
+    from domain.reconciliation import NotLoaded
+
+    idx = InvoiceIndex(partial=True)
+    idx.add(A)  # found by its reference; A and B are the debtor's two open invoices
+    idx.add_iban("BE71 0961 2345 6769", 1)
+    idx.looked_up_ibans(["BE71096123456769", "BE68539007547034"])
+    idx.summarise_debtor(1, 2, Decimal("650.00"))
+    idx.add_debtor_amount(1, Decimal("250.00"), [B])
+    assert idx.debtors_of_iban("be71096123456769") == {1}
+    assert idx.debtors_of_iban("BE68539007547034") == set()  # looked up: nobody's
+    assert idx.open_of_debtor_for(1, Decimal("250.00")) == [B]
+
+    idx.update(A.paid(Decimal("150.00")))  # A now open for 250.00 as well
+    assert idx.debtor_open_summary(1) == (2, Decimal("500.00"))
+    assert [i.id for i in idx.open_of_debtor_for(1, Decimal("250.00"))] == [1, 2]
+    idx.update(B.paid(Decimal("250.00")))
+    assert idx.debtor_open_summary(1) == (1, Decimal("250.00"))
+    assert [i.id for i in idx.open_of_debtor_for(1, Decimal("250.00"))] == [1]
+
+    with pytest.raises(NotLoaded) as missing:
+        idx.open_of_debtor_for(1, Decimal("99.00"))  # an amount it was not given
+    assert (missing.value.kind, missing.value.key) == ("debtor", 1)
+    with pytest.raises(NotLoaded) as missing:
+        idx.open_for_amount(Decimal("99.00"))
+    assert missing.value.kind == "amount"
+    with pytest.raises(NotLoaded) as missing:
+        idx.debtors_of_iban("DE89370400440532013000")
+    assert (missing.value.kind, missing.value.key) == ("iban", "DE89370400440532013000")
+
+    for invoice in (A.paid(Decimal("150.00")), B):
+        idx.add_debtor_open(idx.invoices[invoice.id])
+    idx.complete_debtor(1)  # every open invoice given: the summary is no longer used
+    assert [i.id for i in idx.open_of_debtor(1)] == [1]
+    assert idx.debtor_open_summary(1) == (1, Decimal("250.00"))
