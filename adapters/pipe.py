@@ -28,6 +28,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 _FRAME = struct.Struct("<Q")
 _CHILD = "import sys, importlib; sys.path.insert(0, sys.argv[1]); importlib.import_module(sys.argv[2])._serve(sys.argv[3:])"  # noqa: E501
@@ -146,7 +147,7 @@ class Child:
             self._process.terminate()
         self._process.wait()
 
-    def __enter__(self) -> Child:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -1,7 +1,7 @@
 """Large statement files read in a second process, part by part, while the first
 parts are matched (``adapters.db.bank_repo.import_statement_files``).
 
-    async with BackgroundStatements(["2026-03-12.xml"]) as reader:
+    with BackgroundStatements(["2026-03-12.xml"]) as reader:
         while (event := await reader.next()) is not None:
             Part(lines, keys)        the next lines of the current statement
             End(source, fmt)         the current statement ends here
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from adapters.bank import StatementError
@@ -132,11 +131,11 @@ def _serve(argv: list[str]) -> None:
     serve(work)
 
 
-class BackgroundStatements:
+class BackgroundStatements(Child):
     """The events of reading ``paths`` in a second process (see the module docstring)."""
 
     def __init__(self, paths: Sequence[str | Path], part: int = PART) -> None:
-        self._child = Child(
+        super().__init__(
             __name__,
             [str(part), *(str(p) for p in paths)],
             what="bank statement reading process",
@@ -144,8 +143,8 @@ class BackgroundStatements:
         self._unpack = _Unpack()
 
     async def next(self) -> Event | None:
-        blob = await asyncio.to_thread(self._child.receive)
-        message: Any = self._child.load(blob)
+        blob = await asyncio.to_thread(self.receive)
+        message: Any = self.load(blob)
         if message is None:
             return None
         kind = message[0]
@@ -158,17 +157,3 @@ class BackgroundStatements:
         if kind == "refused":
             raise StatementError(*message[1:])
         raise RuntimeError(f"the bank statement reading process sent {kind!r}")
-
-    def close(self) -> None:
-        self._child.close()
-
-    async def __aenter__(self) -> BackgroundStatements:
-        return self
-
-    async def __aexit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -191,7 +191,7 @@ async def import_statement_files(
     from adapters.bank.background import PART, BackgroundStatements, End, Forget
 
     got = _Received()  # every statement read, should the import have to start again
-    async with BackgroundStatements(paths, part or PART) as reader:
+    with BackgroundStatements(paths, part or PART) as reader:
         try:
             with collector_paused():
                 async with engine.begin() as conn:

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from adapters.imports.records import DebtorRecord, DocumentRow, ParsedDocument
@@ -255,7 +254,7 @@ def _serve(argv: list[str]) -> None:
     serve(batches)
 
 
-class BackgroundReader:
+class BackgroundReader(Child):
     """``check_batches`` over invoice files, computed in a second process.
 
         with BackgroundReader(paths, 30) as batches:
@@ -265,33 +264,18 @@ class BackgroundReader:
     """
 
     def __init__(self, paths: Sequence[Path], payment_terms_days: int, size: int = BATCH) -> None:
-        self._child = Child(
+        super().__init__(
             __name__,
             [str(payment_terms_days), str(size), *(str(p) for p in paths)],
             what="import's reading process",
             failed="reading the import files failed",
         )
-        self._process = self._child._process
 
     def ask_for(self, form: str) -> None:
         """The form the batches should take (``ROWS`` unless said otherwise);
         said once, before the first batch is read."""
-        self._child.tell(form)
+        self.tell(form)
 
-    def __iter__(self) -> Iterator[Batch]:
+    def __iter__(self) -> Iterator[Batch]:  # type: ignore[override]
         self.ask_for(ROWS)
-        yield from self._child  # type: ignore[misc]
-
-    def close(self) -> None:
-        self._child.close()
-
-    def __enter__(self) -> BackgroundReader:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
+        yield from super().__iter__()  # type: ignore[misc]
