@@ -197,6 +197,7 @@ async def import_statement_files(
                 async with engine.begin() as conn:
                     reconciliation = Reconciliation(conn, today, policy, similarity)
                     result = reconciliation.result
+                    await reconciliation.prepare()  # while the reader starts
                     waiting = time.perf_counter()
                     while (event := await reader.next()) is not None:
                         result._lap("waiting for the reading process", waiting)
@@ -321,6 +322,15 @@ class Reconciliation:
         self._items: list[tuple[int, str, str, Decimal]] = []
         self._open_before: dict[int, Decimal] = {}
 
+    async def prepare(self) -> None:
+        """Bring the invoice-number keys up to date now rather than with the first
+        new line (what ``add`` does otherwise): while the first lines are read."""
+        if not self._keyed:
+            lap = time.perf_counter()
+            await sync_invoice_keys(self.conn)
+            self._keyed = True
+            self.result._lap("invoice keys", lap)
+
     def end_statement(self, source: str, fmt: str) -> None:
         """The statement the lines so far belong to ends here."""
         self.statements.append((source, fmt))
@@ -368,10 +378,8 @@ class Reconciliation:
             return
 
         # 2. invoice-number keys, once an import
-        if not self._keyed:
-            await sync_invoice_keys(conn)
-            self._keyed = True
-            lap = result._lap("invoice keys", lap)
+        await self.prepare()
+        lap = time.perf_counter()
 
         # 3. match the credits, in statement order, against the invoices they may
         # concern (loaded in a few set-based queries, added to what earlier parts
@@ -895,8 +903,8 @@ async def load_index(
     index = index if index is not None else InvoiceIndex()
     loaded = loaded if loaded is not None else _Loaded()
     dialect = conn.dialect.name
-    references = {r for k in keys for r in k.references} - loaded.references
-    numbers = {n for k in keys for n in (*k.strict_numbers, *k.weak_numbers)} - loaded.numbers
+    references = {r.reference for k in keys for r in k.found} - loaded.references
+    numbers = {n for k in keys for m in k.mentions for n in (m.strict, *m.weak)} - loaded.numbers
     loaded.references |= references
     loaded.numbers |= numbers
 
@@ -941,11 +949,11 @@ def _explained(line: StatementLine, key: SearchKeys, index: InvoiceIndex) -> boo
     looked up: a reference or invoice number found, or a number without its
     prefix whose invoices, of one debtor, are open for the amount.  Only a guess
     of what to load: a line that needs more after all gets it (``NotLoaded``)."""
-    if any(index.by_reference.get(r) for r in key.references):
+    if any(index.by_reference.get(r.reference) for r in key.found):
         return True
-    if any(index.by_strict_number.get(n) for n in key.strict_numbers):
+    if any(index.by_strict_number.get(m.strict) for m in key.mentions):
         return True
-    weak = {i for n in key.weak_numbers for i in index.by_weak_number.get(n, ())}
+    weak = {i for m in key.mentions for n in m.weak for i in index.by_weak_number.get(n, ())}
     found = [index.invoices[i] for i in weak]
     return (
         bool(found)
