@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db.bank_repo import import_statement_files, import_statements_in
-from adapters.db.bank_schema import bank_statements
+from adapters.db.bank_schema import bank_statements, bank_transactions
 from domain.statement import ParsedStatement, StatementLine
 from tests.integration.bank_fixtures import Inv, invoice_state, seed
 
@@ -177,6 +177,16 @@ async def _statement_rows(engine: AsyncEngine) -> list[tuple[Any, ...]]:
         return [tuple(r) for r in rows]
 
 
+async def _transactions(engine: AsyncEngine) -> list[tuple[Any, ...]]:
+    """Every stored transaction as read back, but for what differs by run."""
+    columns = [
+        c for c in bank_transactions.c if c.name not in ("id", "statement_id", "created_at")
+    ]
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(*columns).order_by(bank_transactions.c.identity))
+        return [tuple(r) for r in rows]
+
+
 async def test_files_read_in_a_second_process_import_as_read_here(
     engine: AsyncEngine, make_engine: Any, tmp_path: Path
 ) -> None:
@@ -196,10 +206,12 @@ async def test_files_read_in_a_second_process_import_as_read_here(
                 decisions(result),
                 await invoice_state(eng),
                 await _statement_rows(eng),
+                await _transactions(eng),
             )
         )
     assert results[1] == results[0]
-    summary, _, state, statements = results[0]
+    summary, _, state, statements, transactions = results[0]
+    assert len(transactions) == summary["transactions"]
     assert summary["transactions"] > 10
     assert state["INV-1001"] == ("0.00", "paid")
     assert [row[0].rsplit("/", 1)[-1] for row in statements] == [
