@@ -156,7 +156,8 @@ allocations = Table(
     "allocations",
     metadata,
     Column("id", Integer, primary_key=True),
-    Column("invoice_id", ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True),
+    # No index of its own: uq_allocations_source leads with it (migration 0009).
+    Column("invoice_id", ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
     Column("source_kind", String(16), nullable=False),
     Column("source_id", String(64), nullable=False),
     Column("amount", Cents, nullable=False),
