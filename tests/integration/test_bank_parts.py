@@ -179,9 +179,7 @@ async def _statement_rows(engine: AsyncEngine) -> list[tuple[Any, ...]]:
 
 async def _transactions(engine: AsyncEngine) -> list[tuple[Any, ...]]:
     """Every stored transaction as read back, but for what differs by run."""
-    columns = [
-        c for c in bank_transactions.c if c.name not in ("id", "statement_id", "created_at")
-    ]
+    columns = [c for c in bank_transactions.c if c.name not in ("id", "statement_id", "created_at")]
     async with engine.connect() as conn:
         rows = await conn.execute(select(*columns).order_by(bank_transactions.c.identity))
         return [tuple(r) for r in rows]
