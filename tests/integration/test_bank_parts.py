@@ -144,9 +144,9 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "camt"
 
 
 def _files(folder: Path) -> list[Path]:
-    """A batch, a zip of two statements, and a file of two statements whose second
-    has its account after its entries (read again as a whole tree: its parts
-    already sent are forgotten)."""
+    """A batch, a zip of two statements, a CODA file (read whole, sent in parts),
+    and a file of two statements whose second has its account after its entries
+    (read again as a whole tree: its parts already sent are forgotten)."""
     batch = DATA / "camt053_v02_batch.xml"
     archive = folder / "two.zip"
     with zipfile.ZipFile(archive, "w") as z:
@@ -160,7 +160,8 @@ def _files(folder: Path) -> list[Path]:
     late = second[:start] + second[end:].replace(b"</ns2:Stmt>", account + b"</ns2:Stmt>", 1)
     moved = folder / "late-head.xml"
     moved.write_bytes(first + cut + late)
-    return [batch, archive, moved]
+    coda = DATA.parent / "coda" / "tryton-CODA.txt"
+    return [batch, archive, coda, moved]
 
 
 async def _statement_rows(engine: AsyncEngine) -> list[tuple[Any, ...]]:
@@ -216,6 +217,7 @@ async def test_files_read_in_a_second_process_import_as_read_here(
         "camt053_v02_batch.xml",
         "two.zip!a-notification.xml",
         "two.zip!b-statement.xml",
+        "tryton-CODA.txt",
         "late-head.xml",
     ]
 
