@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bank import StatementError
 from adapters.bank.detect import parse_file
-from adapters.db.bank_repo import import_statements
+from adapters.db.bank_repo import BACKGROUND_BYTES, import_statement_files, import_statements
 from bot.config import Settings
 from domain.reconciliation import Policy
 
@@ -69,8 +69,15 @@ async def import_inbox_once(
     outcomes = []
     for path in await asyncio.to_thread(_ready, folder, settle, time.time()):
         try:
-            parsed = await asyncio.to_thread(parse_file, path)
-            result = await import_statements(engine, parsed, today=today, policy=policy)
+            if path.stat().st_size >= BACKGROUND_BYTES:
+                # Read in a second process, not in this server's (the GIL held for
+                # seconds would stall every conversation meanwhile).
+                result = await import_statement_files(
+                    engine, [path], today=today, policy=policy, background=True
+                )
+            else:
+                parsed = await asyncio.to_thread(parse_file, path)
+                result = await import_statements(engine, parsed, today=today, policy=policy)
         except StatementError as exc:
             message = f"{exc}; nothing was imported"
             target = await asyncio.to_thread(_move, path, folder / "failed", message, None)

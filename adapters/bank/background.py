@@ -101,10 +101,12 @@ class _Unpack:
 
 def _serve(argv: list[str]) -> None:
     """The reading process: ("part", packed lines) | ("end", source, format) |
-    ("forget",) | ("refused", source, where, reason), then None."""
-    from adapters.bank.detect import parse_file
+    ("forget",) | ("refused", source, where, reason), then None.
 
-    size, *paths = argv
+    ``argv``: the part size, then each file's path and the name it goes by."""
+    from adapters.bank.detect import parse_named_file
+
+    size, *files = argv
 
     def work(ask: Callable[[], str], send: Callable[[object], None]) -> None:
         part = int(size)
@@ -121,9 +123,9 @@ def _serve(argv: list[str]) -> None:
                     self.part(statement.source, statement.lines[start : start + part])
                 send(("end", statement.source, statement.format))
 
-        for path in paths:
+        for path, name in zip(files[::2], files[1::2], strict=True):
             try:
-                parse_file(path, Sender(), part)
+                parse_named_file(path, name, Sender(), part)
             except StatementError as exc:
                 send(("refused", exc.source, exc.where, exc.reason))
                 return
@@ -134,10 +136,18 @@ def _serve(argv: list[str]) -> None:
 class BackgroundStatements(Child):
     """The events of reading ``paths`` in a second process (see the module docstring)."""
 
-    def __init__(self, paths: Sequence[str | Path], part: int = PART) -> None:
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        part: int = PART,
+        names: Sequence[str] | None = None,
+    ) -> None:
+        """``names``: what the files go by in lines and errors (their paths if None;
+        an upload's own file names, say)."""
+        named = zip(paths, names or [str(p) for p in paths], strict=True)
         super().__init__(
             __name__,
-            [str(part), *(str(p) for p in paths)],
+            [str(part), *(item for path, name in named for item in (str(path), name))],
             what="bank statement reading process",
         )
         self._unpack = _Unpack()

@@ -136,9 +136,15 @@ def _hidden(name: str) -> bool:
 def parse_file(
     path: str | Path, parts: Parts | None = None, size: int = 5000
 ) -> list[ParsedStatement]:
-    path = Path(path)
+    return parse_named_file(path, str(path), parts, size)
+
+
+def parse_named_file(
+    path: str | Path, name: str, parts: Parts | None = None, size: int = 5000
+) -> list[ParsedStatement]:
+    """``parse_file`` of a file that goes by ``name`` in lines and errors."""
     try:
-        data = path.read_bytes()
+        data = Path(path).read_bytes()
     except OSError as exc:
-        raise StatementError(str(path), "", f"cannot be read: {exc.strerror}") from None
-    return parse_bytes(data, str(path), parts, size)
+        raise StatementError(name, "", f"cannot be read: {exc.strerror}") from None
+    return parse_bytes(data, name, parts, size)

@@ -172,6 +172,7 @@ async def import_statement_files(
     similarity: Similarity | None = None,
     background: bool | None = None,
     part: int | None = None,
+    names: Sequence[str] | None = None,
 ) -> ImportResult:
     """``import_statements`` of the statement files at ``paths``.
 
@@ -179,19 +180,23 @@ async def import_statement_files(
     said) are read in a second process while the parts already read are matched
     (``adapters.bank.background``, ``part`` lines at a time); smaller ones are
     read here first.  Either way a file that is not a valid statement raises its
-    ``StatementError`` and nothing is imported.
+    ``StatementError`` and nothing is imported.  ``names``: what the files go by
+    in lines and errors (their paths if None).
     """
-    from adapters.bank.detect import parse_file
+    from adapters.bank.detect import parse_named_file
 
+    names = list(names) if names is not None else [str(p) for p in paths]
     if background is None:
         background = sum(_size(p) for p in paths) >= BACKGROUND_BYTES
     if not background:
-        parsed = [s for p in paths for s in parse_file(p)]
+        parsed = [
+            s for p, name in zip(paths, names, strict=True) for s in parse_named_file(p, name)
+        ]
         return await import_statements(engine, parsed, today, policy, similarity)
     from adapters.bank.background import PART, BackgroundStatements, End, Forget
 
     got = _Received()  # every statement read, should the import have to start again
-    with BackgroundStatements(paths, part or PART) as reader:
+    with BackgroundStatements(paths, part or PART, names) as reader:
         try:
             with collector_paused():
                 async with engine.begin() as conn:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import tempfile
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +26,14 @@ from aiohttp import BodyPartReader, web
 
 from adapters.bank import StatementError
 from adapters.bank.detect import parse_bytes
-from adapters.db.bank_repo import accept_candidate, import_statements, transactions_to_review
+from adapters.db.bank_repo import (
+    BACKGROUND_BYTES,
+    ImportResult,
+    accept_candidate,
+    import_statement_files,
+    import_statements,
+    transactions_to_review,
+)
 from bot.web.keys import ENGINE, SETTINGS
 from domain.reconciliation import Policy
 
@@ -69,12 +77,9 @@ async def upload_statements(request: web.Request) -> web.Response:
     if not files or not any(data for _, data in files):
         return _error(400, "bad_input", "send one or more statement files")
     try:
-        parsed = [s for name, data in files for s in parse_bytes(data, name)]
+        result = await _import(request, files)
     except StatementError as exc:
         return _error(400, "bad_statement", f"{exc}; nothing was imported")
-    result = await import_statements(
-        request.app[ENGINE], parsed, today=_today(request), policy=request.app[POLICY]
-    )
     body: dict[str, Any] = result.summary()
     body["files"] = [name for name, _ in files]
     body["payments_matched"] = [
@@ -89,6 +94,27 @@ async def upload_statements(request: web.Request) -> web.Response:
         for e in result.events
     ]
     return web.json_response(body)
+
+
+async def _import(request: web.Request, files: list[tuple[str, bytes]]) -> ImportResult:
+    engine, today, policy = request.app[ENGINE], _today(request), request.app[POLICY]
+    if sum(len(data) for _, data in files) < BACKGROUND_BYTES:
+        parsed = [s for name, data in files for s in parse_bytes(data, name)]
+        return await import_statements(engine, parsed, today=today, policy=policy)
+    # A large upload is read in a second process, not in this server's: reading it
+    # here would hold the event loop for seconds, every conversation waiting.
+    with tempfile.TemporaryDirectory(prefix="relance-upload-") as folder:
+        paths = [Path(folder) / f"{n}" for n in range(len(files))]
+        for path, (_, data) in zip(paths, files, strict=True):
+            await asyncio.to_thread(path.write_bytes, data)
+        return await import_statement_files(
+            engine,
+            paths,
+            today=today,
+            policy=policy,
+            background=True,
+            names=[name for name, _ in files],
+        )
 
 
 async def review(request: web.Request) -> web.Response:
