@@ -29,6 +29,16 @@ INVOICES = [
 ]
 
 
+@pytest.fixture(params=["here", "second process"])
+def reader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where an upload or an inbox file is read: in the server's process, or in a
+    second one, as a file of 2 MB or more is (every file counts as large)."""
+    if request.param == "second process":
+        monkeypatch.setattr("bot.web.bank_api.BACKGROUND_BYTES", 0)
+        monkeypatch.setattr("bot.bank_inbox.BACKGROUND_BYTES", 0)
+    return str(request.param)
+
+
 @pytest.fixture
 async def client(engine: AsyncEngine, db_url: str) -> AsyncIterator[TestClient]:
     settings = load_settings({"DATABASE_URL": db_url})
@@ -36,12 +46,9 @@ async def client(engine: AsyncEngine, db_url: str) -> AsyncIterator[TestClient]:
         yield test_client
 
 
-@pytest.mark.parametrize("reader", ["here", "second process"])
 async def test_upload_then_staff_accept_a_candidate(
-    client: TestClient, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, reader: str
+    client: TestClient, engine: AsyncEngine, reader: str
 ) -> None:
-    if reader == "second process":  # as a large upload would be read
-        monkeypatch.setattr("bot.web.bank_api.BACKGROUND_BYTES", 0)
     await seed(engine, NAMES, {}, INVOICES)
     form = aiohttp.FormData()
     for name in ("camt053_v02_batch.xml", "camt054_v04.xml"):
@@ -70,12 +77,9 @@ async def test_upload_then_staff_accept_a_candidate(
     assert missing.status == 404
 
 
-@pytest.mark.parametrize("reader", ["here", "second process"])
 async def test_upload_of_a_bad_file_imports_nothing(
-    client: TestClient, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, reader: str
+    client: TestClient, engine: AsyncEngine, reader: str
 ) -> None:
-    if reader == "second process":  # as a large upload would be read
-        monkeypatch.setattr("bot.web.bank_api.BACKGROUND_BYTES", 0)
     await seed(engine, NAMES, {}, INVOICES)
     before = await invoice_state(engine)
     form = aiohttp.FormData()
@@ -96,12 +100,9 @@ async def test_raw_upload_of_a_coda_file(client: TestClient, engine: AsyncEngine
     assert (await invoice_state(engine))["INV-1002"] == ("200.00", "partially_paid")
 
 
-@pytest.mark.parametrize("reader", ["here", "second process"])
 async def test_inbox_moves_files_to_done_and_failed(
-    engine: AsyncEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reader: str
+    engine: AsyncEngine, tmp_path: Path, reader: str
 ) -> None:
-    if reader == "second process":  # as a large file would be read
-        monkeypatch.setattr("bot.bank_inbox.BACKGROUND_BYTES", 0)
     await seed(engine, NAMES, {}, INVOICES)
     tmp_path = tmp_path / "inbox"  # the SQLite database lives beside it
     tmp_path.mkdir()
