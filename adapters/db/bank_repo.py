@@ -47,6 +47,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     type_coerce,
     update,
 )
@@ -57,6 +58,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.collector import collector_paused
 from adapters.db.allocations import apply_allocations, reverse_allocations
 from adapters.db.bank_schema import (
+    TO_REVIEW,
     bank_invoice_keys,
     bank_match_candidates,
     bank_statements,
@@ -1088,15 +1090,18 @@ async def _load_missing(
 # --------------------------------------------------------------------- staff and refunds
 
 
+def lines_to_review() -> Any:
+    """The query of the lines waiting for staff, in order (by the partial index
+    ``ix_bank_transactions_to_review``, whose condition it repeats)."""
+    t = bank_transactions
+    return select(t).where(text(TO_REVIEW)).order_by(t.c.id)
+
+
 async def transactions_to_review(engine: AsyncEngine) -> list[dict[str, Any]]:
     """Lines waiting for staff, each with its ranked candidates."""
-    t, c = bank_transactions, bank_match_candidates
+    c = bank_match_candidates
     async with engine.connect() as conn:
-        lines = (
-            await conn.execute(
-                select(t).where(t.c.status == Outcome.TO_REVIEW.value).order_by(t.c.id)
-            )
-        ).all()
+        lines = (await conn.execute(lines_to_review())).all()
         out = []
         for line in lines:
             cands = await conn.execute(
