@@ -66,7 +66,7 @@ from adapters.db.bank_schema import (
     debtor_credits,
 )
 from adapters.db.schema import debtor_ibans, debtors, invoices
-from adapters.db.sql import batched, one_of
+from adapters.db.sql import all_rows, batched, one_of
 from domain.allocation import OpenItem, allocate
 from domain.events import PaymentMatched
 from domain.invoice import InvoiceKind
@@ -882,8 +882,7 @@ async def _fetch(
     found: list[OpenInvoice] = []
     dialect = conn.dialect.name
     for chunk in batched(sorted(set(values)), _CHUNK):
-        result = await conn.execute(_select_invoices(one_of(column, chunk, dialect), *conditions))
-        rows = result.all()
+        rows = await all_rows(conn, _select_invoices(one_of(column, chunk, dialect), *conditions))
         found.extend(map(_open_invoice, rows))
         if index is not None:
             index.not_payable.update(int(row[0]) for row in rows if row[11])
@@ -920,16 +919,17 @@ async def load_index(
     # Invoice numbers: their keys joined to the invoices, one query per chunk.
     k = bank_invoice_keys
     for chunk in batched(sorted(numbers), _CHUNK):
-        rows = await conn.execute(
+        rows = await all_rows(
+            conn,
             select(*_COLUMNS)
             .select_from(
                 k.join(invoices, invoices.c.id == k.c.invoice_id).join(
                     debtors, debtors.c.id == invoices.c.debtor_id
                 )
             )
-            .where(one_of(k.c.key, chunk, dialect), invoices.c.kind == InvoiceKind.INVOICE.value)
+            .where(one_of(k.c.key, chunk, dialect), invoices.c.kind == InvoiceKind.INVOICE.value),
         )
-        for row in rows.all():
+        for row in rows:
             if row[11]:
                 index.not_payable.add(int(row[0]))
             known = index.invoices.get(int(row[0]))
@@ -1007,7 +1007,8 @@ async def _load_debtors(
     summarise = sorted(wanted - loaded.debtors - loaded.summarised)
     loaded.summarised.update(summarise)
     for chunk in batched(summarise, _CHUNK):
-        rows = await conn.execute(
+        rows = await all_rows(
+            conn,
             select(
                 invoices.c.debtor_id,
                 func.count(),
@@ -1018,7 +1019,7 @@ async def _load_debtors(
                 invoices.c.kind == InvoiceKind.INVOICE.value,
                 _payable(),
             )
-            .group_by(invoices.c.debtor_id)
+            .group_by(invoices.c.debtor_id),
         )
         counted = {int(r[0]): (int(r[1]), _money(int(r[2]))) for r in rows}
         for debtor_id in chunk:

@@ -6,11 +6,13 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.bank.detect import parse_file
 from adapters.db.bank_repo import (
+    _open_invoice,
+    _select_invoices,
     accept_candidate,
     import_statements,
     lines_to_review,
@@ -18,6 +20,8 @@ from adapters.db.bank_repo import (
     transactions_to_review,
 )
 from adapters.db.bank_schema import bank_transactions, debtor_credits
+from adapters.db.schema import invoices
+from adapters.db.sql import all_rows
 from tests.integration.bank_fixtures import Inv, invoice_state, seed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -173,3 +177,18 @@ async def test_the_list_to_review_reads_the_partial_index(engine: AsyncEngine) -
         rows = await conn.exec_driver_sql(f"{explain} {query}", tuple(query.params.values()))
         plan = " ".join(str(r[-1]) for r in rows)
     assert "ix_bank_transactions_to_review" in plan
+
+
+async def test_invoices_read_as_json_rows_equal_the_driver_rows(engine: AsyncEngine) -> None:
+    """``all_rows`` (one JSON array on SQLite) gives the invoices ``.all()`` gives."""
+    await seed(engine, NAMES, IBANS, INVOICES)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(invoices).where(invoices.c.number == "INV-0817").values(written_off=True)
+        )
+        query = _select_invoices()
+        packed = await all_rows(conn, query)
+        plain = (await conn.execute(query)).all()
+    assert len(packed) == len(INVOICES)
+    assert sorted(map(_open_invoice, packed)) == sorted(map(_open_invoice, plain))
+    assert sorted(bool(r[11]) for r in packed) == [False] * 4 + [True]
