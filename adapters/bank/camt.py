@@ -19,7 +19,15 @@ says nothing booked.
 
 A batch entry becomes one line per ``TxDtls`` when every detail has its amount and
 they add up to the entry; otherwise it stays one line carrying every remittance
-text, so nothing is counted twice and nothing is lost.
+text, so nothing is counted twice and nothing is lost (and, where its details
+name several parties or references, none of them as *the* counterparty or
+reference of the whole amount).
+
+What real exports leave out or do their own way (``tests/data/camt/public``):
+a booked entry without ``BookgDt`` is booked on its ``ValDt``, else on the day of
+the statement's balances; an entry without ``AcctSvcrRef`` is named by its
+``NtryRef`` (or a single payment's own reference); a reversal keeps the parties
+of what it undoes (a direct debit taken back names the payer, its ``Dbtr``).
 
 The document is read as a stream (``iterparse``): each ``Ntry`` is turned into
 lines when its end tag is read and then dropped, so memory holds one entry, not
@@ -263,6 +271,23 @@ class _Head:
     account: str
     currency: str
     name: str
+    day: date | None = None  # what the statement covers, for entries without a date
+
+
+def _day_of(head: Fields) -> date | None:
+    """The day a statement covers, for entries that give no date of their own: the
+    date of its latest balance (the closing one), else the end of its period,
+    else the day it was made (often the morning after)."""
+    for raw in (
+        max(head.get("Bal/Dt/Dt", []), default=""),
+        _first(head, "FrToDt/ToDtTm"),
+        _first(head, "CreDtTm"),
+    ):
+        try:
+            return date.fromisoformat(raw[:10])
+        except ValueError:
+            continue
+    return None
 
 
 def _head(reader: _Reader, head: Fields, path: str) -> _Head:
@@ -273,7 +298,7 @@ def _head(reader: _Reader, head: Fields, path: str) -> _Head:
         raise reader.fail(f"{path}/Acct/Id", "no IBAN or Othr/Id")
     currency = _first(head, "Acct/Ccy")
     name = _first(head, "Id", "ElctrncSeqNb")
-    return _Head(iban.replace(" ", ""), currency, name)
+    return _Head(iban.replace(" ", ""), currency, name, _day_of(head))
 
 
 def _statement(
@@ -316,7 +341,7 @@ def _read_entry(
         if _NAMES.get(tx.tag) == "TxDtls"
         or (isinstance(tx.tag, str) and _local(tx.tag) == "TxDtls")
     ]
-    return _entry(reader, fields, details, where, head.account, head.currency, head.name, number)
+    return _entry(reader, fields, details, where, head, number)
 
 
 class _Stream:
@@ -481,11 +506,10 @@ def _entry(
     entry: Fields,
     details: list[Fields],
     where: str,
-    account: str,
-    currency: str,
-    statement: str,
+    head: _Head,
     number: int,
 ) -> list[StatementLine]:
+    account, currency, statement = head.account, head.currency, head.name
     raw_amount = entry.get("Amt")
     if not raw_amount:
         raise reader.fail(where, "no Amt")
@@ -494,12 +518,18 @@ def _entry(
     if not entry_currency:
         raise reader.fail(f"{where}/Amt", "no Ccy")
     sign = _sign(reader, entry, where)
-    booking = reader.date(entry, "BookgDt", where)
+    # BookgDt is optional in the schema: some banks leave it out of a statement
+    # of one day (a Lithuanian export does), whose entries are booked that day.
+    value = reader.date(entry, "ValDt", where)
+    booking = reader.date(entry, "BookgDt", where) or value or head.day
     if booking is None:
-        raise reader.fail(where, "a booked entry without BookgDt")
-    value = reader.date(entry, "ValDt", where) or booking
+        raise reader.fail(where, "a booked entry without BookgDt, ValDt or statement date")
+    value = value or booking
     reversal = _first(entry, "RvslInd").lower() in ("true", "1")
-    entry_ref = _reference(entry, "AcctSvcrRef")
+    # The bank's name for the movement (its identity, see domain.statement): its
+    # AcctSvcrRef, else its NtryRef (SNS writes only that, and its statement ids
+    # change from one export to the next).
+    entry_ref = _reference(entry, "AcctSvcrRef") or _reference(entry, "NtryRef")
     code = "/".join(
         filter(
             None,
@@ -538,7 +568,7 @@ def _entry(
         lines = []
         for i, (detail, detail_amount) in enumerate(zip(details, amounts, strict=True), start=1):
             assert detail_amount is not None
-            parts = _detail_parts(detail, detail_amount > 0)
+            parts = _detail_parts(detail, detail_amount > 0, reversal)
             reference = _reference(detail, "Refs/AcctSvcrRef") or entry_ref
             lines.append(
                 StatementLine(
@@ -557,15 +587,27 @@ def _entry(
             )
         return lines
     # One line for the entry: a single payment, or a batch that cannot be split.
-    parts_list = [_detail_parts(d, sign > 0) for d in details]
-    references = [p.structured for p in parts_list if p.structured]
+    parts_list = [_detail_parts(d, sign > 0, reversal) for d in details]
+    references = list(dict.fromkeys(p.structured for p in parts_list if p.structured))
     texts = [p.free_text for p in parts_list if p.free_text]
-    # Further references of an unsplittable batch stay readable in the free text.
-    texts.extend(r for r in references[1:] if r)
     first = parts_list[0] if parts_list else _Parts()
-    reference_ = entry_ref or (
-        _reference(details[0], "Refs/AcctSvcrRef") if len(details) == 1 else ""
-    )
+    if len(references) > 1:
+        # An unsplittable batch naming several invoices: no one of them is *the*
+        # reference of the whole amount.  They stay readable in the free text,
+        # where matching finds them all (one debtor's invoices paid together).
+        texts.extend(references)
+        references = []
+    if len({(p.name, p.iban) for p in parts_list if p.name or p.iban}) > 1:
+        # Several payers (or payees) in one amount: none of them is the counterparty.
+        first = _Parts(free_text=first.free_text)
+    reference_ = _reference(entry, "AcctSvcrRef")
+    if len(details) == 1:
+        # A single payment: the bank's reference of it, else its own (a Sparkasse
+        # writes NONREF for the entry and its transaction id as Refs/Prtry).
+        reference_ = reference_ or _reference(details[0], "Refs/AcctSvcrRef")
+        reference_ = reference_ or _reference(entry, "NtryRef")
+        reference_ = reference_ or _reference(details[0], "Refs/Prtry/Ref")
+    reference_ = reference_ or entry_ref
     return [
         StatementLine(
             amount=amount * sign,
@@ -614,11 +656,8 @@ class _Parts:
     end_to_end_id: str = ""
 
 
-def _detail_parts(detail: Fields, incoming: bool) -> _Parts:
-    """Counterparty and remittance of one TxDtls: the payer of a credit, the payee of a debit."""
-    party, account, agent = (
-        ("Dbtr", "DbtrAcct", "DbtrAgt") if incoming else ("Cdtr", "CdtrAcct", "CdtrAgt")
-    )
+def _party(detail: Fields, party: str) -> tuple[str, str | None, str]:
+    """(name, IBAN, BIC) of the ``Dbtr`` or ``Cdtr`` of one TxDtls."""
     name = _first(
         detail,
         f"RltdPties/{party}/Nm",
@@ -626,8 +665,25 @@ def _detail_parts(detail: Fields, incoming: bool) -> _Parts:
         f"RltdPties/Ultmt{party}/Nm",
         f"RltdPties/Ultmt{party}/Pty/Nm",
     )
-    iban = _first(detail, f"RltdPties/{account}/Id/IBAN").replace(" ", "").upper() or None
-    bic = _first(detail, f"RltdAgts/{agent}/FinInstnId/BICFI", f"RltdAgts/{agent}/FinInstnId/BIC")
+    iban = _first(detail, f"RltdPties/{party}Acct/Id/IBAN").replace(" ", "").upper() or None
+    agent = f"RltdAgts/{party}Agt/FinInstnId"
+    bic = _first(detail, f"{agent}/BICFI", f"{agent}/BIC")
+    return name, iban, bic
+
+
+def _detail_parts(detail: Fields, incoming: bool, reversal: bool = False) -> _Parts:
+    """Counterparty and remittance of one TxDtls: the payer of a credit, the payee
+    of a debit.
+
+    A reversal keeps the parties of the movement it undoes (a direct debit the
+    payer took back is a debit whose counterparty is that payer, the ``Dbtr``).
+    Banks do not all write it so: where a reversal does not give that party, the
+    other one is taken.
+    """
+    first, second = ("Dbtr", "Cdtr") if incoming != reversal else ("Cdtr", "Dbtr")
+    name, iban, bic = _party(detail, first)
+    if reversal and not name and not iban:
+        name, iban, bic = _party(detail, second)
     structured: str | None = None
     texts = [t for t in detail.get("RmtInf/Ustrd", ()) if t]
     for raw in detail.get("RmtInf/Strd/CdtrRefInf/Ref", ()):

@@ -6,6 +6,7 @@ import io
 import json
 import zipfile
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -137,13 +138,6 @@ def test_a_bad_member_of_a_zip_is_named() -> None:
             "not 'DEBIT'",
         ),
         (
-            (
-                b"<BookgDt><Dt>2026-03-10</Dt></BookgDt>\n        <ValDt><Dt>2026-03-09",
-                b"<ValDt><Dt>2026-03-09",
-            ),
-            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[2]: a booked entry without BookgDt",
-        ),
-        (
             (b"<IBAN>BE68539007547034</IBAN></Id><Ccy>", b"</Id><Ccy>"),
             "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Acct/Id: no IBAN or Othr/Id",
         ),
@@ -238,3 +232,76 @@ def test_malformed_xml_is_refused_before_an_entry() -> None:
     entity = data.replace(b"</Stmt>", b"&undefined;</Stmt>")
     with pytest.raises(StatementError, match=r"^x: line \d+: .*Entity 'undefined' not defined"):
         parse_camt(entity, "x")
+
+
+def test_an_entry_without_booking_date_is_booked_on_its_value_date_or_the_statement_day() -> None:
+    """BookgDt is optional (a Lithuanian export leaves it out, and ValDt too)."""
+    data = (DATA / "camt053_v02_batch.xml").read_bytes()
+    second = b"<BookgDt><Dt>2026-03-10</Dt></BookgDt>\n        <ValDt><Dt>2026-03-09</Dt></ValDt>"
+    assert second in data
+    _, lines = parse_camt(data.replace(second, b"<ValDt><Dt>2026-03-09</Dt></ValDt>"))
+    assert {(line.booking_date, line.value_date) for line in lines[1:3]} == {
+        (date(2026, 3, 9), date(2026, 3, 9))
+    }
+    _, lines = parse_camt(data.replace(second, b""))
+    # The statement's (opening) balance is of 2026-03-10; it was made the 11th.
+    assert {(line.booking_date, line.value_date) for line in lines[1:3]} == {
+        (date(2026, 3, 10), date(2026, 3, 10))
+    }
+    balance = b"<Dt><Dt>2026-03-10</Dt></Dt></Bal>"
+    undated = data.replace(second, b"").replace(balance, b"</Bal>")
+    _, lines = parse_camt(undated)
+    assert lines[1].booking_date == date(2026, 3, 11)  # only its creation is left
+    with pytest.raises(StatementError) as caught:
+        parse_camt(undated.replace(b"<CreDtTm>2026-03-11T06:00:00</CreDtTm>", b""), "x.xml")
+    assert str(caught.value) == (
+        "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[2]: "
+        "a booked entry without BookgDt, ValDt or statement date"
+    )
+
+
+# ------------------------------------------------- files other projects published
+
+PUBLIC = DATA / "public"
+
+
+@pytest.mark.parametrize("sample", sorted(PUBLIC.glob("*.xml")), ids=lambda p: p.name)
+def test_golden_published(sample: Path) -> None:
+    expected = [json.loads(t) for t in sample.with_suffix(".jsonl").read_text().splitlines()]
+    assert _json_lines(sample.read_bytes(), sample.name) == expected
+
+
+def test_a_reversed_direct_debit_names_the_payer_who_took_it_back() -> None:
+    _, lines = parse_camt(
+        (PUBLIC / "viafintech_camt054_v04_postfinance_reversals.xml").read_bytes()
+    )
+    reversed_ = [
+        (str(line.amount), line.counterparty_name, line.counterparty_iban)
+        for line in lines
+        if line.reversal
+    ]
+    assert reversed_ == [
+        ("-6.00", "Bernasconi Maria", "CH3709000000250094580"),
+        ("-15.53", "Rutschmann Pia", "CH4409000000495962779"),
+    ]
+
+
+def test_an_unsplittable_batch_of_several_payees_has_no_one_counterparty() -> None:
+    _, [line] = parse_camt((PUBLIC / "genkgo_camt054_v08_unsplittable_batch.xml").read_bytes())
+    assert line.amount == Decimal("-200000.00")
+    assert (line.counterparty_name, line.counterparty_iban, line.structured_reference) == (
+        "",
+        None,
+        None,
+    )
+    assert "Unstructured Remittance Information V3 block 1" in line.free_text
+
+
+def test_an_entry_named_by_its_ntryref_keeps_its_identity_across_exports() -> None:
+    data = (PUBLIC / "newinnovations_camt053_v02_sns_ntryref.xml").read_bytes()
+    _, lines = parse_camt(data)
+    assert lines[0].bank_reference == "20260125-137113"
+    # The next export of the same account gives its statement another id.
+    _, again = parse_camt(data.replace(b"CAMT05398765432164600000", b"CAMT05398765432199900000"))
+    assert again[0].statement != lines[0].statement
+    assert [line.identity for line in again] == [line.identity for line in lines]
