@@ -55,6 +55,7 @@ _SENDER = re.compile(
 _SUBJECT = re.compile(
     r"(?:undeliver(?:ed|able)|undelivered\s+mail\s+returned\s+to\s+sender|"
     r"delivery\s+status\s+notification|delivery\s+(?:failure|has\s+failed|failed|notification)|"
+    r"failure\s+delivery|"
     r"mail\s+delivery\s+(?:failed|failure|system)|returned\s+mail|failure\s+notice|"
     r"message\s+not\s+delivered|could\s+not\s+be\s+delivered|mail\s+system\s+error|"
     r"non\s+remis|non\s+distribuable|échec\s+(?:de\s+la\s+)?(?:remise|distribution|d'envoi)|"
@@ -73,6 +74,17 @@ _TRANSIENT = re.compile(
     re.I,
 )
 _REPLY_PREFIX = re.compile(r"^\s*(?:re|aw|antw|antwort|réf|ref|tr|fw|fwd|wg)\s*:", re.I)
+# Exchange names a bounce after the subject it returns, "RE: … : non remis": a
+# reply prefix is then the returned message's, not someone answering.
+_SUBJECT_SUFFIX = re.compile(
+    r"\s:\s*(?:non\s+remis|undeliverable|unzustellbar|onbestelbaar|niet\s+bezorgd)"
+    r"(?:\s*\([^)]{0,40}\))?\s*$",
+    re.I,
+)
+# The mail system itself as the envelope sender ("Return-Path: <>" or a daemon).
+_SYSTEM_RETURN_PATH = re.compile(r"^<>$|<?(?:mailer-daemon|postmaster)@", re.I)
+# "Action: failed" (RFC 3464); some MTAs write "failure".
+_FAILED_ACTIONS = {"failed", "failure"}
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
 
@@ -91,8 +103,13 @@ def looks_like_bounce(message: Message) -> bool:
         actions = {_header(block, "action").lower() for block in _dsn_blocks(message)} - {""}
         if report == "delivery-status" and actions:
             # A report with recipient blocks says it itself ("delivered" is no bounce).
-            return bool(actions & {"failed", "delayed"})
-        # An empty status part (Google Workspace sends those): judge by the headers.
+            return bool(actions & (_FAILED_ACTIONS | {"delayed"}))
+        # An empty status part (Google Workspace sends those): judge by the headers,
+        # or by who sent it, which a delivery report from the mail system says.
+        if report == "delivery-status" and _SYSTEM_RETURN_PATH.search(
+            _header(message, "return-path")
+        ):
+            return True
     if _header(message, "x-failed-recipients"):
         return True
     sender = _header(message, "from")
@@ -100,9 +117,9 @@ def looks_like_bounce(message: Message) -> bool:
     by_sender = bool(_SENDER.search(sender))
     # A person answering ("Re: Delivery failed?") is not a delivery report.
     by_subject = bool(_SUBJECT.search(subject)) and not _REPLY_PREFIX.match(subject)
-    if by_sender and by_subject:
+    if (by_sender and by_subject) or _SUBJECT_SUFFIX.search(subject):
         return True
-    if by_subject and _header(message, "return-path") == "<>":
+    if by_subject and _SYSTEM_RETURN_PATH.search(_header(message, "return-path")):
         return True
     # An undelivered message returned as an attachment, sent by the mail system.
     return by_sender and any(
@@ -138,7 +155,7 @@ def analyse_bounce(message: Message, raw: bytes, body_text: str) -> Bounce:
     transient_actions = 0
     for block in _dsn_blocks(message):
         action = _header(block, "action").lower()
-        if action not in ("failed", "delayed"):
+        if action not in _FAILED_ACTIONS | {"delayed"}:
             continue
         recipient = _header(block, "final-recipient") or _header(block, "original-recipient")
         address = recipient.split(";", 1)[-1].strip().strip("<>")

@@ -254,7 +254,20 @@ def _bodies(message: Message) -> tuple[str | None, str | None]:
             html, html_parent = decode_part(part), parent
         elif ctype == "text/html" and parent is html_parent and _is_mixed(parent):
             html = _join_html(html, decode_part(part))  # the same, in iOS Mail's HTML
+    if plain is None and html is None and _boundary_missing(message):
+        # A client declared a multipart and wrote its text without the boundary (a
+        # real Gmail reply through a phone app did): the body is the text itself.
+        text = decode_part(message)
+        if re.search(r"<(?:html|body|div|p|br)\b", text, re.I):
+            html = text
+        else:
+            plain = text
     return plain, html
+
+
+def _boundary_missing(message: Message) -> bool:
+    """A multipart whose boundary never comes: the parser kept its body as text."""
+    return message.get_content_maintype() == "multipart" and not message.is_multipart()
 
 
 _DOCUMENT_TAGS = re.compile(

@@ -286,6 +286,8 @@ _ATTRIBUTION = [
     re.compile(r"^.{0,120}(?:@|\d{1,2}[:h]\d{2}).{0,120}\s" + _WROTE + r"\s?:$", re.I),
     re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s.{0,80}<[^>]+@[^>]+>\s?:?$"),
 ]
+# The attributions that say where they begin: "On …", "Le …", "Op …", "Am …".
+_OPENING = _ATTRIBUTION[:4]
 _SEPARATORS = [
     re.compile(
         r"^[-_*=\s]{2,}\s*(?:Original\s+Message|Message\s+d'origine|Message\s+original|"
@@ -321,20 +323,51 @@ def _joined(lines: list[str], start: int, count: int) -> str:
 
 
 def _attribution_at(lines: list[str], i: int) -> int:
-    """How many lines an attribution starting at line ``i`` spans (0 if none)."""
-    if not lines[i].strip() or lines[i].lstrip().startswith(">"):
+    """How many lines an attribution starting at line ``i`` spans (0 if none).
+
+    A client may wrap an attribution over two or three lines.  The lines before
+    it are the reply, however short and whatever they end with ("Hello", then
+    "On 22 Aug 2015, at 19:21, Adam <adam@x> wrote:" on the next line joins into
+    something an attribution pattern matches too): a window of lines whose
+    attribution really starts on a later line of it, or continues into a quoted
+    line, does not start here.
+    """
+    if not _starts_attribution(lines, i):
         return 0
     for count in (1, 2, 3):
         if i + count > len(lines):
             break
-        if count > 1 and not lines[i + count - 1].strip():
+        if count > 1 and (
+            not lines[i + count - 1].strip() or lines[i + count - 1].lstrip().startswith(">")
+        ):
             break
         candidate = _joined(lines, i, count)
         if len(candidate) > 300:
             break
-        if any(p.match(candidate) for p in _ATTRIBUTION):
-            return count
+        if _is_attribution(candidate):
+            # Where the window's own start is only matched by the patterns that
+            # take any line ("… <x@y> wrote:"), an attribution of its own on a
+            # later line is where it starts; where it opens as one ("On …",
+            # "Le …"), a later line that merely ends it ("x@y> a écrit :") does not.
+            patterns = _ATTRIBUTION if not _is_attribution(candidate, _OPENING) else _OPENING
+            later = any(
+                _starts_attribution(lines, j)
+                and any(
+                    _is_attribution(_joined(lines, j, n), patterns)
+                    for n in range(1, i + count - j + 1)
+                )
+                for j in range(i + 1, i + count)
+            )
+            return 0 if later else count
     return 0
+
+
+def _starts_attribution(lines: list[str], i: int) -> bool:
+    return bool(lines[i].strip()) and not lines[i].lstrip().startswith(">")
+
+
+def _is_attribution(text: str, patterns: list[re.Pattern[str]] | None = None) -> bool:
+    return any(p.match(text) for p in (_ATTRIBUTION if patterns is None else patterns))
 
 
 _SENT_LINE = re.compile(
@@ -405,6 +438,24 @@ def _plausible_attribution(lines: list[str], i: int, span: int) -> bool:
     return bool(_ATTRIBUTION_DETAIL.search(_joined(lines, i, span)))
 
 
+def _wrapped_quote(lines: list[str], j: int) -> bool:
+    """Line ``j`` is the end of a quoted line the client wrapped without its ">":
+    right under a quoted line as long as a client wraps them (60 characters or
+    more) that stops mid-sentence, it goes on in lower case, and a quoted line
+    (or nothing) follows.  An inline answer starts a sentence, or answers a short
+    line ("> Can you confirm the amount" / "yes 400 euros").
+    """
+    above = lines[j - 1].strip() if j > 0 else ""
+    if not above.startswith(">") or re.search(r"[.!?:]\W*$", above):
+        return False
+    if len(above.lstrip("> ")) < 60:
+        return False
+    if not re.match(r"[a-zà-ÿ]", lines[j].strip()):
+        return False
+    below = lines[j + 1].strip() if j + 1 < len(lines) else ""
+    return below.startswith(">") or not any(line.strip() for line in lines[j + 1 :])
+
+
 def strip_quotes(text: str) -> str:
     lines = text.split("\n")
     while True:
@@ -418,7 +469,9 @@ def strip_quotes(text: str) -> str:
         # An attribution: what follows is ">" lines; if unquoted text comes after
         # them it is a bottom-posted or inline answer and stays.
         j = start + span
-        while j < len(lines) and (not lines[j].strip() or lines[j].lstrip().startswith(">")):
+        while j < len(lines) and (
+            not lines[j].strip() or lines[j].lstrip().startswith(">") or _wrapped_quote(lines, j)
+        ):
             j += 1
         rest = lines[j:]
         quoted = [line for line in lines[start + span : j] if line.strip()]
@@ -427,7 +480,11 @@ def strip_quotes(text: str) -> str:
             continue
         lines = lines[:start]
         break
-    kept = [line for line in lines if not line.lstrip().startswith(">")]
+    kept = [
+        line
+        for j, line in enumerate(lines)
+        if not line.lstrip().startswith(">") and not _wrapped_quote(lines, j)
+    ]
     text = "\n".join(kept)
     # Second pass: quotequail knows more languages' attributions and forward markers.
     parts = quotequail.quote(text, limit=100_000, quote_intro_line=True)
@@ -454,7 +511,8 @@ def _has_content(lines: list[str]) -> bool:
 _DEVICE = (
     r"iPhone|iPad|iPod|Galaxy|Samsung|Android|smartphone|mobile|Huawei|Xiaomi|Pixel|"
     r"BlackBerry|OnePlus|Oppo|Fairphone|Sony|Nokia|Motorola|tablette|tablet|téléphone|telefoon|"
-    r"GSM|Handy|Mobiltelefon|Mobilgerät|appareil|apparaat|Gerät|device"
+    r"GSM|Handy|Mobiltelefon|Mobilgerät|appareil|apparaat|Gerät|device|"
+    r"Wiko|HTC|LG|Lenovo|Honor|Realme|Vivo|ZTE|Alcatel|Doro|Crosscall|Asus"
 )
 _APPS = (
     r"my|mon|ma|mijn|meinem|meiner|Yahoo|Mail|Outlook|Courrier|Proton|iCloud|AOL|Gmail|"
@@ -491,7 +549,7 @@ _FOOTERS = [
     re.compile(
         r"^(?:Sent|Envoy[ée]|Verzonden|Verstuurd|Gesendet)\s+(?:with|from|via|using|avec|de|"
         r"depuis|met|vanaf|mit|von)\s+(?:BlueMail|Spark|Airmail|K-9\s+Mail|Edison\s+Mail|"
-        r"FairEmail|Canary\s+Mail|Newton\s+Mail|Tuta(?:nota)?)\b.{0,60}$",
+        r"FairEmail|Canary\s+Mail|Newton\s+Mail|Tuta(?:nota)?|TypeApp|Nine|Aqua\s+Mail)\b.{0,60}$",
         re.I,
     ),
 ]

@@ -49,7 +49,10 @@ def test_there_are_samples_for_every_kind() -> None:
     assert len(SAMPLES) >= 25
 
 
-@pytest.mark.parametrize("path", SAMPLES, ids=[p.stem for p in SAMPLES])
+PUBLISHED = sorted((DATA / "public").glob("*.eml"))
+
+
+@pytest.mark.parametrize("path", SAMPLES + PUBLISHED, ids=[p.stem for p in SAMPLES + PUBLISHED])
 def test_sample_matches_golden(path: Path) -> None:
     expected = json.loads(path.with_suffix(".json").read_text("utf-8"))
     got = view(path.name, analyse(path.read_bytes(), BRUSSELS))

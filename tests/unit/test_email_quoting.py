@@ -778,3 +778,55 @@ def test_words_after_thanks_are_kept_when_they_are_a_sentence(text: str) -> None
 )
 def test_a_complaint_about_confidential_data_is_not_a_disclaimer(text: str) -> None:
     assert new_text(text) == text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # The attribution right under the reply, no blank line between them: the
+        # reply's lines are not taken for the start of a wrapped attribution.
+        (
+            "Je paierai demain.\nLe lun. 9 mars 2026 à 10:12, Relance <credit@relance.example>"
+            " a écrit :\n> Bonjour",
+            "Je paierai demain.",
+        ),
+        (
+            "Paid on 2 March.\nFrom our BNP account.\nOn Mon, 9 Mar 2026 at 10:12, Relance\n"
+            "<credit@relance.example> wrote:\n> Dear customer",
+            "Paid on 2 March.\nFrom our BNP account.",
+        ),
+        (
+            "Is betaald.\n> Op 9 mrt 2026 om 10:12 schreef Relance <credit@relance.example>:",
+            "Is betaald.",
+        ),
+        # A wrapped attribution that opens as one keeps its own wrapped end.
+        (
+            "Ich zahle am Freitag.\n\nAm Mo., 9. März 2026 um 10:12 Uhr schrieb Relance <\n"
+            "credit@relance.example>:\n> Guten Tag",
+            "Ich zahle am Freitag.",
+        ),
+    ],
+)
+def test_an_attribution_starts_where_it_says(body: str, expected: str) -> None:
+    assert new_text(body) == expected
+
+
+def test_a_quoted_line_wrapped_without_its_marker_goes_with_the_quote() -> None:
+    body = (
+        "Betaald op 2 maart.\n\nOp 9 mrt. 2026 om 10:12 schreef Relance <credit@relance.example>:\n"
+        "> De factuur INV-2026-0091 van 400,00 euro staat nog open, gelieve te betalen binnen\n"
+        "acht dagen.\n>\n> Met vriendelijke groet"
+    )
+    assert new_text(body) == "Betaald op 2 maart."
+
+
+def test_inline_answers_right_under_the_quoted_lines_stay() -> None:
+    body = (
+        "On 09/03/2026 09:12, Relance Demo SRL wrote:\n"
+        "> Can you pay by Friday?\nYes, on Friday.\n> Can you confirm the amount\nyes 400 euros\n"
+        "> The reminder fee of 15,00 euro is added to the invoice as the terms say,\n"
+        "which you accepted.\n"
+    )
+    # An answer starts a sentence, or answers a short line; a line going on in
+    # lower case under a long quoted line that stops mid-sentence is its end.
+    assert new_text(body) == "Yes, on Friday.\nyes 400 euros"

@@ -130,3 +130,18 @@ def test_html_split_around_an_inline_picture_is_joined() -> None:
     message = analyse(raw, ZoneInfo("Europe/Brussels"))
     assert message.new_text == "Hier het bewijs:\nDe rest volgt in april."
     assert [a.filename for a in message.attachments] == ["IMG_1.jpeg"]
+
+
+def test_a_multipart_whose_boundary_never_comes_is_read_as_its_text() -> None:
+    """A phone app declared multipart/alternative and wrote plain text (as in a real
+    reply in Discourse's tests): the body is the text, not nothing."""
+    raw = (
+        b"From: Jan <jan@example.be>\r\nSubject: Re: Herinnering INV-2026-0042\r\n"
+        b"Mime-Version: 1.0 (1.0)\r\n"
+        b"Content-Type: multipart/alternative; boundary=001a11c20edc15a39304e2432790\r\n\r\n"
+        b"Ik heb gisteren betaald.\r\n\r\n"
+        b"Op 18 juli 2013 10:23 schreef Relance <credit@relance.example>:\r\n\r\n"
+        b"> Uw factuur staat nog open.\r\n"
+    )
+    message = analyse(raw, BRUSSELS)
+    assert (message.kind, message.new_text) == ("reply", "Ik heb gisteren betaald.")
