@@ -192,7 +192,15 @@ _PAST = re.compile(
     r"bezahlt|uberwiesen|ueberwiesen|beglichen|gezahlt|wurde|bereits|schon|erledigt|getatigt|"
     r"abgebucht|veranlasst|"
     r"recu|recue|recus|ontvangen|gekregen|received|got|erhalten|bekommen|livre|livree|geleverd|"
-    r"delivered|geliefert|besteld|ordered|bestellt|depuis|sinds|since|seit)"
+    r"delivered|geliefert|besteld|ordered|bestellt|depuis|sinds|since|seit|"
+    # What the debtor did besides paying: sent back, cancelled, wrote, called.
+    r"returned|sent|sent back|shipped|posted|mailed|emailed|cancelled|canceled|called|phoned|"
+    r"wrote|complained|teruggestuurd|teruggezonden|geretourneerd|teruggebracht|verstuurd|"
+    r"gestuurd|opgestuurd|opgezegd|geannuleerd|gebeld|gemaild|geschreven|gemeld|"
+    r"zuruckgeschickt|zurueckgeschickt|zuruckgesandt|zurueckgesandt|zuruckgesendet|"
+    r"zurueckgesendet|retourniert|geschickt|abgeschickt|storniert|gekundigt|gekuendigt|"
+    r"angerufen|geschrieben|reklamiert|renvoye|renvoyee|retourne|retournee|rendu|annule|"
+    r"annulee|resilie)"
     r"(?![\w'])"
 )
 # A document's date is in the past: "la facture du 3 mars", "uw brief van 5/3".
@@ -264,19 +272,28 @@ _DEADLINE_BEFORE = re.compile(
 )
 
 
-def _tense_counts(folded: str, original: str) -> tuple[int, int]:
-    participles = _PAST_PARTICIPLE.finditer(original.lower())
-    past = sum(
-        1
+def _tense_cues(folded: str, original: str) -> tuple[list[re.Match[str]], list[re.Match[str]]]:
+    """The past and the future cues of a text (a negated past is none)."""
+    past = [
+        m
         for m in _PAST.finditer(folded)
         if not _NEGATED.search(folded, max(0, m.start() - 25), m.start())
-    )
-    past += sum(
-        1
-        for m in participles
+    ]
+    past += [
+        m
+        for m in _PAST_PARTICIPLE.finditer(original.lower())
         if m["aux"] is None and not _NEGATED.search(folded, max(0, m.start() - 25), m.start())
-    )
-    return past, len(_FUTURE.findall(folded))
+    ]
+    return past, list(_FUTURE.finditer(folded))
+
+
+def _tense_counts(folded: str, original: str) -> tuple[int, int]:
+    past, future = _tense_cues(folded, original)
+    return len(past), len(future)
+
+
+def _distance(cues: list[re.Match[str]], at: int) -> int:
+    return min(m.start() - at if m.start() >= at else max(0, at - m.end()) for m in cues)
 
 
 def tense_of(
@@ -299,7 +316,7 @@ def tense_of(
         clause_start = brk.end()
     brk_after = _CLAUSE_BREAK.search(folded, end)
     clause_end = brk_after.start() if brk_after else len(folded)
-    past, future = _tense_counts(
+    past, future = _tense_cues(
         folded[clause_start:start] + " " + folded[end:clause_end],
         original[clause_start:start] + " " + original[end:clause_end],
     )
@@ -307,6 +324,14 @@ def tense_of(
         return "past"
     if future and not past:
         return "future"
+    if past and future:
+        # Both in one clause: the verb next to the date tells ("I paid on Monday
+        # and will pay the rest Friday", "am 4. März zurückgeschickt und zahle
+        # deshalb nicht").
+        at = start - clause_start  # where the date was, in the joined text
+        to_past, to_future = _distance(past, at), _distance(future, at)
+        if to_past != to_future:
+            return "past" if to_past < to_future else "future"
     if intent is not None:
         return "past" if intent == "already_paid" else "future"
     past, future = _tense_counts(folded, original)

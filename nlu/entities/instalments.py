@@ -52,9 +52,14 @@ _FOR_MONTHS = re.compile(
     r"(?![\w'])"
 )
 
+# "in 10 maandelijkse schijven", "in 4 equal payments", "in 3 monatlichen Raten"
+_EVERY = (
+    r"(?:(?:maandelijkse|wekelijkse|gelijke|monthly|weekly|equal|mensuelles|egales|"
+    r"hebdomadaires|monatliche|monatlichen|wochentliche|wochentlichen|gleiche|gleichen)\s+)?"
+)
 _WITH_PREPOSITION = re.compile(
     rf"(?<![\w'])(?P<prep>en|in|into|over|sur|uber|ueber|auf|op|a|de|van|of|von)\s+(?P<n>{NUMBER})"
-    rf"\s?(?P<unit>{_UNITS})(?![\w'])"
+    rf"\s?{_EVERY}(?P<unit>{_UNITS})(?![\w'])"
 )
 _WITHOUT_PREPOSITION = re.compile(rf"(?<![\w',.])(?P<n>{NUMBER})\s?(?P<unit>{_UNITS})(?![\w'])")
 # "3 x 100 €", "2 fois 150 €", "2 keer 50 euro", "3 mal 40 €"

@@ -260,6 +260,33 @@ def test_tense(text: str, language: str, intent: str | None, value: str) -> None
     assert [v for v, _ in dates(text, language, intent)] == [value]
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        # What the debtor did besides paying is done too, in a dispute as anywhere.
+        ("I returned it on 2 March and I'm not paying", "en", "2026-03-02"),
+        ("sent the goods back on March 3rd", "en", "2026-03-03"),
+        ("Ik heb het pakket op 3 maart teruggestuurd", "nl", "2026-03-03"),
+        (
+            "Ich habe das Gerät am 4. März zurückgeschickt und zahle deshalb nicht.",
+            "de",
+            "2026-03-04",
+        ),
+        ("J'ai renvoyé le colis le 2 mars", "fr", "2026-03-02"),
+    ],
+)
+def test_a_date_of_something_sent_back_is_past(text: str, language: str, value: str) -> None:
+    assert [v for v, _ in dates(text, language, "dispute")] == [value]
+
+
+def test_in_one_clause_the_verb_next_to_the_date_gives_its_tense() -> None:
+    text = "I paid on Monday and will pay the rest on Friday"
+    assert dates(text, "en", "promise_to_pay") == [
+        ("2026-03-09", "Monday"),
+        ("2026-03-13", "Friday"),
+    ]
+
+
 def test_past_and_future_in_one_message() -> None:
     text = "J'ai payé 100 € le 3, je paierai le reste le 5"
     assert dates(text, "fr", "promise_to_pay") == [("2026-03-03", "le 3"), ("2026-04-05", "le 5")]

@@ -93,6 +93,10 @@ def test_not_instalments(text: str, language: str) -> None:
         ("6 maanden lang 50 euro per maand", "nl", [("6", "6 maanden lang")]),
         ("in 3 Teilen", "de", [("3", "in 3 Teilen")]),
         ("could I pay in 3 goes?", "en", [("3", "in 3 goes")]),
+        # a word for how often between the count and the unit
+        ("kan het in 10 maandelijkse schijven?", "nl", [("10", "in 10 maandelijkse schijven")]),
+        ("Can I pay in 4 equal payments?", "en", [("4", "in 4 equal payments")]),
+        ("Kann ich in 3 monatlichen Raten zahlen?", "de", [("3", "in 3 monatlichen Raten")]),
     ],
 )
 def test_more_instalment_forms(text: str, language: str, expected: list[tuple[str, str]]) -> None:
