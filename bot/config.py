@@ -74,6 +74,9 @@ class Settings:
     mail_from: str = "Relance <credit@relance.example>"
     telegram_token: Secret = field(default_factory=lambda: Secret(""))
     telegram_base_url: str = ""
+    # The bot's @name, for the t.me links of the pay page; empty: as Telegram tells
+    # the running bot (getMe).
+    telegram_bot_username: str = ""
     mollie_api_key: Secret = field(default_factory=lambda: Secret(""))
     mollie_api_endpoint: str = ""
     demo: bool = False  # the home page lists demo debtors with their pay-page links
@@ -148,6 +151,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         mail_from=env.get("MAIL_FROM", "Relance <credit@relance.example>"),
         telegram_token=Secret(env.get("TELEGRAM_TOKEN", "")),
         telegram_base_url=env.get("TELEGRAM_BASE_URL", ""),
+        telegram_bot_username=env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@"),
         mollie_api_key=Secret(env.get("MOLLIE_API_KEY", "")),
         mollie_api_endpoint=env.get("MOLLIE_API_ENDPOINT", ""),
         demo=env.get("RELANCE_DEMO", "") in ("1", "true", "yes"),

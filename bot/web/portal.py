@@ -148,6 +148,14 @@ async def _debtor_page(
         chat_token = await conversation_repo.create_link_token(
             conn, debtor_id, "portal", valid_for=timedelta(days=1)
         )
+        # And one for the chat to go on in Telegram, where the bot has a name:
+        # t.me opens the bot, which receives "/start <token>" and knows the debtor.
+        telegram_url = None
+        if bot_name := telegram_bot_name(request.app):
+            telegram_token = await conversation_repo.create_link_token(
+                conn, debtor_id, "telegram", valid_for=timedelta(days=7)
+            )
+            telegram_url = f"https://t.me/{bot_name}?start={telegram_token}"
         plan_view = None
         for plan_id in await plan_repo.active_plan_ids(conn, debtor_id):
             plan = await plan_repo.load_plan(conn, plan_id)
@@ -202,10 +210,26 @@ async def _debtor_page(
             qr=qr,
             plan=plan_view,
             chat_start=f"/start {chat_token}",
+            telegram_url=telegram_url,
             online=request.app.get(PAYMENTS) is not None,
             **({"pay_link": None, "pay_amount": None, "error": None} | extra),
         )
     )
+
+
+def telegram_bot_name(app: web.Application) -> str:
+    """The Telegram bot's @name: as configured, else as Telegram told the running
+    bot (getMe, at its start); empty when there is no bot (no link is shown)."""
+    from bot.channels.telegram import TelegramChannel
+    from bot.workers import TELEGRAM
+
+    configured = app[SETTINGS].telegram_bot_username
+    if configured:
+        return configured
+    channel = app.get(TELEGRAM)
+    if isinstance(channel, TelegramChannel) and channel.started.is_set():
+        return channel.bot.username or ""
+    return ""
 
 
 async def page(request: web.Request) -> web.Response:

@@ -374,3 +374,88 @@ async def test_the_app_serves_while_telegram_is_out_of_reach(ledger: AsyncEngine
         from bot.workers import TELEGRAM
 
         assert not app[TELEGRAM].started.is_set()  # still trying, in the background
+
+
+async def test_the_pay_page_links_to_the_bot_and_its_link_names_the_debtor(
+    ledger: AsyncEngine, fake: FakeTelegram
+) -> None:
+    """The pay page's "Continue on Telegram" opens the bot with a start token
+    (t.me/<bot>?start=<token>); Telegram then sends "/start <token>", which links
+    the chat to the debtor of that page."""
+    import re
+    from urllib.parse import urlsplit
+
+    from bot.paylinks import portal_url
+
+    port = free_port()
+    settings = load_settings(
+        {
+            "DATABASE_URL": "sqlite://",
+            "RELANCE_PORT": str(port),
+            "RELANCE_SECRET_KEY": "k" * 32,
+            "TELEGRAM_TOKEN": TOKEN,
+            "TELEGRAM_BASE_URL": fake.base_url,
+        }
+    )
+    async with ledger.connect() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == "P1"))
+        ).scalar_one()
+    async with serving(settings, ledger, _options()) as app:
+        await _started(app)  # the bot's name comes from getMe
+        path = urlsplit(portal_url(settings, int(debtor_id))).path
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}{path}") as response,
+        ):
+            assert response.status == 200
+            html = await response.text()
+        link = re.search(r'href="https://t\.me/relance_test_bot\?start=([A-Za-z0-9_-]+)"', html)
+        assert link is not None
+        assert "Ga verder op Telegram" in html  # the debtor's language (nl)
+
+        await fake.push(fake.text_update(CHAT, f"/start {link.group(1)}"))
+        linked = await fake.wait_sent(1)
+        assert "Jan Peeters" in linked[0]["text"]
+        await fake.push(fake.text_update(CHAT, "Hoeveel moet ik nog betalen?"))
+        answer = await fake.wait_sent(2)
+        assert "250" in answer[1]["text"]
+
+
+@pytest.mark.parametrize(
+    ("configured", "shown"), [("", None), ("@relance_be_bot", "relance_be_bot")]
+)
+async def test_the_pay_page_names_the_configured_bot_or_none(
+    ledger: AsyncEngine, configured: str, shown: str | None
+) -> None:
+    """TELEGRAM_BOT_USERNAME names the bot (a bot run by another process); without
+    it and without a running bot, no Telegram link is shown."""
+    from urllib.parse import urlsplit
+
+    from bot.paylinks import portal_url
+
+    port = free_port()
+    settings = load_settings(
+        {
+            "DATABASE_URL": "sqlite://",
+            "RELANCE_PORT": str(port),
+            "RELANCE_SECRET_KEY": "k" * 32,
+            "TELEGRAM_BOT_USERNAME": configured,
+        }
+    )
+    async with ledger.connect() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == "P1"))
+        ).scalar_one()
+    async with serving(settings, ledger, _options()):
+        path = urlsplit(portal_url(settings, int(debtor_id))).path
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}{path}") as response,
+        ):
+            html = await response.text()
+    assert response.status == 200
+    if shown is None:
+        assert "t.me/" not in html
+    else:
+        assert f'href="https://t.me/{shown}?start=' in html
