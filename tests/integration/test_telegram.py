@@ -376,6 +376,36 @@ async def test_the_app_serves_while_telegram_is_out_of_reach(ledger: AsyncEngine
         assert not app[TELEGRAM].started.is_set()  # still trying, in the background
 
 
+def _page_settings(port: int, **extra: str) -> Settings:
+    return load_settings(
+        {
+            "DATABASE_URL": "sqlite://",
+            "RELANCE_PORT": str(port),
+            "RELANCE_SECRET_KEY": "k" * 32,
+            **extra,
+        }
+    )
+
+
+async def _pay_page(engine: AsyncEngine, settings: Settings, port: int) -> str:
+    """The pay page of debtor P1, as served."""
+    from urllib.parse import urlsplit
+
+    from bot.paylinks import portal_url
+
+    async with engine.connect() as conn:
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == "P1"))
+        ).scalar_one()
+    path = urlsplit(portal_url(settings, int(debtor_id))).path
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"http://127.0.0.1:{port}{path}") as response,
+    ):
+        assert response.status == 200
+        return await response.text()
+
+
 async def test_the_pay_page_links_to_the_bot_and_its_link_names_the_debtor(
     ledger: AsyncEngine, fake: FakeTelegram
 ) -> None:
@@ -383,33 +413,12 @@ async def test_the_pay_page_links_to_the_bot_and_its_link_names_the_debtor(
     (t.me/<bot>?start=<token>); Telegram then sends "/start <token>", which links
     the chat to the debtor of that page."""
     import re
-    from urllib.parse import urlsplit
-
-    from bot.paylinks import portal_url
 
     port = free_port()
-    settings = load_settings(
-        {
-            "DATABASE_URL": "sqlite://",
-            "RELANCE_PORT": str(port),
-            "RELANCE_SECRET_KEY": "k" * 32,
-            "TELEGRAM_TOKEN": TOKEN,
-            "TELEGRAM_BASE_URL": fake.base_url,
-        }
-    )
-    async with ledger.connect() as conn:
-        debtor_id = (
-            await conn.execute(select(debtors.c.id).where(debtors.c.code == "P1"))
-        ).scalar_one()
+    settings = _page_settings(port, TELEGRAM_TOKEN=TOKEN, TELEGRAM_BASE_URL=fake.base_url)
     async with serving(settings, ledger, _options()) as app:
         await _started(app)  # the bot's name comes from getMe
-        path = urlsplit(portal_url(settings, int(debtor_id))).path
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{port}{path}") as response,
-        ):
-            assert response.status == 200
-            html = await response.text()
+        html = await _pay_page(ledger, settings, port)
         link = re.search(r'href="https://t\.me/relance_test_bot\?start=([A-Za-z0-9_-]+)"', html)
         assert link is not None
         assert "Ga verder op Telegram" in html  # the debtor's language (nl)
@@ -430,31 +439,10 @@ async def test_the_pay_page_names_the_configured_bot_or_none(
 ) -> None:
     """TELEGRAM_BOT_USERNAME names the bot (a bot run by another process); without
     it and without a running bot, no Telegram link is shown."""
-    from urllib.parse import urlsplit
-
-    from bot.paylinks import portal_url
-
     port = free_port()
-    settings = load_settings(
-        {
-            "DATABASE_URL": "sqlite://",
-            "RELANCE_PORT": str(port),
-            "RELANCE_SECRET_KEY": "k" * 32,
-            "TELEGRAM_BOT_USERNAME": configured,
-        }
-    )
-    async with ledger.connect() as conn:
-        debtor_id = (
-            await conn.execute(select(debtors.c.id).where(debtors.c.code == "P1"))
-        ).scalar_one()
+    settings = _page_settings(port, TELEGRAM_BOT_USERNAME=configured)
     async with serving(settings, ledger, _options()):
-        path = urlsplit(portal_url(settings, int(debtor_id))).path
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{port}{path}") as response,
-        ):
-            html = await response.text()
-    assert response.status == 200
+        html = await _pay_page(ledger, settings, port)
     if shown is None:
         assert "t.me/" not in html
     else:
