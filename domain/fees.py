@@ -24,7 +24,7 @@ from enum import StrEnum
 
 from domain import legal
 from domain.calendar import nth_working_day_after
-from domain.money import ZERO, to_cents
+from domain.money import ROUND_DOWN, ZERO, to_cents
 
 HUNDRED = Decimal(100)
 
@@ -121,7 +121,8 @@ def consumer_penalty_cap(principal: Decimal, day: date | None = None) -> Amount:
             bracket = candidate
     excess = principal - bracket.above
     raw = bracket.base + (excess * bracket.percent / HUNDRED if bracket.percent else ZERO)
-    value = to_cents(raw)
+    # A maximum: a half cent above it is not allowed (30.005 allows 30.00, not 30.01).
+    value = to_cents(raw, ROUND_DOWN)
     if bracket.percent:
         step = (
             f"Book XIX cap: {_money(bracket.base)} + {_pct(bracket.percent)} of "
@@ -149,7 +150,7 @@ def wik_costs(principal: Decimal, day: date | None = None) -> Amount:
         raw += part * percent / HUNDRED
         steps.append(f"{_pct(percent)} of {_money(part)}")
         remaining -= part
-    value = to_cents(raw)
+    value = to_cents(raw, ROUND_DOWN)  # a maximum, as the Book XIX cap
     text = f"WIK scale: {' + '.join(steps) or '0'} = {_money(value)}"
     if value < scale.minimum:
         value, text = scale.minimum, text + f", raised to the minimum of {_money(scale.minimum)}"

@@ -20,6 +20,7 @@ from domain.fees import (
     consumer_fees,
     consumer_penalty_cap,
     late_interest,
+    wik_costs,
 )
 
 D = Decimal
@@ -145,6 +146,10 @@ def test_consumer_nothing_during_the_waiting_period() -> None:
         ("500.01", "65.00"),
         ("1000.00", "90.00"),  # terms 150.00 -> cap 90.00
         ("50000.00", "2000.00"),  # terms 7,500.00 -> the 2,000.00 maximum
+        # A cap ending in half a cent allows the cent below (a maximum, not rounded up).
+        ("150.05", "30.00"),  # 30.00 + 10 % of 0.05 = 30.005
+        ("500.10", "65.00"),  # 65.00 + 5 % of 0.10 = 65.005
+        ("1000.10", "90.00"),  # 65.00 + 5 % of 500.10 = 90.005
     ],
 )
 def test_consumer_fees_are_the_terms_capped_by_book_xix(principal: str, fees: str) -> None:
@@ -224,3 +229,8 @@ def test_a_half_year_without_a_published_rate_says_so() -> None:
     assert "carried forward" not in first
     assert "carried forward" in second
     assert result.value == D("5.75")  # 20 days x 10.5 % / 365 on 1,000.00 = 5.7534
+
+
+def test_the_wik_maximum_is_not_rounded_up() -> None:
+    # 15 % of 2,500.00 + 10 % of 0.05 = 375.005: at most 375.00
+    assert wik_costs(D("2500.05")).value == D("375.00")
