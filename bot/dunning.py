@@ -167,9 +167,11 @@ def template_name(language: str, level: int, tone: str, channel: Channel, part: 
 
 def stable_message_id(lines: Sequence[DunningLine], domain: str) -> str:
     """The same lines always give the same Message-ID: a level is sent once per
-    invoice, so (debtor, level, invoices) names the message for good."""
+    invoice, so (debtor, level, day, invoices) names the message for good.  The
+    day is in it for a reminder that missed its day and is written again for a
+    later one (``bot.outbox``): another text, another message."""
     first = lines[0]
-    key = f"{first.debtor_id}:{first.level.number}:" + ",".join(
+    key = f"{first.debtor_id}:{first.level.number}:{first.send_on.isoformat()}:" + ",".join(
         str(i) for i in sorted(line.invoice_id for line in lines)
     )
     digest = hashlib.sha256(key.encode()).hexdigest()[:24]

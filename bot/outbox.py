@@ -64,6 +64,7 @@ class SendReport:
     retry: int = 0
     released: int = 0
     unknown: list[int] = field(default_factory=list)
+    withdrawn: int = 0  # reminders past their day, left for the next run to write again
 
 
 async def send_pending(
@@ -110,6 +111,18 @@ async def _deliver(
 ) -> None:
     outbox_id = int(row.id)
     async with engine.begin() as conn:
+        # A reminder states dates from its planned day (pay by, the end of the
+        # waiting period); sent a day later (after an outage) they would tell the
+        # debtor less time than the law counts from the real sending.  Not sent:
+        # the next run writes it again from its own day.
+        planned = await dunning_repo.planned_day(conn, outbox_id)
+        today = clock().astimezone(timezone).date()
+        if planned is not None and planned < today:
+            why = f"not sent on {planned.isoformat()}, the day its dates were written for"
+            await dunning_repo.withdraw_stale(conn, outbox_id, worker, why)
+            log.warning("outbox message %s: %s; withdrawn for the next run", outbox_id, why)
+            report.withdrawn += 1
+            return
         if not await dunning_repo.begin_sending(conn, outbox_id, worker=worker, now=clock()):
             return  # recovered by someone else meanwhile: not ours any more
     try:

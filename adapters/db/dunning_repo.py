@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, cast, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, case, cast, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -582,6 +582,27 @@ async def set_line_state(
     await conn.execute(
         update(dunning_lines).where(dunning_lines.c.outbox_id == outbox_id).values(**values)
     )
+
+
+async def planned_day(conn: AsyncConnection, outbox_id: int) -> date | None:
+    """The day the dunning lines of an outbox message were planned for (None when
+    the message is no reminder)."""
+    value = (
+        await conn.execute(
+            select(func.min(dunning_lines.c.send_on)).where(dunning_lines.c.outbox_id == outbox_id)
+        )
+    ).scalar_one_or_none()
+    if value is None:
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+async def withdraw_stale(conn: AsyncConnection, outbox_id: int, worker: str, why: str) -> None:
+    """A reminder that did not leave on its day: its message is marked failed (kept
+    for the record, with ``why``) and its lines are removed, so the next dunning run
+    writes that level again with the dates of its new day."""
+    await mark_message(conn, outbox_id, "failed", worker=worker, error=why)
+    await conn.execute(delete(dunning_lines).where(dunning_lines.c.outbox_id == outbox_id))
 
 
 async def claim_messages(

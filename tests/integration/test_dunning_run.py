@@ -314,3 +314,61 @@ async def test_a_temporary_failure_is_retried_later_not_at_once(engine: AsyncEng
     async with engine.connect() as conn:
         rows = (await conn.execute(select(outbox.c.state, outbox.c.attempts))).all()
     assert sorted(rows) == [("sent", 1), ("sent", 1), ("sent", 2)]
+
+
+async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old_dates(
+    engine: AsyncEngine,
+) -> None:
+    """A first reminder says until when the debtor may pay (Book XIX: 14 days from
+    the day after it is sent).  One that could not leave on its day (an outage
+    overnight) would tell less time than the law counts from its real sending: it
+    is withdrawn, and the next run writes that level again from its own day."""
+    await seed(engine)
+    await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
+
+    def body(message: Any) -> str:
+        mail = message_from_bytes(message.payload, policy=policy.default)
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        return str(text)
+
+    async with engine.connect() as conn:
+        first = (
+            await conn.execute(select(outbox).where(outbox.c.recipient == "jan@example.be"))
+        ).one()
+    assert "23 maart 2026" in body(first)  # 10 to 23 March: sent on the 9th
+
+    mailer = MemoryMailer()
+    report = await send_pending(
+        engine,
+        mailer,
+        envelope_from="credit@relance.example",
+        timezone=SETUP.timezone,
+        clock=lambda: NOW + timedelta(days=1),
+    )
+    assert (report.sent, report.withdrawn) == (0, 3)
+    assert mailer.sent == []
+    async with engine.connect() as conn:
+        states = {row.state for row in await conn.execute(select(outbox))}
+        left = (await conn.execute(select(dunning_lines))).all()
+    assert states == {"failed"}
+    assert left == []
+
+    again = await run_dunning(engine, date(2026, 3, 10), SETUP, NOW + timedelta(days=1))
+    assert (again.lines, again.messages) == (4, 3)
+    async with engine.connect() as conn:
+        rewritten = (
+            await conn.execute(
+                select(outbox).where(
+                    outbox.c.recipient == "jan@example.be", outbox.c.state == "pending"
+                )
+            )
+        ).one()
+    assert "24 maart 2026" in body(rewritten)  # 11 to 24 March: sent on the 10th
+    report = await send_pending(
+        engine,
+        mailer,
+        envelope_from="credit@relance.example",
+        timezone=SETUP.timezone,
+        clock=lambda: NOW + timedelta(days=1),
+    )
+    assert report.sent == 3

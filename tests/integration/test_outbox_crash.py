@@ -12,11 +12,12 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -26,11 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db.dunning_schema import dunning_lines, outbox
 from adapters.db.schema import debtor_emails, debtors, invoices
 from bot.dunning import DunningSetup, run_dunning
+from domain.calendar import ContactRules
 from tests.pgserver import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-RUN_DAY = date(2026, 3, 9)
-RUN_NOW = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # in the past: every message is due
+# The senders run on the real clock, and a reminder goes only on the day it was
+# written for (``bot.outbox``): the run is for today, at any hour of any day.
+RUN_NOW = datetime.now(UTC)
+RUN_DAY = RUN_NOW.astimezone(ZoneInfo("Europe/Brussels")).date()
+ANY_TIME = ContactRules(
+    quiet_from=time(0, 0), quiet_until=time(0, 0), sundays=True, public_holidays=True
+)
 
 
 class Recorder:
@@ -123,7 +130,7 @@ async def seed(engine: AsyncEngine, debtor_count: int) -> None:
                 for i in range(debtor_count)
             ],
         )
-    report = await run_dunning(engine, RUN_DAY, DunningSetup(), RUN_NOW)
+    report = await run_dunning(engine, RUN_DAY, DunningSetup(contact=ANY_TIME), RUN_NOW)
     assert report.messages == debtor_count
 
 
