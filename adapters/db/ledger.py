@@ -572,6 +572,12 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_KIND_NAMES = {
+    InvoiceKind.INVOICE.value: "an invoice",
+    InvoiceKind.CREDIT_NOTE.value: "a credit note",
+}
+
+
 async def _update_changed(
     conn: AsyncConnection,
     state: _ImportState,
@@ -588,7 +594,7 @@ async def _update_changed(
     ids = []
     for row, invoice_id in changed:
         (
-            _number,
+            number,
             code,
             kind,
             issue,
@@ -603,6 +609,20 @@ async def _update_changed(
             source,
         ) = row
         old = before[invoice_id]
+        if old.kind != kind:
+            # Invoices and credit notes share one series of numbers here (a credit
+            # note names the invoice it credits by number): an invoice does not
+            # silently become a credit note, or the other way round.
+            state.problem(
+                Problem(
+                    source,
+                    "number",
+                    f"{number!r} is {_KIND_NAMES.get(old.kind, old.kind)} in the ledger and "
+                    f"{_KIND_NAMES.get(kind, kind)} in this file: give the "
+                    f"{_KIND_NAMES.get(kind, kind).partition(' ')[2]} a number of its own",
+                )
+            )
+            continue
         new = {
             "debtor_id": debtor_ids[code],
             "kind": kind,
@@ -639,9 +659,10 @@ async def _update_changed(
                 "changes": json.dumps(diff, sort_keys=True),
             }
         )
-    await conn.execute(insert(invoice_history), history)
-    await refresh_open_amounts(conn, ids)
-    state.summary.updated += len(changed)
+    if history:
+        await conn.execute(insert(invoice_history), history)
+        await refresh_open_amounts(conn, ids)
+    state.summary.updated += len(ids)
 
 
 async def _apply_opening_balances(

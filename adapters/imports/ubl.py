@@ -46,6 +46,13 @@ _TERMS_DAYS = re.compile(
     r"(\d{1,3})\s*(?:calendar\s+)?(?:days?|jours?|dagen|dag|tage?n?|d\b|j\b)", re.IGNORECASE
 )
 _NET_DAYS = re.compile(r"\bnet(?:to)?\s*(\d{1,3})\b", re.IGNORECASE)
+# "Fällig sofort, ohne Abzug", "payable upon receipt", "à réception", "per direct"
+_IMMEDIATELY = re.compile(
+    r"\b(?:sofort|umgehend|bei\s+erhalt|immediately|immediate|upon\s+receipt|on\s+receipt|"
+    r"due\s+on\s+receipt|imm[ée]diatement|d[èe]s\s+r[ée]ception|[àa]\s+r[ée]ception|"
+    r"onmiddellijk|per\s+direct|bij\s+ontvangst)\b",
+    re.IGNORECASE,
+)
 
 
 class _Bad(Exception):
@@ -62,7 +69,10 @@ def looks_like_ubl(path: Path) -> bool:
 
 
 def terms_days_from_note(note: str) -> int | None:
-    """Payment terms in days from a free-text note: "Net 30", "30 jours", "30 dagen"."""
+    """Payment terms in days from a free-text note: "Net 30", "30 jours", "30 dagen";
+    0 for payment at once ("Fällig sofort", "upon receipt", "à réception")."""
+    if _IMMEDIATELY.search(note) and not _TERMS_DAYS.search(note):
+        return 0
     for pattern in (_NET_DAYS, _TERMS_DAYS):
         match = pattern.search(note)
         if match:
@@ -150,12 +160,20 @@ def _document(
             f"{totals}",
             f"amount in {amount_currency}, document currency {currency}",
         )
+    rounding = _amount(root, "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount", top)
+    if inclusive and rounding:
+        # BT-115 = BT-112 - BT-113 + BT-114: the rounding is part of what is owed.
+        amount += rounding[0]
     open_amount: Decimal | None = payable[0]
     if amount < 0:
         # A negative invoice corrects an earlier one: it is a credit note.
         kind, amount = InvoiceKind.CREDIT_NOTE, -amount
         open_amount = abs(payable[0])
-    if open_amount is not None and (open_amount >= amount or open_amount < 0):
+    elif open_amount is not None and open_amount < 0:
+        # Prepaid more than the total (BT-113 > BT-112): nothing is owed.  The excess
+        # is the seller's to refund; it is not a debt of the buyer.
+        open_amount = Decimal("0.00")
+    if open_amount is not None and open_amount >= amount:
         open_amount = None  # nothing prepaid
 
     reference = None
@@ -236,7 +254,14 @@ def _debtor(root: etree._Element, top: str) -> DebtorRecord:
             emails = (normalise_email(email_text),)
         except ValueError as exc:
             raise _Bad(f"{where}/cac:Contact/cbc:ElectronicMail", str(exc)) from None
-    is_business = bool(enterprise or _text(party, "cac:PartyTaxScheme/cbc:CompanyID"))
+    # A VAT number, a legal registration (KvK 0106, a Leitweg-ID 0204 ...) or a
+    # Peppol address other than an e-mail: an organisation, not a consumer.
+    is_business = bool(
+        enterprise
+        or _text(party, "cac:PartyTaxScheme/cbc:CompanyID")
+        or _text(party, "cac:PartyLegalEntity/cbc:CompanyID")
+        or (endpoint_id and (endpoint.get("schemeID") or "").upper() not in ("", "EM"))
+    )
     return DebtorRecord(
         code=code[:64],
         name=name[:200],

@@ -150,6 +150,29 @@ async def test_credit_note_for_unknown_invoice_is_refused(engine: AsyncEngine) -
     assert "INV-2026-0100" in refused.value.problems[0].reason
 
 
+async def test_a_credit_note_cannot_take_an_invoices_number(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    """Documents are named by number: a credit note numbered like an invoice of the
+    ledger (OpenPEPPOL's own examples do it) is refused, not turned into it."""
+    await _import(engine, UBL / "invoice-with-due-date.xml")
+    before = await _invoices(engine)
+    text = (UBL / "credit-note.xml").read_text("utf-8")
+    clash = tmp_path / "clash.xml"
+    clash.write_text(
+        text.replace("<cbc:ID>CN-2026-0007</cbc:ID>", "<cbc:ID>INV-2026-0100</cbc:ID>")
+    )
+    with pytest.raises(ImportRefused) as refused:
+        await _import(engine, clash)
+    [problem] = refused.value.problems
+    assert (problem.source, problem.where) == ("clash.xml", "number")
+    assert problem.reason == (
+        "'INV-2026-0100' is an invoice in the ledger and a credit note in this file: "
+        "give the credit note a number of its own"
+    )
+    assert await _invoices(engine) == before  # nothing changed
+
+
 async def test_allocations_open_amounts_and_reversal(engine: AsyncEngine, tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(HEADER + "I-1;C1;Dupont;fr;;2026-02-01;;400,00;\n")

@@ -122,6 +122,50 @@ def test_ubl_credit_note_and_prepaid() -> None:
     assert prepaid.debtor.kind is None  # no enterprise number: decided at creation
 
 
+def _prepaid_variant(tmp_path: Path, *changes: tuple[str, str]) -> ParsedDocument:
+    """prepaid-invoice.xml (1,210.00, 300.00 prepaid) with some text replaced."""
+    text = (DATA / "ubl" / "prepaid-invoice.xml").read_text("utf-8")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "variant.xml"
+    path.write_text(text, "utf-8")
+    (doc,), problems = _read(path)
+    assert problems == []
+    return doc
+
+
+def test_ubl_prepaid_beyond_the_total_leaves_nothing_owed(tmp_path: Path) -> None:
+    doc = _prepaid_variant(
+        tmp_path,
+        (">300.00</cbc:PrepaidAmount>", ">1500.00</cbc:PrepaidAmount>"),
+        (">910.00</cbc:PayableAmount>", ">-290.00</cbc:PayableAmount>"),
+    )
+    assert (doc.invoice.kind, doc.invoice.amount) == (InvoiceKind.INVOICE, Decimal("1210.00"))
+    assert doc.invoice.open_amount == Decimal("0.00")  # paid, not 1,210.00 open
+
+
+def test_ubl_rounding_amount_is_part_of_what_is_owed(tmp_path: Path) -> None:
+    rounding = '<cbc:PayableRoundingAmount currencyID="EUR">0.01</cbc:PayableRoundingAmount>'
+    doc = _prepaid_variant(
+        tmp_path,
+        ('<cbc:PrepaidAmount currencyID="EUR">300.00</cbc:PrepaidAmount>', rounding),
+        (">910.00</cbc:PayableAmount>", ">1210.01</cbc:PayableAmount>"),
+    )
+    assert (doc.invoice.amount, doc.invoice.open_amount) == (Decimal("1210.01"), None)
+
+
+def test_ubl_buyer_with_a_legal_registration_is_a_business(tmp_path: Path) -> None:
+    name = "<cbc:RegistrationName>Marie Lejeune</cbc:RegistrationName>"
+    kvk = '<cbc:CompanyID schemeID="0106">11111111</cbc:CompanyID>'  # a Dutch KvK number
+    assert _prepaid_variant(tmp_path, (name, name + kvk)).debtor.kind == "business"
+    email = '<cbc:EndpointID schemeID="EM">marie.lejeune@example.be</cbc:EndpointID>'
+    peppol = '<cbc:EndpointID schemeID="0106">11111111</cbc:EndpointID>'
+    # a Peppol address other than an e-mail names an organisation too
+    assert _prepaid_variant(tmp_path, (email, peppol)).debtor.kind == "business"
+    assert _prepaid_variant(tmp_path).debtor.kind is None  # decided at creation
+
+
 def test_ubl_problem_names_the_element() -> None:
     docs, problems = _read(DATA / "ubl" / "bad-missing-issue-date.xml")
     assert docs == []
@@ -144,6 +188,11 @@ def test_ubl_not_xml(tmp_path: Path) -> None:
         ("Betaling binnen 45 dagen", 45),
         ("Zahlbar innerhalb 14 Tagen", 14),
         ("Contant", None),
+        ("Fällig sofort, ohne Abzug", 0),
+        ("Payable upon receipt", 0),
+        ("Paiement à réception de la facture", 0),
+        ("Onmiddellijk te betalen", 0),
+        ("Sofort fällig, spätestens innerhalb 14 Tagen", 14),  # a number of days wins
     ],
 )
 def test_terms_from_note(note: str, days: int | None) -> None:
