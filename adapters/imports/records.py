@@ -15,6 +15,7 @@ rest of reading a CSV line, which matters at a million lines.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -217,13 +218,16 @@ def language_from_address(country: str | None, postcode: str | None) -> str | No
     community), 1500-3999 and 8000-9999 Flanders (Dutch).
     """
     country = (country or "").upper()
-    if country in ("", "BE") and postcode and postcode[:4].isdigit():
-        code = int(postcode[:4])
+    digits = re.search(r"(?<!\d)\d{4}(?!\d)", postcode or "")  # "1000", "B-1000"
+    if country in ("", "BE") and digits:
+        code = int(digits.group(0))
         if 4700 <= code <= 4799:
             return "de"
         if 1500 <= code <= 3999 or code >= 8000:
             return "nl"
         return "fr"
+    if country == "BE":
+        return None  # three languages: without a postcode, the creditor's default
     return {"NL": "nl", "DE": "de", "AT": "de", "CH": "de", "FR": "fr", "LU": "fr"}.get(
         country, "en" if country else None
     )

@@ -210,9 +210,11 @@ def test_terms_from_note(note: str, days: int | None) -> None:
         ("NL", "1011", "nl"),
         ("DE", "10115", "de"),
         ("IE", "D02", "en"),
+        ("BE", "", None),  # three languages: the creditor's default decides
+        ("BE", "B-1000", "fr"),
     ],
 )
-def test_language_from_address(country: str, postcode: str, language: str) -> None:
+def test_language_from_address(country: str, postcode: str, language: str | None) -> None:
     assert language_from_address(country, postcode) == language
 
 
