@@ -67,11 +67,19 @@ _ABSENCE = re.compile(
     # nl
     r"|\bik\s+ben\s+" + _W + r"(?:afwezig|met\s+verlof|op\s+vakantie|met\s+vakantie|"
     r"niet\s+(?:aanwezig|op\s+kantoor|bereikbaar|beschikbaar)|out\s+of\s+office|op\s+reis)"
-    r"|\b(?:wij\s+zijn|we\s+zijn|ons\s+kantoor\s+is|onze\s+kantoren\s+zijn)\s+" + _W + r"gesloten"
+    r"|\b(?:wij\s+zijn|we\s+zijn|ons\s+kantoor\s+is|onze\s+kantoren\s+zijn|onze\s+winkel\s+is|"
+    r"de\s+winkel\s+is|het\s+kantoor\s+is|onze\s+zaak\s+is)\s+" + _W + r"gesloten"
+    # a closure for the holidays, in any of the four languages
+    r"|\b(?:fermée?s?\s+pour\s+(?:les\s+)?(?:congés?|vacances)|fermeture\s+annuelle|"
+    r"gesloten\s+wegens\s+(?:jaarlijks\s+)?(?:verlof|vakantie)|jaarlijkse\s+sluiting|"
+    r"betriebsferien|wegen\s+urlaub\s+geschlossen|"
+    r"closed\s+for\s+(?:the\s+)?(?:holidays?|annual\s+leave|vacation))\b"
     # de
     r"|\bich\s+bin\s+" + _W + r"(?:nicht\s+im\s+büro|abwesend|im\s+urlaub|außer\s+haus|"
     r"nicht\s+erreichbar|nicht\s+im\s+haus|auf\s+(?:dienst)?reise|nicht\s+verfügbar)"
-    r"|\b(?:unser\s+büro\s+ist|wir\s+sind)\s+" + _W + r"geschlossen"
+    r"|\b(?:unser\s+büro\s+ist|wir\s+sind|unser\s+geschäft\s+ist|das\s+büro\s+ist)\s+"
+    + _W
+    + r"geschlossen"
     # en
     r"|\bi\s*(?:am|'m|’m|will\s+be)\s+" + _W + r"(?:out\s+of\s+(?:the\s+)?office|"
     r"away|on\s+(?:annual\s+|parental\s+|sick\s+|maternity\s+)?leave|on\s+(?:vacation|holiday)|"
@@ -105,6 +113,16 @@ _AUTO_PHRASES = re.compile(
     r"wir\s+haben\s+ihre\s+(?:nachricht|e-?mail|anfrage)\s+erhalten|"
     r"dies\s+ist\s+eine\s+automatisch|bitte\s+antworten\s+sie\s+nicht"
     r")",
+    re.I,
+)
+# A message that says it is automatic: "This is an automatic reply", "Ceci est une
+# réponse automatique", "Dit is een automatisch antwoord", "Dies ist eine automatische
+# Antwort".
+_DECLARED = re.compile(
+    r"\b(?:this\s+is\s+an\s+(?:automatic|automated|auto-generated)\s+(?:reply|response|message)|"
+    r"ceci\s+est\s+(?:une\s+réponse|un\s+message|un\s+e-?mail|un\s+courriel)\s+automatique|"
+    r"dit\s+is\s+een\s+automatisch(?:e)?\s+(?:antwoord|bericht|e-?mail|reactie)|"
+    r"dies\s+ist\s+eine\s+automatische\s+(?:antwort|nachricht|e-?mail|benachrichtigung))\b",
     re.I,
 )
 _PAST_OR_ACTION = re.compile(
@@ -153,6 +171,8 @@ def text_says_out_of_office(text: str, reference: date | None = None) -> bool:
         return False
     if _PAST_OR_ACTION.search(text):
         return False
+    if _DECLARED.search(text):
+        return True  # it says so itself
     if not _ABSENCE.search(text):
         return bool(len(_AUTO_PHRASES.findall(text)) >= 2)
     return bool(_AUTO_PHRASES.search(text)) or return_date(text, reference) is not None

@@ -200,7 +200,10 @@ _PAST = re.compile(
     r"zuruckgeschickt|zurueckgeschickt|zuruckgesandt|zurueckgesandt|zuruckgesendet|"
     r"zurueckgesendet|retourniert|geschickt|abgeschickt|storniert|gekundigt|gekuendigt|"
     r"angerufen|geschrieben|reklamiert|renvoye|renvoyee|retourne|retournee|rendu|annule|"
-    r"annulee|resilie)"
+    r"annulee|resilie|"
+    # what the creditor did: a credit note granted, issued, credited
+    r"accorde|accordee|emis|emise|credite|creditee|issued|granted|credited|erteilt|"
+    r"ausgestellt|gutgeschrieben|gecrediteerd|toegekend|uitgereikt)"
     r"(?![\w'])"
 )
 # A document's date is in the past: "la facture du 3 mars", "uw brief van 5/3".

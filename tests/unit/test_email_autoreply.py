@@ -94,7 +94,29 @@ OUT_OF_OFFICE = [
     ("I am out of the office, back on March 20th.", date(2026, 3, 20)),
     ("I'm on annual leave until 20 March with limited access to email.", date(2026, 3, 20)),
     ("I'm OOO until 3/23. For urgent matters contact office@x.com.", date(2026, 3, 23)),
+    # a shop or office closed for the holidays, with no header saying so
+    (
+        "Dit is een automatisch antwoord: onze winkel is gesloten wegens jaarlijks verlof "
+        "tot 20 maart.",
+        date(2026, 3, 20),
+    ),
+    ("Fermé pour congés jusqu'au 20 mars.", date(2026, 3, 20)),
+    ("Betriebsferien bis 20.03.2026.", date(2026, 3, 20)),
+    ("Our shop is closed for the holidays until 20 March.", date(2026, 3, 20)),
 ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This is an automatic reply. Your message has been received.",
+        "Ceci est une réponse automatique.",
+        "Dit is een automatisch bericht, u hoeft niet te antwoorden.",
+        "Dies ist eine automatische Antwort.",
+    ],
+)
+def test_a_message_that_says_it_is_automatic_is(text: str) -> None:
+    assert is_auto_reply({}, "Re: Rappel", text, MARCH_10)
 
 
 @pytest.mark.parametrize(("text", "until"), OUT_OF_OFFICE)
@@ -114,6 +136,7 @@ def test_text_only_out_of_office_and_its_date(text: str, until: date) -> None:
         "Ich war im Urlaub bis zum 5.3., ich habe gestern überwiesen.",
         "Je paierai le 20 mars.",
         "We are closed on Mondays? No, just pay attention to the address please.",
+        "Ik heb betaald, dit is geen automatisch antwoord.",
     ],
 )
 def test_people_mentioning_absence_are_not_auto_replies(text: str) -> None:

@@ -273,6 +273,11 @@ def test_tense(text: str, language: str, intent: str | None, value: str) -> None
             "2026-03-04",
         ),
         ("J'ai renvoyé le colis le 2 mars", "fr", "2026-03-02"),
+        # and what the creditor did: a credit note granted or issued
+        ("vous nous avez accordé une note de crédit le 20 février", "fr", "2026-02-20"),
+        ("You issued a credit note on 20 February", "en", "2026-02-20"),
+        ("Sie haben am 20. Februar eine Gutschrift erteilt", "de", "2026-02-20"),
+        ("U hebt op 20 februari een creditnota toegekend", "nl", "2026-02-20"),
     ],
 )
 def test_a_date_of_something_sent_back_is_past(text: str, language: str, value: str) -> None:
