@@ -196,6 +196,9 @@ class InvoiceSituation:
     holds: tuple[Hold, ...] = ()
     promises: tuple[Promise, ...] = ()
     delivery_failed: bool = False  # a previous reminder could not be delivered
+    # What the debtor holds as credit in the invoice's currency: credit notes not
+    # set against an invoice, payments above what was due and not refunded yet.
+    credit: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +348,13 @@ def _stop_reason(s: InvoiceSituation, policy: DunningPolicy, today: date) -> Ski
             return skip(f"promise to pay by {promise.promised_date.isoformat()}", until)
     if s.delivery_failed:
         return skip("a reminder could not be delivered: check the address, then resend")
+    if s.credit > 0 and s.credit >= s.open_amount:
+        # Reminding someone of a debt their own credit covers is what a blind robot does.
+        return skip(
+            f"the debtor holds a credit of {s.credit:.2f} {s.currency} (a credit note or a "
+            "payment above what was due) that covers it: set it against the invoice or "
+            "refund it"
+        )
     if s.open_amount < policy.minimum_open_amount:
         return skip(f"open amount below {policy.minimum_open_amount:.2f}")
     return None

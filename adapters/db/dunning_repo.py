@@ -22,10 +22,25 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, cast, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from adapters.db.bank_schema import debtor_credits
 from adapters.db.dunning_schema import (
     dunning_holds,
     dunning_lines,
@@ -413,12 +428,43 @@ async def _open_promises(conn: AsyncConnection) -> dict[int, list[Promise]]:
     return found
 
 
+_NO_CREDIT = Decimal("0.00")
+
+
+async def _open_credits(conn: AsyncConnection) -> dict[tuple[int, str], Decimal]:
+    """Per (debtor, currency): open credit notes (not, or not wholly, set against an
+    invoice) and payments above what was due that are not refunded yet."""
+    cents = type_coerce(invoices.c.open_amount, BigInteger)
+    notes = await conn.execute(
+        select(invoices.c.debtor_id, invoices.c.currency, func.sum(cents))
+        .where(
+            invoices.c.kind == InvoiceKind.CREDIT_NOTE.value,
+            invoices.c.open_amount > literal_column("0"),
+        )
+        .group_by(invoices.c.debtor_id, invoices.c.currency)
+    )
+    paid = await conn.execute(
+        select(
+            debtor_credits.c.debtor_id,
+            debtor_credits.c.currency,
+            func.sum(type_coerce(debtor_credits.c.amount, BigInteger)),
+        )
+        .where(debtor_credits.c.status == "open")
+        .group_by(debtor_credits.c.debtor_id, debtor_credits.c.currency)
+    )
+    found: dict[tuple[int, str], Decimal] = defaultdict(lambda: Decimal("0.00"))
+    for debtor_id, currency, total in [*notes, *paid]:
+        found[(int(debtor_id), str(currency))] += Decimal(int(total or 0)).scaleb(-2)
+    return dict(found)
+
+
 async def stream_situations(
     conn: AsyncConnection, today: date, batch: int = 5000
 ) -> AsyncIterator[tuple[InvoiceSituation, PaymentHistory, InvoiceFacts]]:
     """Every open late invoice with what a run decides on, ordered by debtor."""
     holds_by_debtor, holds_by_invoice = await _active_holds(conn, today)
     promises = await _open_promises(conn)
+    credits = await _open_credits(conn)
     query = situation_query(today, conn.dialect.name).execution_options(yield_per=batch)
     result = await conn.stream(query)
     no_history = PaymentHistory()
@@ -463,6 +509,7 @@ async def stream_situations(
                 holds=holds,
                 promises=tuple(promises[invoice_id]) if invoice_id in promises else (),
                 delivery_failed=bool(failed),
+                credit=credits.get((debtor_id, currency), _NO_CREDIT) if credits else _NO_CREDIT,
             )
             if debtor_id != history_of:
                 history_of = debtor_id

@@ -372,3 +372,32 @@ async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old
         clock=lambda: NOW + timedelta(days=1),
     )
     assert report.sent == 3
+
+
+async def test_an_open_credit_note_that_covers_an_invoice_stops_its_reminder(
+    engine: AsyncEngine,
+) -> None:
+    ids = await seed(engine)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(invoices).values(
+                number="CN-1",
+                debtor_id=ids["C1"],
+                kind="credit_note",
+                issue_date=date(2026, 2, 25),
+                due_date=date(2026, 2, 25),
+                currency="EUR",
+                amount=D("150.00"),
+                open_amount=D("150.00"),  # set against no invoice: the debtor's credit
+                status="open",
+                structured_reference="",
+                content_hash="x",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    planned = await decisions(engine, date(2026, 3, 9))
+    assert isinstance(planned["INV-2"], Skip)  # 150.00, covered by the credit note
+    assert "credit of 150.00 EUR" in planned["INV-2"].reason
+    assert isinstance(planned["INV-1"], DunningLine)  # 400.00: still owed in part

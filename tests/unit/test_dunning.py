@@ -253,3 +253,16 @@ def test_a_consumers_first_reminder_goes_on_a_durable_medium_not_telegram() -> N
     business = decide(replace(both, consumer=False), GOOD, chat_first, date(2026, 3, 9), CONTACT)
     assert isinstance(business, DunningLine)
     assert business.channel is Channel.TELEGRAM
+
+
+def test_a_credit_that_covers_the_invoice_stops_its_reminders() -> None:
+    """A debtor holding a credit note (or an overpayment) worth the invoice is not
+    reminded of it: staff set the one against the other, or refund."""
+    late = DUE + timedelta(days=7)
+    covered = decide(situation(credit=D("400.00")), GOOD, POLICY, late, CONTACT)
+    assert isinstance(covered, Skip)
+    assert covered.reason.startswith("the debtor holds a credit of 400.00 EUR")
+    # A smaller credit leaves the reminder (a part is still owed).
+    partial = decide(situation(credit=D("100.00")), GOOD, POLICY, late, CONTACT)
+    assert isinstance(partial, DunningLine)
+    assert partial.level.number == 1
