@@ -442,8 +442,8 @@ def _wrapped_quote(lines: list[str], j: int) -> bool:
     """Line ``j`` is the end of a quoted line the client wrapped without its ">":
     right under a quoted line as long as a client wraps them (60 characters or
     more) that stops mid-sentence, it goes on in lower case, and a quoted line
-    (or nothing) follows.  An inline answer starts a sentence, or answers a short
-    line ("> Can you confirm the amount" / "yes 400 euros").
+    follows.  An inline answer starts a sentence, or answers a short line
+    ("> Can you confirm the amount" / "yes 400 euros").
     """
     above = lines[j - 1].strip() if j > 0 else ""
     if not above.startswith(">") or re.search(r"[.!?:]\W*$", above):
@@ -452,8 +452,10 @@ def _wrapped_quote(lines: list[str], j: int) -> bool:
         return False
     if not re.match(r"[a-zà-ÿ]", lines[j].strip()):
         return False
+    # Between two quoted lines: a last line in lower case under the quote may well be
+    # the debtor's own bottom-posted answer ("ok je paie demain").
     below = lines[j + 1].strip() if j + 1 < len(lines) else ""
-    return below.startswith(">") or not any(line.strip() for line in lines[j + 1 :])
+    return below.startswith(">")
 
 
 def strip_quotes(text: str) -> str:

@@ -829,4 +829,11 @@ def test_inline_answers_right_under_the_quoted_lines_stay() -> None:
     )
     # An answer starts a sentence, or answers a short line; a line going on in
     # lower case under a long quoted line that stops mid-sentence is its end.
-    assert new_text(body) == "Yes, on Friday.\nyes 400 euros"
+    assert new_text(body + "> Kind regards\n") == "Yes, on Friday.\nyes 400 euros"
+    # ... unless nothing quoted follows it: then it may be the debtor's own answer.
+    bottom = (
+        "Le lun. 9 mars 2026 à 10:12, Relance <credit@relance.example> a écrit :\n"
+        "> Veuillez régler la facture INV-1 de 400,00 euros avant le 20 mars, faute de\n"
+        "ok je paie demain"
+    )
+    assert new_text(bottom) == "ok je paie demain"
