@@ -277,17 +277,19 @@ def normalise_text(text: str) -> str:
 # -- 2. reply headers ----------------------------------------------------------------------------
 
 _WROTE = r"(?:wrote|a\s+écrit|a\s+ecrit|schreef|schrieb|geschreven|het\s+volgende\s+geschreven)"
-_ATTRIBUTION = [
+# The attributions that say where they begin: "On …", "Le …", "Op …", "Am …".
+_OPENING = [
     re.compile(r"^On\s.{4,}\s(?:wrote|writes)\s?:$", re.I),
     re.compile(r"^Le\s.{4,}\s(?:a\s+écrit|a\s+ecrit|écrivait)\s?:$", re.I),
     re.compile(r"^Op\s.{4,}\s(?:schreef|heeft\s.+\sgeschreven)\s?.{0,60}:$", re.I),
     re.compile(r"^Am\s.{4,}\s(?:schrieb|hat\s.+\sgeschrieben)\s?.{0,60}:$", re.I),
+]
+_ATTRIBUTION = [
+    *_OPENING,
     # Thunderbird and older clients: "Relance <credit@x> a écrit :", "2026-03-09 10:12 GMT+01:00 X:"
     re.compile(r"^.{0,120}(?:@|\d{1,2}[:h]\d{2}).{0,120}\s" + _WROTE + r"\s?:$", re.I),
     re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\s.{0,80}<[^>]+@[^>]+>\s?:?$"),
 ]
-# The attributions that say where they begin: "On …", "Le …", "Op …", "Am …".
-_OPENING = _ATTRIBUTION[:4]
 _SEPARATORS = [
     re.compile(
         r"^[-_*=\s]{2,}\s*(?:Original\s+Message|Message\s+d'origine|Message\s+original|"
