@@ -275,12 +275,22 @@ _DEADLINE_BEFORE = re.compile(
 )
 
 
+# A participle after a future or passive auxiliary is no past: "will be sent",
+# "will have it sent", "wordt verstuurd", "wird geschickt", "to be returned".
+_AUXILIARY_BEFORE = re.compile(
+    r"(?<![\w'])(?:will|shall|'ll|be|being|to\s+be|gonna|wordt|worden|zal|zullen|wird|werden|"
+    r"sera|seront|etre|être)\s+(?:[\w']+\s+){0,2}$"
+)
+
+
 def _tense_cues(folded: str, original: str) -> tuple[list[re.Match[str]], list[re.Match[str]]]:
-    """The past and the future cues of a text (a negated past is none)."""
+    """The past and the future cues of a text (a negated past is none, nor a
+    participle of the future or the passive)."""
     past = [
         m
         for m in _PAST.finditer(folded)
         if not _NEGATED.search(folded, max(0, m.start() - 25), m.start())
+        and not _AUXILIARY_BEFORE.search(folded, max(0, m.start() - 30), m.start())
     ]
     past += [
         m

@@ -284,6 +284,21 @@ def test_a_date_of_something_sent_back_is_past(text: str, language: str, value: 
     assert [v for v, _ in dates(text, language, "dispute")] == [value]
 
 
+@pytest.mark.parametrize(
+    ("text", "language", "value"),
+    [
+        # a participle of the future or the passive is no past
+        ("I will have it sent on 2 April", "en", "2026-04-02"),
+        ("The payment will be sent on Friday", "en", "2026-03-13"),
+        ("Het geld wordt vrijdag verstuurd", "nl", "2026-03-13"),
+        ("Die Zahlung wird am 5. geschickt", "de", "2026-04-05"),
+        ("It has been paid on the 5th", "en", "2026-03-05"),
+    ],
+)
+def test_a_future_or_passive_participle_is_no_past(text: str, language: str, value: str) -> None:
+    assert [v for v, _ in dates(text, language, "promise_to_pay")] == [value]
+
+
 def test_in_one_clause_the_verb_next_to_the_date_gives_its_tense() -> None:
     text = "I paid on Monday and will pay the rest on Friday"
     assert dates(text, "en", "promise_to_pay") == [
