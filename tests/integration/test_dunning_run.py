@@ -338,13 +338,17 @@ async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old
     assert "23 maart 2026" in body(first)  # 10 to 23 March: sent on the 9th
 
     mailer = MemoryMailer()
-    report = await send_pending(
-        engine,
-        mailer,
-        envelope_from="credit@relance.example",
-        timezone=SETUP.timezone,
-        clock=lambda: NOW + timedelta(days=1),
-    )
+
+    async def send_next_day() -> Any:
+        return await send_pending(
+            engine,
+            mailer,
+            envelope_from="credit@relance.example",
+            timezone=SETUP.timezone,
+            clock=lambda: NOW + timedelta(days=1),
+        )
+
+    report = await send_next_day()
     assert (report.sent, report.withdrawn) == (0, 3)
     assert mailer.sent == []
     async with engine.connect() as conn:
@@ -364,14 +368,7 @@ async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old
             )
         ).one()
     assert "24 maart 2026" in body(rewritten)  # 11 to 24 March: sent on the 10th
-    report = await send_pending(
-        engine,
-        mailer,
-        envelope_from="credit@relance.example",
-        timezone=SETUP.timezone,
-        clock=lambda: NOW + timedelta(days=1),
-    )
-    assert report.sent == 3
+    assert (await send_next_day()).sent == 3
 
 
 async def test_an_open_credit_note_that_covers_an_invoice_stops_its_reminder(
