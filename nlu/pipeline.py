@@ -69,6 +69,14 @@ _SEND_CUE = re.compile(
 )
 
 
+# The contract counts "already credited" as a dispute: a credit note received, and
+# no word of paying, is no payment ("Nous avons reçu une note de crédit le 20
+# février, la facture est donc fausse" is split about 0.49 / 0.49).
+_CREDIT_NOTE = re.compile(
+    r"\b(note de credit|notes de credit|credit ?notes?|creditnota|gutschrift)"
+)
+
+
 def _break_tie(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
     (first, p1), (second, p2) = ranking[0], ranking[1]
     if (
@@ -77,6 +85,14 @@ def _break_tie(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, 
         and p1 - p2 < _NEAR_TIE
         and _PAY_VERB.search(clean)
         and not _SEND_CUE.search(clean)
+    ):
+        return [(second, p1), (first, p2), *ranking[2:]]
+    if (
+        first == "already_paid"
+        and second == "dispute"
+        and p1 - p2 < _NEAR_TIE
+        and _CREDIT_NOTE.search(clean)
+        and not _PAY_VERB.search(clean)
     ):
         return [(second, p1), (first, p2), *ranking[2:]]
     return ranking

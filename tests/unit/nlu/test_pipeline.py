@@ -428,6 +428,15 @@ def test_paying_an_invoice_by_number_tomorrow_is_a_promise(parser: Parser, text:
     assert ranking[:2] == ["promise_to_pay", "request_invoice_copy"]
 
 
+def test_a_credit_note_received_is_a_dispute_not_a_payment(parser: Parser) -> None:
+    """ "Already credited" is a dispute in the contract; a credit note with a payment
+    stays a payment."""
+    credited = "Nous avons reçu une note de crédit le 20 février, la facture est donc fausse"
+    assert parser.parse(credited, REFERENCE)["intent"]["name"] == "dispute"
+    paid = "J'ai payé la facture, la note de crédit a été déduite"
+    assert parser.parse(paid, REFERENCE)["intent"]["name"] == "already_paid"
+
+
 @pytest.mark.parametrize(
     "text",
     [
