@@ -77,24 +77,21 @@ _CREDIT_NOTE = re.compile(
 )
 
 
+# (the model's first, its close second, what must be said, what must not): the
+# second wins.
+_TIE_BREAKS = (
+    ("request_invoice_copy", "promise_to_pay", _PAY_VERB, _SEND_CUE),
+    ("already_paid", "dispute", _CREDIT_NOTE, _PAY_VERB),
+)
+
+
 def _break_tie(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
     (first, p1), (second, p2) = ranking[0], ranking[1]
-    if (
-        first == "request_invoice_copy"
-        and second == "promise_to_pay"
-        and p1 - p2 < _NEAR_TIE
-        and _PAY_VERB.search(clean)
-        and not _SEND_CUE.search(clean)
-    ):
-        return [(second, p1), (first, p2), *ranking[2:]]
-    if (
-        first == "already_paid"
-        and second == "dispute"
-        and p1 - p2 < _NEAR_TIE
-        and _CREDIT_NOTE.search(clean)
-        and not _PAY_VERB.search(clean)
-    ):
-        return [(second, p1), (first, p2), *ranking[2:]]
+    if p1 - p2 >= _NEAR_TIE:
+        return ranking
+    for loser, winner, said, unsaid in _TIE_BREAKS:
+        if (first, second) == (loser, winner) and said.search(clean) and not unsaid.search(clean):
+            return [(second, p1), (first, p2), *ranking[2:]]
     return ranking
 
 
