@@ -66,7 +66,7 @@ from adapters.db.bank_schema import (
     debtor_credits,
 )
 from adapters.db.schema import debtor_ibans, debtors, invoices
-from adapters.db.sql import all_rows, batched, one_of
+from adapters.db.sql import all_rows, batched, mapped_reads, one_of
 from domain.allocation import OpenItem, allocate
 from domain.events import PaymentMatched
 from domain.invoice import InvoiceKind
@@ -151,7 +151,7 @@ async def import_statements(
     for attempt in range(3):
         try:
             with collector_paused():
-                async with engine.begin() as conn:
+                async with engine.begin() as conn, mapped_reads(conn):
                     result = await import_statements_in(conn, statements, today, policy, similarity)
                     committing = time.perf_counter()
                 result._lap("commit", committing)
@@ -201,7 +201,7 @@ async def import_statement_files(
     with BackgroundStatements(paths, part or PART, names) as reader:
         try:
             with collector_paused():
-                async with engine.begin() as conn:
+                async with engine.begin() as conn, mapped_reads(conn):
                     reconciliation = Reconciliation(conn, today, policy, similarity)
                     result = reconciliation.result
                     await reconciliation.prepare()  # while the reader starts

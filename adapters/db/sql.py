@@ -14,12 +14,23 @@ and building its tuple, all while the event loop waits; ``json_group_array`` doe
 the whole query in one step, without the lock, and ``json.loads`` makes the rows
 in C.  5,000 invoices looked up by reference come back a fifth faster, and a
 query no longer stalls behind Python code running on another thread.
+
+``mapped_reads(conn)``: for a bulk job on SQLite (a bank import), the database
+file is read through a memory map rather than a ``read`` call a page.  Why: an
+import of 200,000 lines looks up a quarter of a million invoices scattered over
+the file; mapped, SQLite reads those pages in place instead of copying each into
+its page cache (measured: loading the candidates took 4.1-4.4 s instead of
+5.4-5.9 s).  Only for the job's own connection and only while it runs: a mapped
+file that shrinks under another process, or a disk read error, would end the
+process with SIGBUS instead of an error (https://sqlite.org/mmap.html), which a
+long-running server should not risk for its short statements.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -60,3 +71,21 @@ async def all_rows(conn: AsyncConnection, statement: Select[Any]) -> list[Sequen
     inner = statement.subquery()
     packed = select(func.json_group_array(func.json_array(*inner.c)))
     return json.loads((await conn.execute(packed)).scalar_one())  # type: ignore[no-any-return]
+
+
+MAPPED_BYTES = 1 << 30  # the first GiB of the file; SQLite caps it at about 2 GiB
+
+
+@asynccontextmanager
+async def mapped_reads(conn: AsyncConnection, size: int = MAPPED_BYTES) -> AsyncIterator[None]:
+    """SQLite reads ``conn``'s database through a memory map while the block runs
+    (see the module docstring); nothing on other databases."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    await conn.exec_driver_sql(f"PRAGMA mmap_size={int(size)}")
+    try:
+        yield
+    finally:
+        if not conn.closed and not conn.invalidated:
+            await conn.exec_driver_sql("PRAGMA mmap_size=0")

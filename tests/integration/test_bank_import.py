@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.bank.detect import parse_file
 from adapters.db.bank_repo import (
@@ -21,7 +24,7 @@ from adapters.db.bank_repo import (
 )
 from adapters.db.bank_schema import bank_transactions, debtor_credits
 from adapters.db.schema import invoices
-from adapters.db.sql import all_rows
+from adapters.db.sql import MAPPED_BYTES, all_rows, mapped_reads
 from tests.integration.bank_fixtures import Inv, invoice_state, seed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -192,3 +195,37 @@ async def test_invoices_read_as_json_rows_equal_the_driver_rows(engine: AsyncEng
     assert len(packed) == len(INVOICES)
     assert sorted(map(_open_invoice, packed)) == sorted(map(_open_invoice, plain))
     assert sorted(bool(r[11]) for r in packed) == [False] * 4 + [True]
+
+
+async def test_sqlite_reads_through_a_map_only_while_an_import_runs(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``mapped_reads``: the import's connection maps the file, then no longer."""
+    await seed(engine, NAMES, IBANS, INVOICES)
+    sqlite = engine.dialect.name == "sqlite"
+    seen: list[int] = []
+    real = mapped_reads
+
+    @contextlib.asynccontextmanager
+    async def watched(conn: AsyncConnection, size: int = MAPPED_BYTES) -> AsyncIterator[None]:
+        async with real(conn, size):
+            if sqlite:
+                seen.append((await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one())
+            else:
+                seen.append(size)
+            yield
+        if sqlite:
+            assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == 0
+
+    monkeypatch.setattr("adapters.db.bank_repo.mapped_reads", watched)
+    summary = await _import(engine, "camt/camt053_v02_batch.xml")
+    assert summary["matched"] == 2
+    assert seen == [MAPPED_BYTES]
+
+    # An import that fails half way leaves the connection unmapped too.
+    async with engine.connect() as conn:
+        with pytest.raises(ZeroDivisionError):
+            async with real(conn):
+                1 / 0  # noqa: B018
+        if sqlite:
+            assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == 0
