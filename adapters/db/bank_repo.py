@@ -533,7 +533,7 @@ def _cents(amount: Decimal) -> int:
 def _bound(dialect: Dialect, column: Any) -> Callable[[Any], Any]:
     """A value as SQLAlchemy itself would bind it into ``column`` (dates are ISO
     text on SQLite), cached: a statement holds few distinct dates."""
-    process = column.type.bind_processor(dialect)
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
     if process is None:
         return lambda value: value
     return functools.lru_cache(maxsize=4096)(process)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
@@ -229,3 +230,24 @@ async def test_sqlite_reads_through_a_map_only_while_an_import_runs(
                 1 / 0  # noqa: B018
         if sqlite:
             assert (await conn.exec_driver_sql("PRAGMA mmap_size")).scalar_one() == 0
+
+
+async def test_transactions_store_their_time_as_the_statement_does(engine: AsyncEngine) -> None:
+    """The bulk insert binds values as SQLAlchemy does: on SQLite the same text
+    for the same instant (it once stored the driver's own "…+00:00" form)."""
+    await seed(engine, NAMES, IBANS, INVOICES)
+    await _import(engine, "camt/camt053_v02_batch.xml")
+    async with engine.connect() as conn:
+        rows = (
+            await conn.exec_driver_sql(
+                "SELECT DISTINCT t.created_at, s.imported_at"
+                " FROM bank_transactions t JOIN bank_statements s ON s.id = t.statement_id"
+            )
+        ).all()
+        days = (await conn.exec_driver_sql("SELECT booking_date FROM bank_transactions")).all()
+    assert len(rows) == 1
+    created, imported = rows[0]
+    assert created == imported
+    if engine.dialect.name == "sqlite":
+        assert "+" not in created
+        assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) for (day,) in days)
