@@ -154,6 +154,10 @@ _AGO = re.compile(
     rf"|vor\s+(?P<n3>{NUMBER})\s+(?P<u3>tagen|tag|wochen|woche|monaten|monat))"
     rf"{_E}"
 )
+# "in a day or two", "dans une semaine ou deux", "over een dag of twee": a period.
+_OR_SO = re.compile(
+    rf"\s*,?\s*(?:or|ou|of|oder|bis|tot|to|a|à)\s+(?:{NUMBER})\b(?!\s*(?:€|eur|[.,]\d))"
+)
 _VAGUE_UNITS = re.compile(
     rf"{_B}(?:werkdagen|werkdag|werktage|werktagen|arbeitstage|arbeitstagen|business days|"
     rf"working days|jours ouvrables|jours ouvres){_E}"
@@ -578,6 +582,9 @@ class _Dates:
         prep, unit = match["prep"], DURATION_UNITS[match["unit"]]
         if match["vague"] or prep in ("d'ici", "binnen", "within", "innerhalb", "sous"):
             self.msg.claim(start, end)  # "binnen 2 werkdagen": a period, not a date
+            return
+        if (more := _OR_SO.match(self.msg.folded, end)) is not None:
+            self.msg.claim(start, more.end())  # "in a day or two"
             return
         if prep == "en":
             return  # "en 3 mois" is a payment plan (instalments)

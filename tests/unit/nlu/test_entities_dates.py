@@ -178,6 +178,7 @@ def test_contract_parse_example_offsets() -> None:
         ("in a week", "en", "2026-03-17", "in a week"),
         ("dans deux semaines", "fr", "2026-03-24", "dans deux semaines"),
         ("dans 3 jours", "fr", "2026-03-13", "dans 3 jours"),
+        ("dans 3 jours à 50 euros par mois", "fr", "2026-03-13", "dans 3 jours"),
         ("dans une semaine", "fr", "2026-03-17", "dans une semaine"),
         ("dans un mois", "fr", "2026-04-10", "dans un mois"),
         ("I will pay in a month", "en", "2026-04-10", "in a month"),
@@ -219,6 +220,10 @@ def test_date_forms(text: str, language: str, value: str, span: str) -> None:
         ("facture 2026-0042", "fr"),
         ("€ 15.04", "fr"),
         ("in 2025", "nl"),
+        ("I will pay in a day or two", "en"),
+        ("je paierai dans une semaine ou deux", "fr"),
+        ("ik betaal over een dag of twee", "nl"),
+        ("ich zahle in ein oder zwei Tagen", "de"),
     ],
 )
 def test_not_a_date(text: str, language: str) -> None:
