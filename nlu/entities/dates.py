@@ -189,7 +189,8 @@ _JAI_NOT_PAST = (
 _PAST = re.compile(
     rf"(?<![\w'])(?:(?:j'ai|jai|j ai)(?!\s+{_JAI_NOT_PAST})|(?:ai|avons|avez|ont) (?:deja )?"
     r"(?:paye|regle|vire|verse|effectue|fait)|"
-    r"a ete|ont ete|est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
+    r"a ete|ont ete|avons ete|avez ete|ai ete|as ete|"
+    r"est (?:deja )?(?:paye|regle|fait)|deja|c'est (?:paye|regle|fait)|"
     r"betaald|overgeschreven|overgemaakt|gestort|voldaan|vereffend|deed|deden|gedaan|"
     r"was|werd|reeds|paid|payed|transferred|wired|settled|did|have paid|has been|already|"
     r"went out|left my account|charged|debited|"
@@ -205,6 +206,11 @@ _PAST = re.compile(
     r"zurueckgesendet|retourniert|geschickt|abgeschickt|storniert|gekundigt|gekuendigt|"
     r"angerufen|geschrieben|reklamiert|renvoye|renvoyee|retourne|retournee|rendu|annule|"
     r"annulee|resilie|"
+    # What befell the debtor: insolvency, a job lost.
+    r"entered|went into|filed|lost|declared|became|were|had|"
+    r"verklaard|aangevraagd|ontslagen|verloren|waren|ging|"
+    r"war|waren|hatte|hatten|beantragt|angemeldet|eroffnet|eroeffnet|entlassen|"
+    r"licencie|licenciee|"
     # what the creditor did: a credit note granted, issued, credited
     r"accorde|accordee|emis|emise|credite|creditee|issued|granted|credited|erteilt|"
     r"ausgestellt|gutgeschrieben|gecrediteerd|toegekend|uitgereikt)"
@@ -234,7 +240,8 @@ _FUTURE = re.compile(
 )
 _PAST_PARTICIPLE = re.compile(
     r"(?<![\w'])(?P<aux>(?:sera|seront|serait|être|etre)\s+)?"
-    r"(?:payée?s?|réglée?s?|virée?s?|versée?s?|effectuée?s?|envoyée?s?|transférée?s?)(?![\w'])"
+    r"(?:payée?s?|réglée?s?|virée?s?|versée?s?|effectuée?s?|envoyée?s?|transférée?s?|"
+    r"adressée?s?|expédiée?s?|postée?s?|déposée?s?|déclarée?s?|perdue?s?)(?![\w'])"
 )
 # A clause ends at a sentence mark (not the dot of "1.200" or "am 1. April"), a
 # comma, or a "but".

@@ -259,6 +259,15 @@ def test_not_a_date(text: str, language: str) -> None:
         # the clause's own tense wins over the intent
         ("j'ai payé le 3", "fr", "promise_to_pay", "2026-03-03"),
         ("I will pay on the 5th", "en", "already_paid", "2026-04-05"),
+        # what befell the debtor is past, whatever the intent
+        ("We entered administration on 2 March", "en", "insolvency", "2026-03-02"),
+        ("Nous avons été mis en faillite le 2 mars", "fr", "insolvency", "2026-03-02"),
+        ("Wij zijn op 2 maart failliet verklaard", "nl", "insolvency", "2026-03-02"),
+        ("Wir haben am 2. März Insolvenz angemeldet", "de", "insolvency", "2026-03-02"),
+        ("I lost my job on the 3rd", "en", "financial_hardship", "2026-03-03"),
+        ("Ich habe am 3. meinen Job verloren", "de", "financial_hardship", "2026-03-03"),
+        ("je vous ai adressé un chèque le 6 mars", "fr", "wrong_recipient", "2026-03-06"),
+        ("Ich war krank, ich zahle am 5.", "de", "promise_to_pay", "2026-04-05"),
     ],
 )
 def test_tense(text: str, language: str, intent: str | None, value: str) -> None:
