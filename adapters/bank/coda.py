@@ -43,6 +43,12 @@ from domain.reconciliation import normalise_reference, typed_reference
 from domain.statement import StatementLine
 
 RECORD_LENGTH = 128
+# Records whose position 128 always holds a code: the version (0), the paper
+# statement's number (1), the link code of a movement (2.x), the multiple-file
+# code (9).  Stripping trailing blanks cannot shorten them, so a short one lost a
+# character on the way and every field after the gap is shifted: refused, where
+# a short 3.x, 4 or 8 (which real banks end with a blank) is padded back.
+_CODED_END = "0129"
 _RF = re.compile(r"RF\d{2}[0-9A-Z ]{1,30}")
 _SPACES = re.compile(r"\s+")
 _ISO_REASON = re.compile(r"[A-Z]{2}[0-9A-Z]{2}")
@@ -183,6 +189,8 @@ def parse_coda(data: bytes, source: str = "statement.cod") -> list[StatementLine
             if record[RECORD_LENGTH:].strip():
                 raise reader.fail(f"a CODA record has 128 characters, this one {len(record)}")
             record = record[:RECORD_LENGTH]  # blanks padded after the record by a tool
+        if len(record) < RECORD_LENGTH and record[0] in _CODED_END:
+            raise reader.fail(f"a CODA record has 128 characters, this one {len(record)}")
         # Mail clients and editors strip trailing blanks; a record is fixed-width and
         # its last fields may be blank, so put them back.
         record = record.ljust(RECORD_LENGTH)
@@ -321,7 +329,13 @@ def _information_record(reader: _Reader, statement: _Statement, record: str) -> 
     elif article in "23":
         # Continuations of a structured 3.1 (the payer's address) are not a message.
         if not owner.info_structured:
-            owner.information.append(record[10:115] if article == "2" else record[10:100])
+            # The communication goes on where the last record stopped, as 2.2 and
+            # 2.3 continue 2.1: a word cut at the record's end is one word.
+            more = record[10:115] if article == "2" else record[10:100]
+            if owner.information:
+                owner.information[-1] += more
+            else:
+                owner.information.append(more)
     else:
         raise reader.fail(f"unknown information record 3.{article}")
 

@@ -192,6 +192,25 @@ def test_communication_name_and_information_records() -> None:
     assert "TARIFS" not in lines[2].free_text
 
 
+def test_information_records_continue_one_another_by_position() -> None:
+    records = (DATA / "communication_continued.cod").read_text().splitlines()
+    assert records[9].startswith("3100030001")
+    assert records[10].startswith("3200030001")
+    text = "SUR FACTURE INV-2026-00"  # the 3.1's communication ends mid-number
+    records[9] = records[9][:40] + text.rjust(73) + records[9][113:]
+    records[10] = records[10][:10] + "80 APRES RECEPTION".ljust(105) + records[10][115:]
+    lines = parse_coda("\n".join(records).encode(), "x")
+    assert lines[2].free_text == "ACOMPTE SUR FACTURE INV-2026-0080 APRES RECEPTION"
+
+
+def test_a_movement_record_that_lost_a_character_names_the_line() -> None:
+    def change(records: list[str]) -> None:
+        assert records[9].startswith("23")  # its last position is the link code
+        records[9] = records[9][:60] + records[9][61:]
+
+    assert _broken(change) == "kbc.cod: line 10: a CODA record has 128 characters, this one 127"
+
+
 def test_a_file_resaved_as_utf8_reads_the_same() -> None:
     data = (DATA / "foreign_account_multi.cod").read_bytes()
     utf8 = b"\xef\xbb\xbf" + data.decode("cp1252").encode("utf-8")
