@@ -97,6 +97,7 @@ class _Statement:
     number: str = ""
     old_balance: Decimal = Decimal(0)
     new_balance: Decimal | None = None
+    new_balance_line: int = 0
     movements: list[_Movement] = field(default_factory=list)
     records: int = 0
     debit: Decimal = Decimal(0)
@@ -230,6 +231,7 @@ def parse_coda(data: bytes, source: str = "statement.cod") -> list[StatementLine
             continue
         elif kind == "8":
             current.new_balance = reader.amount(record[41], record[42:57], "new balance")
+            current.new_balance_line = reader.line_no
         elif kind == "9":
             _check_trailer(reader, current, record)
             saw_trailer = True
@@ -361,7 +363,8 @@ def _check_trailer(reader: _Reader, statement: _Statement, record: str) -> None:
         if expected != statement.new_balance:
             raise reader.fail(
                 f"old balance {statement.old_balance} + credits - debits = {expected}, "
-                f"but the new balance is {statement.new_balance}"
+                f"but the new balance is {statement.new_balance}",
+                statement.new_balance_line,
             )
 
 

@@ -123,6 +123,17 @@ def test_too_long_record_names_the_line() -> None:
     assert _broken(change) == "kbc.cod: line 5: a CODA record has 128 characters, this one 129"
 
 
+def test_a_new_balance_that_does_not_add_up_names_its_own_line() -> None:
+    def change(records: list[str]) -> None:
+        assert records[-2].startswith("8")
+        balance = int(records[-2][42:57]) + 100
+        records[-2] = records[-2][:42] + f"{balance:015d}" + records[-2][57:]
+
+    message = _broken(change)
+    assert message.startswith("kbc.cod: line 261: old balance")
+    assert "but the new balance is" in message
+
+
 def test_unknown_record_type_names_the_line() -> None:
     def change(records: list[str]) -> None:
         records[6] = "7" + records[6][1:]
