@@ -77,11 +77,43 @@ _CREDIT_NOTE = re.compile(
 )
 
 
+# "Die Ware ist nie angekommen, warum soll ich dafür bezahlen?" asks why pay at
+# all, not how: a dispute, which the model put a hair behind request_payment_details.
+_WHY_PAY = re.compile(
+    r"\b(why|pourquoi|waarom|warum|wieso|weshalb)\b[^?.!]{0,40}"
+    r"\b(pay|pai|regl|betal|betaal|zahl|bezahl|begleich)"
+)
+_HOW_TO_PAY = re.compile(
+    r"\b(how|where|which|comment|quel|quelle|hoe|waar|welk|welke|wie|wo|welch\w*|iban"
+    r"|account|compte|rekening\w*|konto|bancontact|payconiq|link|lien)\b"
+)
+# "Können wir die Rechnung in vier Teilbeträgen begleichen? Der erste könnte am 1.
+# April kommen." asks to pay in parts; its date pulls the model toward a promise.
+_PARTS = re.compile(
+    r"\b(teilbetr\w*|teilzahl\w*|raten|ratenzahl\w*|termijnen|schijven|afbetal\w*"
+    r"|mensualites|echeances|instal+ments?|tranches)\b"
+)
+_NO_CUE = re.compile(r"(?!)")  # matches nothing
+# "Veuillez trouver ci-joint la preuve de paiement de la facture": the word
+# "facture" pulls toward a copy request; a proof of payment sent is a payment.
+_PROOF = re.compile(
+    r"\b(preuve de (paiement|virement)|proof of (payment|transfer)|payment (proof|confirmation)"
+    r"|betalingsbewijs|bewijs van (betaling|overschrijving)|zahlungsnachweis|zahlungsbeleg"
+    r"|uberweisungsbeleg|ueberweisungsbeleg|uberweisungsbestatigung)"
+)
+_ASKS_TO_SEND = re.compile(
+    r"\b(envoyez|renvoyez|envoyer|send me|resend|could you|can you|pouvez|pourriez|stuur me"
+    r"|stuurt u|kunt u|schicken sie|senden sie|konnen sie|koennen sie)\b"
+)
+
 # (the model's first, its close second, what must be said, what must not): the
 # second wins.
 _TIE_BREAKS = (
     ("request_invoice_copy", "promise_to_pay", _PAY_VERB, _SEND_CUE),
     ("already_paid", "dispute", _CREDIT_NOTE, _PAY_VERB),
+    ("request_payment_details", "dispute", _WHY_PAY, _HOW_TO_PAY),
+    ("promise_to_pay", "request_payment_plan", _PARTS, _NO_CUE),
+    ("request_invoice_copy", "already_paid", _PROOF, _ASKS_TO_SEND),
 )
 
 

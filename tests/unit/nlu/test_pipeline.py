@@ -428,6 +428,49 @@ def test_paying_an_invoice_by_number_tomorrow_is_a_promise(parser: Parser, text:
     assert ranking[:2] == ["promise_to_pay", "request_invoice_copy"]
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # why pay at all is a dispute; how to pay stays a question about paying
+        ("Die Ware ist nie angekommen, warum soll ich dafür bezahlen?", "dispute"),
+        ("Die Ware ist nie angekommen, warum soll ich zahlen?", "dispute"),
+        # paying in parts, with the first part's date, is a plan
+        (
+            "Können wir die Rechnung in vier Teilbeträgen begleichen? "
+            "Der erste könnte am 1. April kommen.",
+            "request_payment_plan",
+        ),
+        ("Kann ich in 4 Raten zahlen, die erste am 1. April?", "request_payment_plan"),
+        # a proof of payment sent along is a payment, whatever it names
+        ("Veuillez trouver ci-joint la preuve de paiement de la facture.", "already_paid"),
+        ("Please find attached the proof of payment for the invoice.", "already_paid"),
+    ],
+)
+def test_near_ties_a_cue_settles(parser: Parser, text: str, intent: str) -> None:
+    """Found by blind probes: the model put each a hair behind the wrong intent."""
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
+
+
+def test_each_tie_break_needs_its_cue_and_not_its_counter_cue() -> None:
+    from nlu.pipeline import _break_tie
+
+    def swapped(first: str, second: str, clean: str) -> bool:
+        ranking = [(first, 0.49), (second, 0.47), ("greet", 0.04)]
+        return _break_tie(ranking, clean)[0][0] == second
+
+    why = "die ware ist nie angekommen, warum soll ich zahlen?"
+    assert swapped("request_payment_details", "dispute", why)
+    assert not swapped("request_payment_details", "dispute", "warum soll ich per iban zahlen?")
+    assert not swapped("request_payment_details", "dispute", "wie soll ich zahlen?")
+    parts = "konnen wir in vier teilbetragen begleichen? der erste am 1. april"
+    assert swapped("promise_to_pay", "request_payment_plan", parts)
+    assert not swapped("promise_to_pay", "request_payment_plan", "ich zahle am 1. april")
+    proof = "veuillez trouver ci-joint la preuve de paiement de la facture."
+    assert swapped("request_invoice_copy", "already_paid", proof)
+    asks = "pouvez-vous m'envoyer la facture ? voici la preuve de paiement"
+    assert not swapped("request_invoice_copy", "already_paid", asks)
+
+
 def test_a_credit_note_received_is_a_dispute_not_a_payment(parser: Parser) -> None:
     """ "Already credited" is a dispute in the contract; a credit note with a payment
     stays a payment."""
