@@ -293,13 +293,20 @@ def _is_mixed(part: Message | None) -> bool:
     return part is not None and part.get_content_type() == "multipart/mixed"
 
 
+# A line drawn between parts ("-----Oorspronkelijk bericht----- ", as Windows Live
+# Mail writes it, with a space) does not flow into the next, or the quote under it
+# would no longer be known as one.
+_RULE = re.compile(r"\s*[-_*=]{2,}.*[-_*=]{2,}\s*")
+
+
 def unflow(text: str, delsp: bool = False) -> str:
     """Undo RFC 3676 ``format=flowed`` soft line breaks (Thunderbird, Apple Mail).
 
         "Je ne peux pas payer pour le \nmoment." -> "Je ne peux pas payer pour le moment."
 
     A line ending in a space continues on the next line of the same quote depth;
-    "-- " (the signature separator) never does.  Written here because the standard
+    "-- " (the signature separator) and a drawn rule ("-----Original Message-----")
+    never do.  Written here because the standard
     library's email package does not decode flowed text.  Unlike RFC 3676, an
     empty line always ends the paragraph (hand-edited mail keeps stray spaces).
     """
@@ -316,7 +323,7 @@ def unflow(text: str, delsp: bool = False) -> str:
         elif pending is not None:
             out.append(">" * pending_depth + (" " if pending_depth else "") + pending)
         pending = None
-        if line.endswith(" ") and line != "-- ":
+        if line.endswith(" ") and line != "-- " and not _RULE.fullmatch(line):
             pending = line[:-1] if delsp else line
             pending_depth = depth
             continue

@@ -592,6 +592,34 @@ def test_format_flowed_is_unwrapped() -> None:
     assert unflow("Bonjour, \n\nPayé.") == "Bonjour, \n\nPayé."
 
 
+def test_a_drawn_rule_ending_in_a_space_does_not_flow() -> None:
+    """Windows Live Mail writes its separator with a trailing space in a flowed
+    message; joined to "From: Relance", the reminder under it became new text."""
+    from zoneinfo import ZoneInfo
+
+    from adapters.mail.parse import analyse, unflow
+
+    assert unflow("-----Oorspronkelijk bericht----- \nFrom: Relance\n") == (
+        "-----Oorspronkelijk bericht----- \nFrom: Relance\n"
+    )
+    body = (
+        "Ik betaal op 31 maart.\n\n"
+        "-----Oorspronkelijk bericht----- \n"
+        "From: Relance \n"
+        "Sent: Tuesday, March 10, 2026 9:12 AM\n"
+        "Subject: Herinnering factuur INV-2026-0062\n\n"
+        "Beste klant, factuur INV-2026-0062 is nog niet betaald.\n"
+    )
+    raw = (
+        "From: Luc <luc@example.be>\r\nTo: relance@creditor.example\r\n"
+        "Subject: Re: Herinnering\r\nMessage-ID: <a@example.be>\r\n"
+        "Date: Tue, 10 Mar 2026 10:00:00 +0100\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: text/plain; charset="windows-1252"; format=flowed\r\n\r\n'
+        + body.replace("\n", "\r\n")
+    ).encode("cp1252")
+    assert analyse(raw, ZoneInfo("Europe/Brussels")).new_text == "Ik betaal op 31 maart."
+
+
 @pytest.mark.parametrize(
     "html",
     [
