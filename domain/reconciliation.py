@@ -182,6 +182,38 @@ class NumberMention(NamedTuple):
     weak: frozenset[str]
 
 
+# Short words in front of a number that join or announce it rather than belong to
+# it: "2026-00090, 2026-00091 en 2026-00092", "nr 2026-00078".  The number is also
+# read without them (its strict key as the ledger's own would be).
+_JOINING = frozenset(
+    [
+        "EN",
+        "ET",
+        "AND",
+        "UND",
+        "OF",
+        "OU",
+        "OR",
+        "Y",
+        "E",
+        "U",
+        "MET",
+        "MIT",
+        "AVEC",
+        "WITH",
+        "PLUS",
+        "DE",
+        "DU",
+        "VAN",
+        "VON",
+        "NR",
+        "NO",
+        "NUM",
+        "N",
+    ]
+)
+
+
 def numbers_in_text(text: str) -> list[NumberMention]:
     """What in a text could be an invoice number: every run of digit groups, with
     and without the letters in front, and each shorter run inside it."""
@@ -190,15 +222,17 @@ def numbers_in_text(text: str) -> list[NumberMention]:
     for m in _NUMBER.finditer(text or ""):
         prefix = (m.group(1) or "").upper()
         groups = re.split(r"[\-/.\s]", m.group(2))
+        heads = (prefix, "") if prefix in _JOINING else (prefix,)
         for start in range(len(groups)):
             for end in range(start + 1, len(groups) + 1):
                 part = groups[start:end]
-                head = prefix if start == 0 else ""
-                strict = "|".join(filter(None, [head, *(_run(g) for g in part)]))
-                if strict in seen:
-                    continue
-                seen.add(strict)
-                mentions.append(NumberMention(strict, frozenset(weak_keys("-".join(part)))))
+                for head in heads if start == 0 else ("",):
+                    strict = "|".join(filter(None, [head, *(_run(g) for g in part)]))
+                    if strict in seen:
+                        continue
+                    seen.add(strict)
+                    weak = frozenset(weak_keys("-".join(part)))
+                    mentions.append(NumberMention(strict, weak))
     return mentions
 
 
@@ -699,8 +733,13 @@ def _candidates(
             out.append(_check(candidate, line))
 
     # Most certain first: once a line is explained well enough to apply, amounts
-    # (which only ever make a weaker candidate) have nothing to add.
-    if any(c.confidence >= policy.threshold for c in out):
+    # (which only ever make a weaker candidate) have nothing to add, unless the
+    # amount is not what the named invoices have open and the payer's IBAN is
+    # known: then the payer may say otherwise (``_weigh_the_payer``).
+    named = [c for c in out if c.confidence >= policy.threshold]
+    if named and (
+        not line.counterparty_iban or all(_open_total(c.invoices) == amount for c in named)
+    ):
         return out
 
     # 3. a known IBAN and the amount
@@ -755,6 +794,8 @@ def _candidates(
                 )
             )
 
+    if named:
+        return _weigh_the_payer(out, named, debtors, amount)
     if any(c.confidence >= policy.threshold for c in out):
         return out
 
@@ -780,6 +821,39 @@ def _candidates(
                 )
             )
     return out
+
+
+def _weigh_the_payer(
+    out: list[Candidate], named: list[Candidate], debtors: set[int], amount: Decimal
+) -> list[Candidate]:
+    """A reference or number names invoices open for another amount than the line
+    pays, from a known IBAN: where the payer's IBAN tells another story, the line
+    waits for staff rather than pay the wrong invoice (found by a blind probe).
+
+    - the IBAN is another debtor's: "605.00 from Lambert's IBAN, 'INV-2026-0071'",
+      Schmitz's invoice open for 121.00;
+    - another invoice of the payer is open for exactly the amount: the reference
+      of INV-0080 (726.00 open), 1,089.00 paid, INV-0081 open for 1,089.00.
+    """
+    doubted: dict[int, str] = {}
+    for candidate in named:
+        if debtors and not candidate.debtor_ids & debtors:
+            doubted[id(candidate)] = "paid from the IBAN of another debtor, for another amount"
+    exact = [
+        c
+        for c in out
+        if c.method is Method.IBAN_AMOUNT
+        and c.confidence >= 0.8
+        and _open_total(c.invoices) == amount
+        and all({i.id for i in c.invoices} != {i.id for i in n.invoices} for n in named)
+    ]
+    for candidate in exact:
+        doubted[id(candidate)] = "the line's reference or number names another invoice"
+        for other in named:
+            doubted.setdefault(
+                id(other), "another invoice of the payer is open for exactly this amount"
+            )
+    return [_doubt(c, doubted[id(c)]) if id(c) in doubted else c for c in out]
 
 
 def _check(candidate: Candidate, line: StatementLine) -> Candidate:

@@ -953,13 +953,17 @@ async def load_index(
 
 def _explained(line: StatementLine, key: SearchKeys, index: InvoiceIndex) -> bool:
     """Whether a line names its invoices well enough that it needs no amount
-    looked up: a reference or invoice number found, or a number without its
+    looked up: a reference or invoice number found (for what they have open, or
+    with no IBAN to weigh against them), or a number without its
     prefix whose invoices, of one debtor, are open for the amount.  Only a guess
     of what to load: a line that needs more after all gets it (``NotLoaded``)."""
-    if any(index.by_reference.get(r.reference) for r in key.found):
-        return True
-    if any(index.by_strict_number.get(m.strict) for m in key.mentions):
-        return True
+    named = {i for r in key.found for i in index.by_reference.get(r.reference, ())}
+    named |= {i for m in key.mentions for i in index.by_strict_number.get(m.strict, ())}
+    if named:
+        # For another amount than they have open, the payer's IBAN is weighed too.
+        return not key.iban or sum((index.invoices[i].open_amount for i in named), ZERO) == (
+            line.amount
+        )
     weak = {i for m in key.mentions for n in m.weak for i in index.by_weak_number.get(n, ())}
     found = [index.invoices[i] for i in weak]
     return (

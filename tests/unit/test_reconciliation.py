@@ -153,6 +153,64 @@ def test_several_references_settle_several_invoices() -> None:
     assert sorted(a.key for a in match.allocations) == ["1", "2"]
 
 
+@pytest.mark.parametrize(
+    "joined",
+    [
+        "Facturen 2026-00090, 2026-00091 en 2026-00092",
+        "factures 2026-00090, 2026-00091 et 2026-00092",
+        "invoices 2026-00090, 2026-00091 and 2026-00092",
+        "Rechnungen 2026-00090, 2026-00091 und 2026-00092",
+    ],
+)
+def test_numbers_joined_by_a_word_settle_each_invoice(joined: str) -> None:
+    """A blind probe: the number after "en" was read as "EN 2026-00092", a number
+    of another series, and only the first two were paid."""
+    first, second, third = (
+        invoice(7 + n, f"2026-0009{n}", amount, f"00000010{n}0{n:02d}")
+        for n, amount in ((0, "151.25"), (1, "302.50"), (2, "48.40"))
+    )
+    match = match_line(line("502.15", joined), index(first, second, third), Policy(), TODAY)
+    assert match.outcome is Outcome.MATCHED
+    assert sorted(a.key for a in match.allocations) == ["7", "8", "9"]
+    assert match.overpayment == 0
+
+
+LAMBERT = "BE71096123456769"
+LAMBERTS = invoice(20, "INV-2026-0061", "605.00", "000000006161", debtor=3, name="Garage Lambert")
+SCHMITZ = invoice(21, "INV-2026-0071", "121.00", "000000007171", debtor=4, name="Schmitz GmbH")
+MERTENS = "BE68539007547034"
+M_0080 = invoice(22, "INV-2026-0080", "726.00", "000000008080", debtor=5, name="Atelier Mertens")
+M_0081 = invoice(23, "INV-2026-0081", "1089.00", "000000008181", debtor=5, name="Atelier Mertens")
+
+
+def test_a_number_of_another_debtor_for_another_amount_waits_for_staff() -> None:
+    """605.00 from Lambert's IBAN naming Schmitz's invoice open for 121.00: the
+    payer's IBAN and amount say Lambert's invoice; no guess either way."""
+    idx = index(LAMBERTS, SCHMITZ, ibans={LAMBERT: 3})
+    match = match_line(line("605.00", "INV-2026-0071", iban=LAMBERT), idx, Policy(), TODAY)
+    assert match.outcome is Outcome.TO_REVIEW
+    assert {c.invoices[0].number for c in match.candidates} == {"INV-2026-0061", "INV-2026-0071"}
+    # The same number for Schmitz's own amount, from any IBAN, is Schmitz's payment.
+    paid = match_line(line("121.00", "INV-2026-0071", iban=LAMBERT), idx, Policy(), TODAY)
+    assert paid.outcome is Outcome.MATCHED
+    assert [a.key for a in paid.allocations] == ["21"]
+
+
+def test_a_reference_for_the_amount_of_another_open_invoice_waits_for_staff() -> None:
+    """The reference of INV-0080 (726.00) with 1,089.00, what INV-0081 of the same
+    payer has open: one of the two is a mistake."""
+    idx = index(M_0080, M_0081, ibans={MERTENS: 5})
+    match = match_line(
+        line("1089.00", reference="000000008080", iban=MERTENS), idx, Policy(), TODAY
+    )
+    assert match.outcome is Outcome.TO_REVIEW
+    assert {c.invoices[0].number for c in match.candidates} == {"INV-2026-0080", "INV-2026-0081"}
+    # A part of INV-0080 by its reference, from the payer's IBAN, is still applied.
+    part = match_line(line("300.00", reference="000000008080", iban=MERTENS), idx, Policy(), TODAY)
+    assert part.outcome is Outcome.PARTIALLY_MATCHED
+    assert [(a.key, a.amount) for a in part.allocations] == [("22", Decimal("300.00"))]
+
+
 OLD_SMALL = invoice(5, "INV-5", "100.00", "000000100333", due=1)
 NEW_LARGE = invoice(6, "INV-6", "300.00", "000000100434", due=20)
 BOTH = "+++000/0001/00333+++ +++000/0001/00434+++"
