@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.db import dunning_repo
 from adapters.mail.smtp import Mailer, PermanentFailure, TemporaryFailure
+from domain.calendar import ContactRules
 from domain.dunning import LineState
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class SendReport:
     released: int = 0
     unknown: list[int] = field(default_factory=list)
     withdrawn: int = 0  # reminders past their day, left for the next run to write again
+    waiting: int = 0  # reminders claimed in quiet hours, pending until they end
 
 
 async def send_pending(
@@ -78,8 +80,14 @@ async def send_pending(
     stale_after: timedelta = STALE_AFTER,
     clock: Callable[[], datetime] = _utc_now,
     max_messages: int | None = None,
+    contact: ContactRules | None = None,
 ) -> SendReport:
-    """Deliver every due e-mail of the outbox; return what happened."""
+    """Deliver every due e-mail of the outbox; return what happened.
+
+    ``contact``: when a reminder may reach a debtor (the dunning setup's rules;
+    quiet hours and Sundays without it).  A reminder due earlier but claimed in
+    quiet hours (a run late in the evening) waits for the next allowed moment;
+    answers to what a debtor wrote go at once."""
     worker = worker or worker_name()
     report = SendReport()
     async with engine.begin() as conn:
@@ -95,7 +103,9 @@ async def send_pending(
         if not claimed:
             break
         for row in claimed:
-            await _deliver(engine, mailer, row, envelope_from, timezone, worker, clock, report)
+            await _deliver(
+                engine, mailer, row, envelope_from, timezone, worker, clock, report, contact
+            )
     return report
 
 
@@ -108,6 +118,7 @@ async def _deliver(
     worker: str,
     clock: Callable[[], datetime],
     report: SendReport,
+    contact: ContactRules | None = None,
 ) -> None:
     outbox_id = int(row.id)
     async with engine.begin() as conn:
@@ -122,6 +133,17 @@ async def _deliver(
             await dunning_repo.withdraw_stale(conn, outbox_id, worker, why)
             log.warning("outbox message %s: %s; withdrawn for the next run", outbox_id, why)
             report.withdrawn += 1
+            return
+        local = clock().astimezone(timezone)
+        if planned is not None and not (rules := contact or ContactRules()).may_contact(local):
+            # Due since the morning, but the sender runs at 22:30: not at night.
+            # Back to pending until the next allowed moment (on another day the
+            # check above withdraws it, to be written again with that day's dates).
+            later = rules.next_contact_time(local)
+            await dunning_repo.mark_message(
+                conn, outbox_id, "pending", worker=worker, error="quiet hours", retry_at=later
+            )
+            report.waiting += 1
             return
         if not await dunning_repo.begin_sending(conn, outbox_id, worker=worker, now=clock()):
             return  # recovered by someone else meanwhile: not ours any more

@@ -260,8 +260,15 @@ async def _email_outbox_loop(
     envelope_from = parseaddr(settings.mail_from)[1]
 
     async def once() -> None:
+        from bot.dunning import DunningSetup
+
+        today = datetime.now(settings.timezone).date()
         report = await send_pending(
-            engine, mailer, envelope_from=envelope_from, timezone=settings.timezone
+            engine,
+            mailer,
+            envelope_from=envelope_from,
+            timezone=settings.timezone,
+            contact=DunningSetup.from_settings(settings, today).contact,
         )
         if report.sent or report.failed:
             await sync_outbound_status(engine)

@@ -227,6 +227,7 @@ def _hold_release(args: argparse.Namespace) -> int:
 
 def _send(args: argparse.Namespace) -> int:
     from adapters.mail.smtp import SmtpMailer
+    from bot.dunning import DunningSetup
     from bot.outbox import send_pending
     from bot.runtime import database
 
@@ -247,6 +248,7 @@ def _send(args: argparse.Namespace) -> int:
 
     async def main() -> dict[str, Any]:
         async with database(settings) as engine:
+            today = datetime.now(settings.timezone).date()
             report = await send_pending(
                 engine,
                 mailer,
@@ -254,6 +256,7 @@ def _send(args: argparse.Namespace) -> int:
                 timezone=settings.timezone,
                 batch=args.batch,
                 stale_after=timedelta(seconds=args.stale_after),
+                contact=DunningSetup.from_settings(settings, today).contact,
             )
             return {
                 "sent": report.sent,

@@ -316,6 +316,48 @@ async def test_a_temporary_failure_is_retried_later_not_at_once(engine: AsyncEng
     assert sorted(rows) == [("sent", 1), ("sent", 1), ("sent", 2)]
 
 
+async def test_a_reminder_claimed_in_quiet_hours_waits_for_the_morning(
+    engine: AsyncEngine,
+) -> None:
+    """Queued at 10:00 for the day, but the sender runs at 22:05 Brussels time: not
+    at night (README, FACTS §4c).  It waits; the next morning it is a day late and
+    withdrawn, to be written again with that day's dates."""
+    await seed(engine)
+    await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
+    mailer = MemoryMailer()
+
+    async def send_at(moment: datetime) -> Any:
+        return await send_pending(
+            engine,
+            mailer,
+            envelope_from="credit@relance.example",
+            timezone=SETUP.timezone,
+            clock=lambda: moment,
+            contact=SETUP.contact,
+        )
+
+    evening = datetime(2026, 3, 9, 21, 5, tzinfo=UTC)  # 22:05 in Brussels
+    report = await send_at(evening)
+    assert (report.sent, report.waiting) == (0, 3)
+    assert mailer.sent == []
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(outbox.c.state, outbox.c.not_before))).all()
+    assert {state for state, _ in rows} == {"pending"}
+    morning = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)  # 08:00 in Brussels
+    assert all(_utc(not_before) == morning for _, not_before in rows)
+    # Nothing is claimed before then; at 08:00 the next day it is a day late.
+    assert (await send_at(morning - timedelta(minutes=1))).waiting == 0
+    late = await send_at(morning)
+    assert (late.sent, late.withdrawn) == (0, 3)
+    # Sent in the evening before 22:00, it goes.
+    await run_dunning(engine, date(2026, 3, 10), SETUP, morning)
+    assert (await send_at(datetime(2026, 3, 10, 20, 55, tzinfo=UTC))).sent == 3
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old_dates(
     engine: AsyncEngine,
 ) -> None:
