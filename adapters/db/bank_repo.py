@@ -112,6 +112,7 @@ class ImportResult:
     to_review: int = 0
     not_payments: int = 0
     reversals: int = 0
+    refunds: int = 0  # debits that paid a debtor's credit back
     events: list[PaymentMatched] = field(default_factory=list)
     decisions: dict[str, Match] = field(default_factory=dict)  # by line identity
     # Seconds spent in each step, for the benchmark's "where the time goes".
@@ -463,17 +464,25 @@ class Reconciliation:
         # since: each is lowered by what is inserted, no sums re-read.  The database
         # does that work in its own thread (SQLite) or server (PostgreSQL) while
         # Python builds the transaction rows, rather than one after the other.
+        refunds = await _refunds_seen(conn, new)
         allocating = asyncio.ensure_future(
             apply_allocations(conn, self._items, open_before=self._open_before)
         )
         try:
-            rows = await _transaction_rows(conn, new, statement_ids, result, self.now)
+            rows = await _transaction_rows(conn, new, statement_ids, result, self.now, refunds)
         except BaseException:
             await asyncio.wait([allocating])
             raise
         await allocating
         lap = result._lap("allocating (and building the rows)", lap)
         await _insert_rows(conn, bank_transactions.name, _TRANSACTION_COLUMNS, rows)
+        for chunk in batched(sorted(r.credit_id for r in refunds.values()), _IN_CHUNK):
+            await conn.execute(
+                update(debtor_credits)
+                .where(debtor_credits.c.id.in_(chunk), debtor_credits.c.status.in_(_OWED))
+                .values(status="refunded")
+            )
+        result.refunds = len(refunds)
         needed = [
             identity
             for _, line, identity in new
@@ -568,12 +577,72 @@ async def _insert_rows(
         raise OperationalError(statement, None, exc) from exc
 
 
+@dataclass(frozen=True)
+class _Refund:
+    credit_id: int
+    debtor_id: int
+    reason: str
+
+
+_OWED = ("open", "exported")  # a credit not yet seen paid back
+
+
+async def _refunds_seen(
+    conn: AsyncConnection, new: Sequence[tuple[int, StatementLine, str]]
+) -> dict[str, _Refund]:
+    """Debits that pay a debtor's credit back (by the line's identity): to the
+    credit's IBAN, for its amount and currency, each credit once, oldest first.
+
+    Whether the refund went out in a pain.001 file (``relance bank refunds``) or
+    by hand: once the bank shows it, the credit is no longer owed, so it is not
+    proposed for a refund again nor counted against the debtor's invoices."""
+    debits = [
+        (line, identity)
+        for _, line, identity in new
+        if line.amount < 0 and not line.reversal and line.counterparty_iban
+    ]
+    if not debits:
+        return {}
+    d = debtor_credits
+    ibans = sorted({_compact(line.counterparty_iban or "") for line, _ in debits})
+    rows = await conn.execute(
+        select(d.c.id, d.c.debtor_id, d.c.iban, d.c.amount, d.c.currency, debtors.c.code)
+        .select_from(d.join(debtors, debtors.c.id == d.c.debtor_id))
+        .where(d.c.status.in_(_OWED), one_of(d.c.iban, ibans, conn.dialect.name))
+        .order_by(d.c.id)
+    )
+    owed = list(rows)
+    seen: dict[str, _Refund] = {}
+    for line, identity in debits:
+        iban = _compact(line.counterparty_iban or "")
+        for credit in owed:
+            if (
+                _compact(credit.iban or "") == iban
+                and credit.amount == -line.amount
+                and credit.currency == line.currency
+            ):
+                owed.remove(credit)
+                seen[identity] = _Refund(
+                    credit.id,
+                    credit.debtor_id,
+                    f"a refund: pays back the {credit.amount:.2f} {credit.currency} credit "
+                    f"of debtor {credit.code}",
+                )
+                break
+    return seen
+
+
+def _compact(iban: str) -> str:
+    return iban.replace(" ", "").upper()
+
+
 async def _transaction_rows(
     conn: AsyncConnection,
     new: Sequence[tuple[int, StatementLine, str]],
     statement_ids: Sequence[int],
     result: ImportResult,
     now: datetime,
+    refunds: dict[str, _Refund] | None = None,
 ) -> list[tuple[Any, ...]]:
     """The rows of ``bank_transactions``, counted into ``result`` by outcome.
 
@@ -586,6 +655,8 @@ async def _transaction_rows(
     for n, line, identity in new:
         decision = result.decisions.get(identity)
         row = _transaction_row(statement_ids[n], line, identity, decision, created_at, day)
+        if refunds and (refund := refunds.get(identity)) is not None:
+            row = _with_refund(row, refund)
         rows.append(row)
         status = row[_STATUS]
         if status == Outcome.MATCHED:
@@ -654,6 +725,14 @@ def _transaction_row(
         overpayment,
         created_at,
     )
+
+
+def _with_refund(row: tuple[Any, ...], refund: _Refund) -> tuple[Any, ...]:
+    """A debit's row that says which credit it paid back, and whose."""
+    values = list(row)
+    values[_TRANSACTION_COLUMNS.index("reason")] = refund.reason
+    values[_TRANSACTION_COLUMNS.index("debtor_id")] = refund.debtor_id
+    return tuple(values)
 
 
 async def _store_candidates_and_credits(

@@ -123,7 +123,8 @@ debtor_credits = Table(
     Column("iban", String(34)),
     Column("bic", String(11), nullable=False, server_default=""),
     Column("name", String(200), nullable=False),
-    # open (a refund is proposed) | exported (in a pain.001 file) | cancelled (reversed)
+    # open (a refund is proposed) | exported (in a pain.001 file) | refunded (the bank
+    # statement shows it paid back) | cancelled (reversed)
     Column("status", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("exported_at", DateTime(timezone=True)),

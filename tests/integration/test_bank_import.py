@@ -26,6 +26,7 @@ from adapters.db.bank_repo import (
 from adapters.db.bank_schema import bank_transactions, debtor_credits
 from adapters.db.schema import invoices
 from adapters.db.sql import MAPPED_BYTES, all_rows, mapped_reads
+from domain.statement import ParsedStatement, StatementLine
 from tests.integration.bank_fixtures import Inv, invoice_state, seed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -134,6 +135,56 @@ async def test_overpayment_becomes_a_credit_with_a_refund(engine: AsyncEngine) -
     assert [f"{c:.2f}" for c in credits] == ["50.00"]
     due = await refunds_due(engine)
     assert [(r.iban, f"{r.amount:.2f}") for r in due.payable] == [("BE71096123456769", "50.00")]
+
+
+def _debit(amount: str, iban: str, reference: str) -> StatementLine:
+    return StatementLine(
+        account_iban="BE68539007547034",
+        statement="S-2",
+        booking_date=TODAY,
+        value_date=TODAY,
+        amount=Decimal(amount),
+        currency="EUR",
+        counterparty_name="Boulangerie Dupont SRL",
+        counterparty_iban=iban,
+        structured_reference=None,
+        free_text="remboursement",
+        bank_reference=reference,
+    )
+
+
+async def test_a_refund_seen_on_the_statement_settles_the_credit(engine: AsyncEngine) -> None:
+    """A blind probe paid a credit back by hand and then found it in the next
+    refund file as well: a debit to the credit's IBAN for its amount pays it back."""
+    await seed(engine, NAMES, IBANS, [Inv("INV-1001", "D1", "350.00", "000000100131")])
+    await _import(engine, "camt/camt053_v02_batch.xml")  # 50.00 paid too much
+    assert [f"{r.amount:.2f}" for r in (await refunds_due(engine)).payable] == ["50.00"]
+    statement = ParsedStatement(
+        "refunds.xml",
+        "camt.053",
+        (
+            _debit("-49.00", "BE71096123456769", "OUT-1"),  # another amount: not it
+            _debit("-50.00", "DE89370400440532013000", "OUT-2"),  # another IBAN: not it
+            _debit("-50.00", "BE71 0961 2345 6769", "OUT-3"),  # the refund
+            _debit("-50.00", "BE71096123456769", "OUT-4"),  # once only
+        ),
+    )
+    result = await import_statements(engine, [statement], today=TODAY)
+    assert result.refunds == 1
+    assert (await refunds_due(engine)).payable == []
+    async with engine.connect() as conn:
+        statuses = (await conn.execute(select(debtor_credits.c.status))).scalars().all()
+        rows = (
+            await conn.execute(
+                select(bank_transactions.c.bank_reference, bank_transactions.c.reason)
+                .where(bank_transactions.c.amount < 0)
+                .order_by(bank_transactions.c.bank_reference)
+            )
+        ).all()
+    assert statuses == ["refunded"]
+    reasons = dict(rows)
+    assert reasons["OUT-3"] == "a refund: pays back the 50.00 EUR credit of debtor D1"
+    assert "refund" not in reasons["OUT-1"] + reasons["OUT-2"] + reasons["OUT-4"]
 
 
 async def test_staff_accept_a_name_and_amount_candidate(engine: AsyncEngine) -> None:
