@@ -703,6 +703,18 @@ def _candidates(
             f"structured reference {what} ({hows}); {note}",
         )
         out.append(_check(candidate, line))
+        if (one := _the_one_for(amount, invoices)) is not None:
+            mine = [r for r, i in by_ref if i.id == one.id]
+            out.append(
+                Candidate(
+                    (one,),
+                    min(r.confidence for r in mine),
+                    Method.STRUCTURED_REFERENCE,
+                    f"structured reference {one.structured_reference} of {one.number} "
+                    f"({', '.join(sorted({r.how for r in mine}))}); of the "
+                    f"{len(invoices)} invoices named, the one open for exactly {amount}",
+                )
+            )
 
     # 2. invoice numbers
     mentions = keys.mentions
@@ -720,6 +732,16 @@ def _candidates(
             f"invoice number {numbers} in the text; {note}",
         )
         out.append(_check(candidate, line))
+        if (one := _the_one_for(amount, strict)) is not None:
+            out.append(
+                Candidate(
+                    (one,),
+                    0.97,
+                    Method.INVOICE_NUMBER,
+                    f"invoice number {one.number} in the text; of the {len(strict)} invoices "
+                    f"named, the one open for exactly {amount}",
+                )
+            )
     if weak and not strict:
         for group in _by_debtor(weak):
             note, exact = _amount_note(amount, group)
@@ -821,6 +843,15 @@ def _candidates(
                 )
             )
     return out
+
+
+def _the_one_for(amount: Decimal, invoices: Sequence[OpenInvoice]) -> OpenInvoice | None:
+    """Of several invoices a line names, for another amount than their total, the
+    one open for exactly the amount ("INV-0042 INV-0043" with what 0043 has open)."""
+    if len(invoices) < 2 or _open_total(invoices) == amount:
+        return None
+    exact = [i for i in invoices if i.open_amount == amount]
+    return exact[0] if len(exact) == 1 else None
 
 
 def _weigh_the_payer(

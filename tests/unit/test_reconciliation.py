@@ -211,6 +211,19 @@ def test_a_reference_for_the_amount_of_another_open_invoice_waits_for_staff() ->
     assert [(a.key, a.amount) for a in part.allocations] == [("22", Decimal("300.00"))]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["INV-2026-0042 INV-2026-0043", "+++090/9337/55493+++ +++000/0001/00131+++"],
+)
+def test_of_two_invoices_named_the_one_open_for_the_amount_is_paid(text: str) -> None:
+    """A blind probe: "INV-2026-0042 INV-2026-0043" with exactly what 0043 has open
+    paid 0042 in part and left 0043 open."""
+    match = match_line(line("250.00", text), index(A, B), Policy(), TODAY)
+    assert match.outcome is Outcome.MATCHED
+    assert [(a.key, a.amount) for a in match.allocations] == [("2", Decimal("250.00"))]
+    assert "the one open for exactly 250.00" in match.reason
+
+
 OLD_SMALL = invoice(5, "INV-5", "100.00", "000000100333", due=1)
 NEW_LARGE = invoice(6, "INV-6", "300.00", "000000100434", due=20)
 BOTH = "+++000/0001/00333+++ +++000/0001/00434+++"
