@@ -291,19 +291,25 @@ class FlakyMailer(MemoryMailer):
         await super().send(sender, recipient, message)
 
 
+async def _send_at(engine: AsyncEngine, mailer: MemoryMailer, moment: datetime) -> Any:
+    """``send_pending`` as the sender run at ``moment`` does it, with SETUP's contact rules."""
+    return await send_pending(
+        engine,
+        mailer,
+        envelope_from="credit@relance.example",
+        timezone=SETUP.timezone,
+        clock=lambda: moment,
+        contact=SETUP.contact,
+    )
+
+
 async def test_a_temporary_failure_is_retried_later_not_at_once(engine: AsyncEngine) -> None:
     await seed(engine)
     await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
     mailer = FlakyMailer()
 
-    async def send_at(moment: datetime) -> Any:
-        return await send_pending(
-            engine,
-            mailer,
-            envelope_from="credit@relance.example",
-            timezone=SETUP.timezone,
-            clock=lambda: moment,
-        )
+    def send_at(moment: datetime) -> Any:
+        return _send_at(engine, mailer, moment)
 
     first = await send_at(NOW)
     assert (first.sent, first.retry) == (2, 1)
@@ -326,15 +332,8 @@ async def test_a_reminder_claimed_in_quiet_hours_waits_for_the_morning(
     await run_dunning(engine, date(2026, 3, 9), SETUP, NOW)
     mailer = MemoryMailer()
 
-    async def send_at(moment: datetime) -> Any:
-        return await send_pending(
-            engine,
-            mailer,
-            envelope_from="credit@relance.example",
-            timezone=SETUP.timezone,
-            clock=lambda: moment,
-            contact=SETUP.contact,
-        )
+    def send_at(moment: datetime) -> Any:
+        return _send_at(engine, mailer, moment)
 
     evening = datetime(2026, 3, 9, 21, 5, tzinfo=UTC)  # 22:05 in Brussels
     report = await send_at(evening)
@@ -381,14 +380,8 @@ async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old
 
     mailer = MemoryMailer()
 
-    async def send_next_day() -> Any:
-        return await send_pending(
-            engine,
-            mailer,
-            envelope_from="credit@relance.example",
-            timezone=SETUP.timezone,
-            clock=lambda: NOW + timedelta(days=1),
-        )
+    def send_next_day() -> Any:
+        return _send_at(engine, mailer, NOW + timedelta(days=1))
 
     report = await send_next_day()
     assert (report.sent, report.withdrawn) == (0, 3)
