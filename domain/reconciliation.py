@@ -425,14 +425,14 @@ class InvoiceIndex:
                 ids.append(invoice.id)
 
     def add_iban(self, iban: str, debtor_id: int) -> None:
-        self.debtors_by_iban.setdefault(_compact(iban), set()).add(debtor_id)
+        self.debtors_by_iban.setdefault(compact_iban(iban), set()).add(debtor_id)
 
     def looked_up_ibans(self, ibans: Iterable[str]) -> None:
         """Partial: every debtor of these IBANs was given (``add_iban``), if any."""
-        self._ibans.update(_compact(i) for i in ibans)
+        self._ibans.update(compact_iban(i) for i in ibans)
 
     def debtors_of_iban(self, iban: str | None) -> set[int]:
-        key = _compact(iban or "")
+        key = compact_iban(iban or "")
         found = self.debtors_by_iban.get(key)
         if found is None and self.partial and key and key not in self._ibans:
             raise NotLoaded("iban", key)
@@ -525,7 +525,8 @@ def _by_id(invoice: OpenInvoice) -> int:
     return invoice.id
 
 
-def _compact(iban: str) -> str:
+def compact_iban(iban: str) -> str:
+    """ "be68 5390 0754 7034" -> "BE68539007547034": how IBANs are compared."""
     return iban.replace(" ", "").upper()
 
 

@@ -80,6 +80,7 @@ from domain.reconciliation import (
     Policy,
     SearchKeys,
     Similarity,
+    compact_iban,
     match_line,
     number_key,
     search_keys,
@@ -604,7 +605,7 @@ async def _refunds_seen(
     if not debits:
         return {}
     d = debtor_credits
-    ibans = sorted({_compact(line.counterparty_iban or "") for line, _ in debits})
+    ibans = sorted({compact_iban(line.counterparty_iban or "") for line, _ in debits})
     rows = await conn.execute(
         select(d.c.id, d.c.debtor_id, d.c.iban, d.c.amount, d.c.currency, debtors.c.code)
         .select_from(d.join(debtors, debtors.c.id == d.c.debtor_id))
@@ -614,10 +615,10 @@ async def _refunds_seen(
     owed = list(rows)
     seen: dict[str, _Refund] = {}
     for line, identity in debits:
-        iban = _compact(line.counterparty_iban or "")
+        iban = compact_iban(line.counterparty_iban or "")
         for credit in owed:
             if (
-                _compact(credit.iban or "") == iban
+                compact_iban(credit.iban or "") == iban
                 and credit.amount == -line.amount
                 and credit.currency == line.currency
             ):
@@ -630,10 +631,6 @@ async def _refunds_seen(
                 )
                 break
     return seen
-
-
-def _compact(iban: str) -> str:
-    return iban.replace(" ", "").upper()
 
 
 async def _transaction_rows(
