@@ -185,33 +185,10 @@ class NumberMention(NamedTuple):
 # Short words in front of a number that join or announce it rather than belong to
 # it: "2026-00090, 2026-00091 en 2026-00092", "nr 2026-00078".  The number is also
 # read without them (its strict key as the ledger's own would be).
-_JOINING = frozenset(
-    [
-        "EN",
-        "ET",
-        "AND",
-        "UND",
-        "OF",
-        "OU",
-        "OR",
-        "Y",
-        "E",
-        "U",
-        "MET",
-        "MIT",
-        "AVEC",
-        "WITH",
-        "PLUS",
-        "DE",
-        "DU",
-        "VAN",
-        "VON",
-        "NR",
-        "NO",
-        "NUM",
-        "N",
-    ]
-)
+_JOINING = frozenset({
+    "EN", "ET", "AND", "UND", "OF", "OU", "OR", "Y", "E", "U", "MET", "MIT", "AVEC",
+    "WITH", "PLUS", "DE", "DU", "VAN", "VON", "NR", "NO", "NUM", "N",
+})  # fmt: skip
 
 
 def numbers_in_text(text: str) -> list[NumberMention]:
