@@ -703,9 +703,14 @@ def _candidates(
     if strict:
         note, exact = _amount_note(amount, strict)
         numbers = ", ".join(i.number for i in strict)
+        confidence = 0.97 if exact else 0.9
+        if amount > 2 * sum((i.amount for i in strict), ZERO):
+            # 605.00 naming an invoice of 121.00: the line pays for more than it
+            # names (or names the wrong invoice); a person should see it.
+            confidence, note = 0.8, f"{note}, more than twice the invoice's amount"
         candidate = Candidate(
             tuple(strict),
-            0.97 if exact else 0.9,
+            confidence,
             Method.INVOICE_NUMBER,
             f"invoice number {numbers} in the text; {note}",
         )
@@ -741,6 +746,9 @@ def _candidates(
         not line.counterparty_iban or all(_open_total(c.invoices) == amount for c in named)
     ):
         return out
+    # Named for another amount, and likely enough to weigh (applied, or only kept
+    # from it by paying more than twice the invoice's amount).
+    contested = [c for c in out if c.confidence >= 0.8 and _open_total(c.invoices) != amount]
 
     # 3. a known IBAN and the amount
     debtors = index.debtors_of_iban(line.counterparty_iban)
@@ -794,9 +802,9 @@ def _candidates(
                 )
             )
 
-    if named:
-        return _weigh_the_payer(out, named, debtors, amount)
-    if any(c.confidence >= policy.threshold for c in out):
+    if contested and debtors:
+        out = _weigh_the_payer(out, contested, debtors, amount)
+    if named or any(c.confidence >= policy.threshold for c in out):
         return out
 
     # 4. a similar name and the amount

@@ -196,6 +196,18 @@ def test_a_number_of_another_debtor_for_another_amount_waits_for_staff() -> None
     assert [a.key for a in paid.allocations] == ["21"]
 
 
+def test_a_number_paid_more_than_twice_over_waits_for_staff() -> None:
+    """605.00 from an unknown IBAN naming an invoice of 121.00 pays for more
+    than it names; 150.00 for it (fees added, say) is still applied."""
+    idx = index(LAMBERTS, SCHMITZ)
+    over = match_line(line("605.00", "INV-2026-0071"), idx, Policy(), TODAY)
+    assert over.outcome is Outcome.TO_REVIEW
+    assert "more than twice the invoice's amount" in over.reason
+    some = match_line(line("150.00", "INV-2026-0071"), idx, Policy(), TODAY)
+    assert some.outcome is Outcome.MATCHED
+    assert some.overpayment == Decimal("29.00")
+
+
 def test_a_reference_for_the_amount_of_another_open_invoice_waits_for_staff() -> None:
     """The reference of INV-0080 (726.00) with 1,089.00, what INV-0081 of the same
     payer has open: one of the two is a mistake."""
@@ -218,10 +230,12 @@ def test_a_reference_for_the_amount_of_another_open_invoice_waits_for_staff() ->
 def test_of_two_invoices_named_the_one_open_for_the_amount_is_paid(text: str) -> None:
     """A blind probe: "INV-2026-0042 INV-2026-0043" with exactly what 0043 has open
     paid 0042 in part and left 0043 open."""
-    match = match_line(line("250.00", text), index(A, B), Policy(), TODAY)
-    assert match.outcome is Outcome.MATCHED
-    assert [(a.key, a.amount) for a in match.allocations] == [("2", Decimal("250.00"))]
-    assert "the one open for exactly 250.00" in match.reason
+    for iban in (None, "BE71096123456769"):  # also from the debtor's known IBAN
+        idx = index(A, B, ibans={"BE71096123456769": 1})
+        match = match_line(line("250.00", text, iban=iban), idx, Policy(), TODAY)
+        assert match.outcome is Outcome.MATCHED
+        assert [(a.key, a.amount) for a in match.allocations] == [("2", Decimal("250.00"))]
+        assert "the one open for exactly 250.00" in match.reason
 
 
 OLD_SMALL = invoice(5, "INV-5", "100.00", "000000100333", due=1)
