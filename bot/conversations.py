@@ -732,7 +732,7 @@ class _Turn:
                             ensure_ascii=False,
                         ).encode(),
                         not_before=not_before or datetime.now(UTC),
-                        kind="reply",
+                        kind=_kind(not_before),
                     ),
                 )
                 status = "queued"
@@ -783,7 +783,7 @@ class _Turn:
                 subject=str(mail["Subject"]),
                 payload=mail.as_bytes(policy=SMTP),
                 not_before=not_before or datetime.now(UTC),
-                kind="reply",
+                kind=_kind(not_before),
             ),
         )
         return outbox_id, {
@@ -817,3 +817,9 @@ async def conversation_of(conn: AsyncConnection, channel: str, key: str) -> Any 
             )
         )
     ).first()
+
+
+def _kind(not_before: datetime | None) -> str:
+    """An outbox message's kind: "notice" for one we start ourselves (queued for a
+    contact time: the sender keeps it out of quiet hours), "reply" for an answer."""
+    return "reply" if not_before is None else "notice"

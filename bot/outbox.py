@@ -85,9 +85,10 @@ async def send_pending(
     """Deliver every due e-mail of the outbox; return what happened.
 
     ``contact``: when a reminder may reach a debtor (the dunning setup's rules;
-    quiet hours and Sundays without it).  A reminder due earlier but claimed in
-    quiet hours (a run late in the evening) waits for the next allowed moment;
-    answers to what a debtor wrote go at once."""
+    quiet hours and Sundays without it).  A reminder or a notice we start
+    ourselves (kind "notice") due earlier but claimed in quiet hours (a run late
+    in the evening) waits for the next allowed moment; answers to what a debtor
+    wrote go at once."""
     worker = worker or worker_name()
     report = SendReport()
     async with engine.begin() as conn:
@@ -135,10 +136,12 @@ async def _deliver(
             report.withdrawn += 1
             return
         local = clock().astimezone(timezone)
-        if planned is not None and not (rules := contact or ContactRules()).may_contact(local):
+        ours = planned is not None or row.kind == "notice"  # not an answer to the debtor
+        if ours and not (rules := contact or ContactRules()).may_contact(local):
             # Due since the morning, but the sender runs at 22:30: not at night.
-            # Back to pending until the next allowed moment (on another day the
-            # check above withdraws it, to be written again with that day's dates).
+            # Back to pending until the next allowed moment (a reminder is then a
+            # day late: the check above withdraws it, to be written again with that
+            # day's dates; a notice, a plan's reminder say, simply goes).
             later = rules.next_contact_time(local)
             await dunning_repo.mark_message(
                 conn, outbox_id, "pending", worker=worker, error="quiet hours", retry_at=later

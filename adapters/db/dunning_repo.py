@@ -692,6 +692,7 @@ async def claim_messages(
         .returning(
             outbox.c.id,
             outbox.c.message_id,
+            outbox.c.kind,
             outbox.c.channel,
             outbox.c.recipient,
             outbox.c.payload,

@@ -353,6 +353,35 @@ async def test_a_reminder_claimed_in_quiet_hours_waits_for_the_morning(
     assert (await send_at(datetime(2026, 3, 10, 20, 55, tzinfo=UTC))).sent == 3
 
 
+async def test_a_notice_claimed_in_quiet_hours_waits_and_an_answer_goes(
+    engine: AsyncEngine,
+) -> None:
+    """A message we start ourselves (a plan's notice) is kept out of the night like
+    a reminder, but goes the next morning; an answer to the debtor goes at once."""
+    morning = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # 08:00 in Brussels
+    async with engine.begin() as conn:
+        for kind in ("notice", "reply"):
+            await dunning_repo.enqueue(
+                conn,
+                dunning_repo.OutgoingMessage(
+                    message_id=f"<{kind}@relance.example>",
+                    channel="email",
+                    recipient=f"{kind}@example.be",
+                    subject=kind,
+                    payload=b"Subject: x\r\n\r\nx\r\n",
+                    not_before=morning,
+                    kind=kind,
+                ),
+            )
+    mailer = MemoryMailer()
+    night = await _send_at(engine, mailer, datetime(2026, 3, 9, 21, 30, tzinfo=UTC))
+    assert (night.sent, night.waiting) == (1, 1)
+    assert [recipient for _, recipient, _ in mailer.sent] == ["reply@example.be"]
+    next_morning = await _send_at(engine, mailer, datetime(2026, 3, 10, 7, 0, tzinfo=UTC))
+    assert (next_morning.sent, next_morning.withdrawn) == (1, 0)
+    assert [recipient for _, recipient, _ in mailer.sent][1:] == ["notice@example.be"]
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 

@@ -360,6 +360,7 @@ async def test_a_broken_plan_releases_the_plan_hold_and_dunning_resumes(
     assert state == "broken"
     assert holds == 0
     assert mail.recipient == "compta@dupont.be"
+    assert mail.kind == "notice"  # ours, not an answer: the sender keeps it out of the night
     morning = datetime(2026, 3, 26, 8, 0, tzinfo=ZoneInfo("Europe/Brussels"))
     assert mail.not_before.replace(tzinfo=mail.not_before.tzinfo or UTC) == morning
     assert "le plan de paiement a donc pris fin" in _body(mail.payload)
