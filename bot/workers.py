@@ -180,7 +180,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             spawn("telegram", telegram.run_forever)
             spawn(
                 "outbox-telegram",
-                lambda: _telegram_outbox_loop(engine, telegram, options, stop),
+                lambda: _telegram_outbox_loop(engine, settings, telegram, options, stop),
                 cancel=False,
             )
         if settings.imap_host:
@@ -277,14 +277,21 @@ async def _email_outbox_loop(
 
 
 async def _telegram_outbox_loop(
-    engine: AsyncEngine, telegram: object, options: ChannelOptions, stop: asyncio.Event
+    engine: AsyncEngine,
+    settings: Settings,
+    telegram: object,
+    options: ChannelOptions,
+    stop: asyncio.Event,
 ) -> None:
     from bot.channels.telegram import TelegramChannel, send_pending_telegram
+    from bot.dunning import DunningSetup
 
     assert isinstance(telegram, TelegramChannel)
 
     async def once() -> None:
-        await send_pending_telegram(engine, telegram)
+        today = datetime.now(settings.timezone).date()
+        contact = DunningSetup.from_settings(settings, today).contact
+        await send_pending_telegram(engine, telegram, contact=contact)
 
     await _every(options.outbox_interval_seconds, "telegram outbox", once, stop)
 

@@ -34,7 +34,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
@@ -60,6 +60,7 @@ from adapters.db.dunning_schema import outbox
 from bot.channels.base import Choice, InboundMessage, OutgoingMessage, choices_as_text
 from bot.conversations import Conversations
 from bot.outbox import SendReport, worker_name
+from domain.calendar import ContactRules
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +303,16 @@ async def send_pending_telegram(
     *,
     worker: str | None = None,
     batch: int = 20,
+    contact: ContactRules | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> SendReport:
     """Deliver the outbox's due Telegram messages, with the e-mail sender's states
     (claimed -> sending -> sent | failed; a sender dying mid-call leaves "sending",
-    which the outbox's recovery turns into "unknown" for staff)."""
+    which the outbox's recovery turns into "unknown" for staff).
+
+    A notice we start ourselves (kind "notice") claimed in quiet hours waits for
+    the next allowed moment of ``contact`` (quiet hours and Sundays without it),
+    as with the e-mail sender; answers go at once."""
     worker = worker or worker_name()
     report = SendReport()
     if not channel.started.is_set():
@@ -313,11 +320,25 @@ async def send_pending_telegram(
     while True:
         async with engine.begin() as conn:
             claimed = await dunning_repo.claim_messages(
-                conn, worker=worker, now=datetime.now(UTC), limit=batch, channels=["telegram"]
+                conn, worker=worker, now=clock(), limit=batch, channels=["telegram"]
             )
         if not claimed:
             return report
         for row in claimed:
+            local = clock().astimezone(channel.timezone)
+            rules = contact or ContactRules()
+            if row.kind == "notice" and not rules.may_contact(local):
+                async with engine.begin() as conn:
+                    await dunning_repo.mark_message(
+                        conn,
+                        int(row.id),
+                        "pending",
+                        worker=worker,
+                        error="quiet hours",
+                        retry_at=rules.next_contact_time(local),
+                    )
+                report.waiting += 1
+                continue
             await _deliver(engine, channel, row, worker, report)
 
 

@@ -303,6 +303,51 @@ async def test_the_output_channel_sends_text_buttons_and_documents(fake: FakeTel
     assert fake.calls[:2] == ["getMe", "deleteWebhook"]
 
 
+async def test_a_notice_waits_out_quiet_hours_and_an_answer_goes(
+    fake: FakeTelegram, ledger: AsyncEngine
+) -> None:
+    """As with e-mail: a message we start ourselves is not sent at 22:30 Brussels
+    time but at 08:00; an answer to the debtor goes at once."""
+    import json
+    from zoneinfo import ZoneInfo
+
+    from adapters.db import dunning_repo
+    from bot.channels.telegram import TelegramChannel, TelegramOptions, send_pending_telegram
+
+    morning = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # 08:00 in Brussels
+    async with ledger.begin() as conn:
+        for kind in ("notice", "reply"):
+            await dunning_repo.enqueue(
+                conn,
+                dunning_repo.OutgoingMessage(
+                    message_id=f"telegram:{kind}",
+                    channel="telegram",
+                    recipient=str(CHAT),
+                    subject="",
+                    payload=json.dumps({"chat_id": CHAT, "text": kind, "buttons": []}).encode(),
+                    not_before=morning,
+                    kind=kind,
+                ),
+            )
+    channel = TelegramChannel(
+        TelegramOptions(TOKEN, base_url=fake.base_url),
+        None,  # type: ignore[arg-type]  # nothing is received here
+        ZoneInfo("Europe/Brussels"),
+    )
+    await channel.start()
+    try:
+        night = datetime(2026, 3, 9, 21, 30, tzinfo=UTC)
+        at_night = await send_pending_telegram(ledger, channel, clock=lambda: night)
+        assert (at_night.sent, at_night.waiting) == (1, 1)
+        assert [m["text"] for m in fake.sent] == ["reply"]
+        next_morning = datetime(2026, 3, 10, 7, 0, tzinfo=UTC)
+        later = await send_pending_telegram(ledger, channel, clock=lambda: next_morning)
+        assert later.sent == 1
+        assert [m["text"] for m in fake.sent] == ["reply", "notice"]
+    finally:
+        await channel.stop()
+
+
 async def test_webhook_answers_500_when_the_update_cannot_be_stored_and_the_retry_works(
     ledger: AsyncEngine, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> None:
