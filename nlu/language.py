@@ -59,7 +59,7 @@ _CUES: dict[str, list[str]] = {
         "desole me on a te moi peux puis-je pouvez pourriez j'aimerais appelez"
     ),
     "nl": _words(
-        "dank dankje dankjewel bedankt merci ok oke ja nee neen nope goed prima "
+        "dank dankje dankjewel bedankt merci ok oke ja nee neen goed prima "
         "hallo hoi dag goedemorgen goedemiddag goedenavond ik je jij u uw wij we het de "
         "een is niet wel al nog geen zijn ben heb hebben was mijn onze deze dit dat die "
         "van voor met op aan bij naar om te en maar ook er zo dan wat wie waar wanneer "
@@ -82,7 +82,8 @@ _CUES: dict[str, list[str]] = {
         "wurde und aber auch mit fur von zu zum zur auf an bei nach was wer wo wann "
         "warum wie wieviel kann konnen werde wird es mir mich uns noch schon bitte "
         "bezahlt zahle zahlen zahlung uberwiesen rechnung konto betrag gestern heute "
-        "einverstanden grusse mfg lg stimmt herzlichen zusammen tach negativ"
+        "einverstanden grusse mfg lg stimmt herzlichen zusammen tach negativ passt "
+        "geht klappt"
     ),
 }
 # Multi-word greetings and thanks that settle a short message on their own.

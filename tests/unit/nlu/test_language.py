@@ -31,6 +31,9 @@ from nlu.language import LANGUAGES, detect_language
         ("thank you", "en"),
         ("sounds good", "en"),
         ("yes", "en"),
+        ("Nope.", "en"),  # a loan in Flemish chat, but English first (blind probe)
+        ("ja, passt", "de"),  # "ja" is Dutch and German; "passt" only German
+        ("Ok, klappt", "de"),
         # sentences: lingua decides
         ("Je paierai 250 € vendredi prochain", "fr"),
         ("jvous paye demain promis", "fr"),
