@@ -268,17 +268,25 @@ async def test_group_chats_are_not_answered_and_blocked_chats_fail_for_staff(
     assert await _count(ledger, escalations) == 0
 
 
-async def test_the_output_channel_sends_text_buttons_and_documents(fake: FakeTelegram) -> None:
+def _output_channel(fake: FakeTelegram) -> Any:
+    """A Telegram channel that only sends, to the fake Bot API."""
     from zoneinfo import ZoneInfo
 
-    from bot.channels.base import Choice
-    from bot.channels.telegram import DeliveryFailed, TelegramChannel, TelegramOptions
+    from bot.channels.telegram import TelegramChannel, TelegramOptions
 
-    channel = TelegramChannel(
+    return TelegramChannel(
         TelegramOptions(TOKEN, base_url=fake.base_url),
         None,  # type: ignore[arg-type]  # nothing is received here
         ZoneInfo("Europe/Brussels"),
     )
+
+
+async def test_the_output_channel_sends_text_buttons_and_documents(fake: FakeTelegram) -> None:
+
+    from bot.channels.base import Choice
+    from bot.channels.telegram import DeliveryFailed
+
+    channel = _output_channel(fake)
     await channel.start()
     try:
         await channel.send_text(str(CHAT), "Goeiedag")
@@ -309,10 +317,9 @@ async def test_a_notice_waits_out_quiet_hours_and_an_answer_goes(
     """As with e-mail: a message we start ourselves is not sent at 22:30 Brussels
     time but at 08:00; an answer to the debtor goes at once."""
     import json
-    from zoneinfo import ZoneInfo
 
     from adapters.db import dunning_repo
-    from bot.channels.telegram import TelegramChannel, TelegramOptions, send_pending_telegram
+    from bot.channels.telegram import send_pending_telegram
 
     morning = datetime(2026, 3, 9, 7, 0, tzinfo=UTC)  # 08:00 in Brussels
     async with ledger.begin() as conn:
@@ -329,11 +336,7 @@ async def test_a_notice_waits_out_quiet_hours_and_an_answer_goes(
                     kind=kind,
                 ),
             )
-    channel = TelegramChannel(
-        TelegramOptions(TOKEN, base_url=fake.base_url),
-        None,  # type: ignore[arg-type]  # nothing is received here
-        ZoneInfo("Europe/Brussels"),
-    )
+    channel = _output_channel(fake)
     await channel.start()
     try:
         night = datetime(2026, 3, 9, 21, 30, tzinfo=UTC)
