@@ -32,7 +32,7 @@ import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -195,12 +195,69 @@ async def resend(engine: AsyncEngine, outbox_id: int) -> bool:
         return await dunning_repo.requeue(conn, outbox_id, from_states=["unknown", "failed"])
 
 
-async def resolve_sent(engine: AsyncEngine, outbox_id: int, today_local: datetime) -> bool:
-    """Staff checked (e.g. in the SMTP server's log) that an ``unknown`` message left."""
+class OutboxError(ValueError):
+    """What staff asked of a message does not fit its state; the text says why."""
+
+
+@dataclass(frozen=True)
+class Resolution:
+    resolved: bool
+    written_for: date | None = None  # a reminder's day, when it left later than that
+
+
+async def resolve_sent(engine: AsyncEngine, outbox_id: int, left_on: datetime) -> Resolution:
+    """Staff say a message left on ``left_on``: an ``unknown`` e-mail they found in
+    the SMTP server's log, or a letter they posted.  The reminder's lines count as
+    sent that day, so the waiting periods and fees run from the real sending.
+
+    A reminder cannot have left before the day it was written for.  One that left
+    later states dates that are too early (it was printed on its day and posted
+    after): it is recorded all the same, since it is out, and ``written_for`` says
+    so, for the caller to warn."""
+    day = left_on.date()
     async with engine.begin() as conn:
-        done = await dunning_repo.resolve_unknown(conn, outbox_id, sent_at=today_local)
+        planned = await dunning_repo.planned_day(conn, outbox_id)
+        if planned is not None and day < planned:
+            raise OutboxError(
+                f"message {outbox_id} was written for {planned.isoformat()}: "
+                f"it cannot have left on {day.isoformat()}"
+            )
+        done = await dunning_repo.resolve_unknown(conn, outbox_id, sent_at=left_on)
         if done:
             await dunning_repo.set_line_state(
-                conn, outbox_id=outbox_id, state=LineState.SENT, sent_on=today_local.date()
+                conn, outbox_id=outbox_id, state=LineState.SENT, sent_on=day
             )
-        return done
+    late = planned if done and planned is not None and planned < day else None
+    return Resolution(done, late)
+
+
+async def letter_to_post(engine: AsyncEngine, outbox_id: int, today: date) -> bytes:
+    """A message's text to print (a letter) or read (an e-mail's source).
+
+    A letter still to post whose day has passed is refused: it states the pay-by
+    date and the waiting period from that day, and posted now it would give the
+    debtor less time than the law counts from the posting (Book XIX: 14 days from
+    the third working day after posting).  Staff withdraw it (``withdraw``) and
+    the next dunning run writes it again for its own day."""
+    async with engine.connect() as conn:
+        row = await dunning_repo.message_row(conn, outbox_id)
+        if row is None:
+            raise OutboxError(f"no message with id {outbox_id}")
+        planned = await dunning_repo.planned_day(conn, outbox_id)
+    stale = planned is not None and planned < today
+    if row.channel == "letter" and row.state == "pending" and stale:
+        raise OutboxError(
+            f"letter {outbox_id} states the dates of {planned}, and posted from "
+            f"{today.isoformat()} it would give the debtor less time than they have: "
+            f"withdraw it (relance outbox withdraw {outbox_id}) and the next "
+            "dunning run writes it again"
+        )
+    return bytes(row.payload)
+
+
+async def withdraw(engine: AsyncEngine, outbox_id: int) -> bool:
+    """Staff take back a reminder that has not left (a letter not posted in time):
+    kept as "withdrawn", its lines removed, so the next run writes that level again.
+    False when the message is no reminder or is no longer pending."""
+    async with engine.begin() as conn:
+        return await dunning_repo.withdraw_pending(conn, outbox_id, "withdrawn by staff")

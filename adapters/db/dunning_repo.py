@@ -645,10 +645,11 @@ async def planned_day(conn: AsyncConnection, outbox_id: int) -> date | None:
 
 
 async def withdraw_stale(conn: AsyncConnection, outbox_id: int, worker: str, why: str) -> None:
-    """A reminder that did not leave on its day: its message is marked failed (kept
-    for the record, with ``why``) and its lines are removed, so the next dunning run
-    writes that level again with the dates of its new day."""
-    await mark_message(conn, outbox_id, "failed", worker=worker, error=why)
+    """A reminder that did not leave on its day: its message is marked "withdrawn"
+    (kept for the record, with ``why``; never sent again, not even by staff's
+    ``resend``) and its lines are removed, so the next dunning run writes that
+    level again with the dates of its new day."""
+    await mark_message(conn, outbox_id, "withdrawn", worker=worker, error=why)
     await conn.execute(delete(dunning_lines).where(dunning_lines.c.outbox_id == outbox_id))
 
 
@@ -794,6 +795,33 @@ async def resolve_unknown(conn: AsyncConnection, message_id: int, *, sent_at: da
     return bool(result.rowcount)
 
 
+async def withdraw_pending(conn: AsyncConnection, outbox_id: int, why: str) -> bool:
+    """Staff take back a reminder that has not left (a letter not posted): as
+    ``withdraw_stale``, but only from "pending", so nothing a sender holds."""
+    if await planned_day(conn, outbox_id) is None:
+        return False  # no reminder: an answer to the debtor is not written again
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.state == "pending")
+        .values(state="withdrawn", last_error=why, claimed_by=None, claimed_at=None)
+    )
+    if not result.rowcount:
+        return False
+    await conn.execute(delete(dunning_lines).where(dunning_lines.c.outbox_id == outbox_id))
+    return True
+
+
+async def message_row(conn: AsyncConnection, message_id: int) -> Any | None:
+    """An outbox message's channel, state and payload (None: no such message)."""
+    return (
+        await conn.execute(
+            select(outbox.c.id, outbox.c.channel, outbox.c.state, outbox.c.payload).where(
+                outbox.c.id == message_id
+            )
+        )
+    ).first()
+
+
 async def message_payload(conn: AsyncConnection, message_id: int) -> bytes | None:
     found = await conn.scalar(select(outbox.c.payload).where(outbox.c.id == message_id))
     return bytes(found) if found is not None else None
@@ -832,6 +860,7 @@ __all__ = [
     "list_messages",
     "mark_message",
     "message_payload",
+    "message_row",
     "outbox_counts",
     "record_promise",
     "recover_stale",
@@ -845,4 +874,5 @@ __all__ = [
     "situation_query",
     "start_run",
     "stream_situations",
+    "withdraw_pending",
 ]

@@ -83,7 +83,9 @@ def register(subparsers: Any) -> None:
     )
     send.set_defaults(handler=_send)
     listing = out_sub.add_parser("list", help="list messages")
-    listing.add_argument("--state", help="pending, claimed, sending, sent, failed, unknown")
+    listing.add_argument(
+        "--state", help="pending, claimed, sending, sent, failed, unknown, withdrawn"
+    )
     listing.set_defaults(handler=_list)
     again = out_sub.add_parser("resend", help="send an unknown or failed message again")
     again.add_argument("message", type=int, metavar="ID")
@@ -92,10 +94,24 @@ def register(subparsers: Any) -> None:
         "resolve", help="record that a message left (an unknown e-mail, a posted letter)"
     )
     resolve.add_argument("message", type=int, metavar="ID")
+    resolve.add_argument(
+        "--on",
+        metavar="YYYY-MM-DD",
+        help="the day it left (default: today); the periods run from it",
+    )
     resolve.set_defaults(handler=_resolve)
     show = out_sub.add_parser("show", help="print a message (a letter's text, an e-mail's source)")
     show.add_argument("message", type=int, metavar="ID")
+    show.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="the day it is printed to post (default: today)"
+    )
     show.set_defaults(handler=_show)
+    take_back = out_sub.add_parser(
+        "withdraw",
+        help="take back a reminder not sent (a letter not posted): the next run rewrites it",
+    )
+    take_back.add_argument("message", type=int, metavar="ID")
+    take_back.set_defaults(handler=_withdraw)
 
 
 def _print(obj: dict[str, Any]) -> None:
@@ -313,33 +329,67 @@ def _resend(args: argparse.Namespace) -> int:
 
 
 def _resolve(args: argparse.Namespace) -> int:
-    from bot.outbox import resolve_sent
+    from bot.outbox import OutboxError, Resolution, resolve_sent
+    from bot.runtime import database
+
+    settings = load_settings()
+    now = datetime.now(settings.timezone)
+    day = _day(args.on, "--on") or now.date()
+    if day > now.date():
+        raise UserError(f"--on: {day.isoformat()} is in the future")
+    left = now if day == now.date() else datetime.combine(day, now.timetz())
+
+    async def main() -> Resolution:
+        async with database(settings) as engine:
+            return await resolve_sent(engine, args.message, left)
+
+    try:
+        resolution = asyncio.run(main())
+    except OutboxError as exc:
+        raise UserError(str(exc)) from None
+    if not resolution.resolved:
+        raise UserError(f"message {args.message} is neither unknown nor a letter to post")
+    if resolution.written_for is not None:
+        sys.stderr.write(
+            f"relance: warning: message {args.message} states the dates of "
+            f"{resolution.written_for.isoformat()}; it left later, so it gives the debtor less "
+            "time than it says is left: the next reminder and the fees count from the day it "
+            "left\n"
+        )
+    _print({"resolved": args.message})
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from bot.outbox import OutboxError, letter_to_post
+    from bot.runtime import database
+
+    settings = load_settings()
+    today = _day(args.today, "--today") or datetime.now(settings.timezone).date()
+
+    async def main() -> bytes:
+        async with database(settings) as engine:
+            return await letter_to_post(engine, args.message, today)
+
+    try:
+        payload = asyncio.run(main())
+    except OutboxError as exc:
+        raise UserError(str(exc)) from None
+    sys.stdout.write(payload.decode("utf-8", errors="replace"))
+    return 0
+
+
+def _withdraw(args: argparse.Namespace) -> int:
+    from bot.outbox import withdraw
     from bot.runtime import database
 
     settings = load_settings()
 
     async def main() -> bool:
         async with database(settings) as engine:
-            return await resolve_sent(engine, args.message, datetime.now(settings.timezone))
+            return await withdraw(engine, args.message)
 
     if not asyncio.run(main()):
-        raise UserError(f"message {args.message} is neither unknown nor a letter to post")
-    _print({"resolved": args.message})
-    return 0
-
-
-def _show(args: argparse.Namespace) -> int:
-    from adapters.db.dunning_repo import message_payload
-    from bot.runtime import database
-
-    settings = load_settings()
-
-    async def main() -> bytes | None:
-        async with database(settings) as engine, engine.connect() as conn:
-            return await message_payload(conn, args.message)
-
-    payload = asyncio.run(main())
-    if payload is None:
-        raise UserError(f"no message with id {args.message}")
-    sys.stdout.write(payload.decode("utf-8", errors="replace"))
+        raise UserError(f"message {args.message} is no reminder waiting to be sent or posted")
+    _print({"withdrawn": args.message})
     return 0

@@ -10,6 +10,7 @@ import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -155,14 +156,72 @@ async def test_run_then_letters_are_resolved_by_staff(engine: AsyncEngine, db_ur
     assert json.loads(done.stdout) == {"run": 1, "lines": 2, "messages": 2, "skipped": 0}
     async with engine.connect() as conn:
         letter = (await conn.execute(select(outbox).where(outbox.c.channel == "letter"))).one()
-    shown = relance(db_url, "outbox", "show", str(letter.id))
+    shown = relance(db_url, "outbox", "show", str(letter.id), "--today", "2026-03-09")
     assert "Geachte mevrouw, geachte heer" in shown.stdout
     assert "INV-2" in shown.stdout
-    resolved = relance(db_url, "outbox", "resolve", str(letter.id))
+    assert "23 maart 2026" in shown.stdout  # pay by: 14 days from the 9th
+    resolved = relance(db_url, "outbox", "resolve", str(letter.id), "--on", "2026-03-09")
     assert resolved.returncode == 0, resolved.stderr
+    assert resolved.stderr == ""  # posted on its day: nothing to warn about
     async with engine.connect() as conn:
         line = (
             await conn.execute(select(dunning_lines).where(dunning_lines.c.outbox_id == letter.id))
         ).one()
     assert line.state == "sent"
-    assert line.sent_on is not None
+    assert line.sent_on == date(2026, 3, 9)
+
+
+async def test_a_letter_not_posted_on_its_day_is_withdrawn_and_written_again(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """A letter states its pay-by date from the day it was written for; printed
+    three days later it would give the debtor three days less than it says.  It
+    is refused for printing, staff withdraw it, and the next run writes it anew."""
+    await seed(engine)
+    assert relance(db_url, "dunning", "run", "--today", "2026-03-09").returncode == 0
+
+    async def letters() -> list[Any]:
+        async with engine.connect() as conn:
+            query = select(outbox).where(outbox.c.channel == "letter").order_by(outbox.c.id)
+            return list((await conn.execute(query)).all())
+
+    (old,) = await letters()
+    late = relance(db_url, "outbox", "show", str(old.id), "--today", "2026-03-12")
+    assert late.returncode == 2
+    assert late.stdout == ""
+    assert len(late.stderr.strip().splitlines()) == 1, late.stderr
+    assert "states the dates of 2026-03-09" in late.stderr
+    assert f"relance outbox withdraw {old.id}" in late.stderr
+    early = relance(db_url, "outbox", "resolve", str(old.id), "--on", "2026-03-08")
+    assert early.returncode == 2
+    assert "written for 2026-03-09" in early.stderr
+
+    taken = relance(db_url, "outbox", "withdraw", str(old.id))
+    assert taken.returncode == 0, taken.stderr
+    assert json.loads(taken.stdout) == {"withdrawn": old.id}
+    again = relance(db_url, "outbox", "withdraw", str(old.id))
+    assert again.returncode == 2
+    assert relance(db_url, "outbox", "resend", str(old.id)).returncode == 2
+    async with engine.connect() as conn:
+        kept = (await conn.execute(select(dunning_lines.c.outbox_id))).scalars().all()
+    assert old.id not in kept  # its lines are gone: the level is to write again
+
+    assert relance(db_url, "dunning", "run", "--today", "2026-03-12").returncode == 0
+    withdrawn, new = await letters()
+    assert (withdrawn.id, withdrawn.state, new.state) == (old.id, "withdrawn", "pending")
+    shown = relance(db_url, "outbox", "show", str(new.id), "--today", "2026-03-12")
+    assert shown.returncode == 0, shown.stderr
+    assert "26 maart 2026" in shown.stdout  # 14 days from the 12th
+    assert "23 maart 2026" not in shown.stdout
+
+    # Posted a day late after all: recorded (it is out), with a warning, and the
+    # next level counts from the real posting.
+    posted = relance(db_url, "outbox", "resolve", str(new.id), "--on", "2026-03-13")
+    assert posted.returncode == 0, posted.stderr
+    assert "states the dates of 2026-03-12" in posted.stderr
+    assert json.loads(posted.stdout) == {"resolved": new.id}
+    async with engine.connect() as conn:
+        line = (
+            await conn.execute(select(dunning_lines).where(dunning_lines.c.outbox_id == new.id))
+        ).one()
+    assert (line.state, line.sent_on) == ("sent", date(2026, 3, 13))

@@ -20,7 +20,7 @@ from adapters.db.schema import allocations, debtor_emails, debtors, invoices
 from adapters.holidays_be import belgian_holidays
 from adapters.mail.smtp import MemoryMailer
 from bot.dunning import DunningSetup, preview, run_dunning
-from bot.outbox import send_pending
+from bot.outbox import resend, send_pending
 from domain.calendar import ContactRules
 from domain.dunning import DEFAULT_POLICY, DunningLine, Skip
 from domain.fees import CreditorTerms
@@ -418,8 +418,10 @@ async def test_a_reminder_that_misses_its_day_is_written_again_not_sent_with_old
     async with engine.connect() as conn:
         states = {row.state for row in await conn.execute(select(outbox))}
         left = (await conn.execute(select(dunning_lines))).all()
-    assert states == {"failed"}
+    assert states == {"withdrawn"}
     assert left == []
+    # Not even staff can send it again: the run below writes it anew.
+    assert not await resend(engine, first.id)
 
     again = await run_dunning(engine, date(2026, 3, 10), SETUP, NOW + timedelta(days=1))
     assert (again.lines, again.messages) == (4, 3)
