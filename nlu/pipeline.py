@@ -106,6 +106,30 @@ _ASKS_TO_SEND = re.compile(
     r"|stuurt u|kunt u|schicken sie|senden sie|konnen sie|koennen sie)\b"
 )
 
+# A person who is away and still says they pay or paid: "Je suis absente du bureau
+# jusqu'au 20 mars, mais je paierai la facture le 25 mars".  The model reads the
+# absence (auto_reply 0.75 and more in French and English), but what there is to
+# act on is the payment.  A contrast word, then "I"/"we" and a paying verb within
+# the clause; an auto reply's own "but" clauses are about answering mail or whom
+# to contact ("mais je répondrai", "aber meine Kollegin ... Zahlungen").
+_OWN_PAYMENT = re.compile(
+    r"\b(mais|but|maar|aber|doch|toch|however|cependant|pourtant)\b[^.!?\n]{0,40}?"
+    r"\b(je|j|i|ik|ich|we|wij|nous|wir)\b[^!?\n]{0,40}?" + _PAY_VERB.pattern
+)
+_PAYMENTS = ("promise_to_pay", "already_paid", "request_payment_plan")
+
+
+def _own_payment_first(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
+    """auto_reply on top of a message that says the sender pays (``_OWN_PAYMENT``):
+    the payment intent next in line wins, with auto_reply's confidence."""
+    if ranking[0][0] != "auto_reply" or not _OWN_PAYMENT.search(clean):
+        return ranking
+    for n, (name, p) in enumerate(ranking[1:3], start=1):
+        if name in _PAYMENTS and p >= 0.05:
+            return [(name, ranking[0][1]), *ranking[1:n], (ranking[0][0], p), *ranking[n + 1 :]]
+    return ranking
+
+
 # (the model's first, its close second, what must be said, what must not): the
 # second wins.
 _TIE_BREAKS = (
@@ -178,6 +202,8 @@ class Parser:
         ):
             if not clean.strip():
                 ranking = _promote([(n, 0.0) for n, _ in ranking], "out_of_scope", 0.0)
+            elif (own := _own_payment_first(ranking, clean)) is not ranking:
+                ranking = own
             elif _AUTO_REPLY.search(clean) and dict(ranking)["auto_reply"] >= _RULE_SUPPORT:
                 ranking = _promote(ranking, "auto_reply", 0.99)
             else:
