@@ -85,6 +85,19 @@ _ABSENCE = re.compile(
     r"away|on\s+(?:annual\s+|parental\s+|sick\s+|maternity\s+)?leave|on\s+(?:vacation|holiday)|"
     r"travell?ing|not\s+in\s+the\s+office|unavailable|ooo|off\s+work)\b"
     r"|\b(?:the|our)\s+offices?\s+(?:is|are)\s+" + _W + r"closed"
+    # A mailbox nobody reads any more, or a person who left: nobody answers either.
+    r"|\b(?:this|the)\s+(?:mailbox|e-?mail\s+address|address|inbox)\s+is\s+no\s+longer\s+"
+    r"(?:monitored|in\s+use|used|active|read|checked)"
+    r"|\bis\s+no\s+longer\s+(?:with|employed\s+(?:by|at)|working\s+(?:for|at))\s+"
+    r"|\bcette\s+(?:adresse|boîte)\s+(?:e-?mail\s+|mail\s+|aux\s+lettres\s+)?n['’]est\s+plus\s+"
+    r"(?:consultée|utilisée|active|lue|relevée|surveillée)"
+    r"|\bne\s+fait\s+plus\s+partie\s+de\s+(?:notre|la)\s+(?:société|entreprise|équipe)"
+    r"|\bdit\s+(?:e-?mailadres|adres|postvak|mailadres)\s+wordt\s+niet\s+(?:meer|langer)\s+"
+    r"(?:gelezen|gebruikt|opgevolgd|bekeken)"
+    r"|\bis\s+niet\s+(?:meer|langer)\s+(?:in\s+dienst|werkzaam|actief\s+bij)"
+    r"|\b(?:dieses\s+postfach|diese\s+(?:e-?mail-?)?adresse)\s+wird\s+nicht\s+mehr\s+"
+    r"(?:gelesen|genutzt|betreut|überwacht|abgerufen)"
+    r"|\bist\s+nicht\s+mehr\s+(?:im\s+unternehmen|für\s+uns\s+tätig|bei\s+uns\s+beschäftigt)"
     r")",
     re.I,
 )

@@ -264,3 +264,32 @@ def test_plain_text_read_receipts(subject: str, text: str, expected: bool) -> No
 def test_a_person_on_leave_answering_about_the_invoice(text: str) -> None:
     weak = {"x-auto-response-suppress": "All"}
     assert not is_auto_reply(weak, "RE: Herinnering", text, MARCH_10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please note that this mailbox is no longer monitored. Your email has not been read and will not be forwarded.\n\nPlease send invoices and payment queries to ap@newco-logistics.be.",
+        "Cette adresse e-mail n'est plus consultée. Merci d'écrire désormais à compta@exemple.be.",
+        "Dit e-mailadres wordt niet meer gelezen. Gelieve voortaan te mailen naar boekhouding@voorbeeld.be.",
+        "Dieses Postfach wird nicht mehr betreut. Bitte schreiben Sie an buchhaltung@beispiel.de.",
+        "Marie Dubois ne fait plus partie de notre société. Pour toute question, contactez info@exemple.be.",
+    ],
+)
+def test_a_mailbox_nobody_reads_is_automatic_with_its_headers(text: str) -> None:
+    """Found by a blind probe: an Exchange rule's "no longer monitored" notice
+    (``Return-Path: <>``, ``X-Auto-Response-Suppress``) was read as a debtor's reply."""
+    weak = {"x-auto-response-suppress": "All", "return-path": "<>"}
+    assert is_auto_reply(weak, "Mailbox not monitored - Payment reminder", text, MARCH_10)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "This address is no longer in use, I paid the invoice from my new account yesterday.",
+        "Mijn oude adres wordt niet meer gebruikt, stuur de factuur naar het nieuwe aub.",
+    ],
+)
+def test_a_person_telling_of_a_new_address_is_a_reply(text: str) -> None:
+    weak = {"x-auto-response-suppress": "All"}
+    assert not is_auto_reply(weak, "RE: Payment reminder", text, MARCH_10)
