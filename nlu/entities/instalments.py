@@ -140,7 +140,11 @@ def find_instalments(msg: Message, intent: str | None) -> None:
             msg.add("instalments", str(count), match.start(group), end)
     if _DOUBLE_CHARGE.search(text) and _PLAN_CUE.search(text) is None:
         return  # the predicted intent is not trusted here: it is often misled by "2 x"
+    said = {f.value for f in msg.found if f.entity == "instalments"}
     for match in _TIMES_AMOUNT.finditer(text):
         count = _count(msg, match["n"])
-        if count is not None:
+        if count is not None and str(count) in said:
+            # "in 4 keer betalen? 4 x 100 euro": the same plan, its payments spelt out
+            msg.claim(match.start(), match.end("x"))
+        elif count is not None:
             msg.add("instalments", str(count), match.start(), match.end("x"))

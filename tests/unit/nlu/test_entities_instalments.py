@@ -193,3 +193,19 @@ def test_times_in_a_plan(
 )
 def test_payments_already_made_are_not_a_plan(text: str, language: str) -> None:
     assert instalments(text, language, "ask_balance") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        # The plan's count, then its payments spelt out: one count (a blind probe)
+        ("Kan ik in 4 keer betalen? 4 x 100 euro per maand lukt wel.", "nl", [("4", "in 4 keer")]),
+        ("Puis-je payer en 3 fois ? 3 x 150 € me conviendrait.", "fr", [("3", "en 3 fois")]),
+        # Another count is another proposal, and stays
+        ("In 4 Raten? Oder 2 x 200 €?", "de", [("4", "In 4 Raten"), ("2", "2 x")]),
+    ],
+)
+def test_a_count_restated_with_its_amounts_is_one_count(
+    text: str, language: str, expected: list[tuple[str, str]]
+) -> None:
+    assert instalments(text, language) == expected
