@@ -130,6 +130,68 @@ def _own_payment_first(ranking: list[tuple[str, float]], clean: str) -> list[tup
     return ranking
 
 
+# Asking to hear nothing more is stop_contact; the model, pulled by "adresse" or
+# "Verteiler", puts it a hair behind wrong_recipient, out_of_scope or
+# talk_to_human ("N'envoyez plus rien à cette adresse" 0.50 / 0.47 in all four
+# languages).  An explicit "nothing more / unsubscribe" settles it, unless the
+# sender says it is not theirs (then it is a wrong recipient who wants no mail).
+_STOP_CUE = re.compile(
+    r"\b(plus rien|ne plus (me |nous )?(contacter|ecrire|envoyer|appeler|relancer)"
+    r"|n'?envoyez plus|desinscri\w*|desabonn\w*|arret de (toute|tout|vos|ces)|arretez|cessez"
+    r"|niets meer|niet meer (contacteren|mailen|sturen|bellen|schrijven)"
+    r"|geen (mails|e-?mails|berichten|brieven|herinneringen) meer|uitschrijv\w*|afmeld\w*"
+    r"|(don'?t|do not|never) send\b[^.?!]{0,12}\b(anything|more)"
+    r"|no more (mails?|e-?mails|letters|messages|reminders)"
+    r"|stop (sending|emailing|contacting|writing|calling)|unsubscribe|remove me|take me off"
+    r"|nichts mehr|keine (mails|e-?mails|nachrichten|briefe|mahnungen|post) mehr"
+    r"|streichen sie mich|abmeld\w*|austrag\w*|verteiler\w*"
+    r"|nicht mehr (kontaktieren|anschreiben|schreiben|anrufen))"
+)
+_NOT_ME = re.compile(
+    r"\b(pas moi|ne (suis|connais)|erreur|n'habite|ne travaille plus|pas (la bonne|mon|ma)"
+    r"|not me|wrong|mistake|don'?t know|never heard|not (the right|my)|doesn'?t live"
+    r"|niet mij|ken (ik|die|dit|deze)|verkeerd|vergissing|woon\w* hier niet|werkt hier niet"
+    r"|nicht ich|kenne|falsch|irrtum|wohn\w* (hier )?nicht)\b"
+)
+_STOP_MARGIN = 0.2
+
+
+def _stop_first(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
+    (first, p1), (second, p2) = ranking[0], ranking[1]
+    if second != "stop_contact" or p1 - p2 >= _STOP_MARGIN:
+        return ranking
+    if _STOP_CUE.search(clean) and not _NOT_ME.search(clean):
+        return [(second, p1), (first, p2), *ranking[2:]]
+    return ranking
+
+
+# Thanks and nothing else is `thank` (the contract): "Mille mercis", "Super bedankt",
+# "thanx", "Thank you, that's very kind".  Short of other words, the model reads the
+# warmth as agreement (affirm 0.55 to 0.94).  Every word must be a thanks word or a
+# warm filler, and one a thanks word: "ok merci" and "nah thanks" are left to it.
+_THANKS_WORDS = frozenset((
+    "merci", "mercis", "remercie", "remercions", "remerciements", "thanks", "thank", "thx",
+    "thanx", "ty", "cheers", "dank", "bedankt", "dankjewel", "dankuwel", "danke", "dankeschon",
+))  # fmt: skip
+_WARM_WORDS = frozenset((
+    "mille", "beaucoup", "bien", "infiniment", "super", "tres", "vraiment", "c'est", "gentil",
+    "sympa", "vous", "je", "pour", "votre", "aide", "encore", "a", "you", "so", "much", "very",
+    "many", "lot", "that's", "thats", "kind", "of", "really", "for", "your", "help", "again",
+    "heel", "erg", "hartelijk", "wel", "u", "ik", "vriendelijk", "lief", "voor", "uw", "hulp",
+    "nogmaals", "vielen", "vielmals", "herzlichen", "herzlich", "schon", "sehr", "nett", "ganz",
+    "fur", "ihre", "hilfe", "nochmals", "madame", "monsieur", "mevrouw", "meneer",
+))  # fmt: skip
+
+
+def _thanks_only(clean: str) -> bool:
+    words = re.findall(r"[a-z']+", clean)
+    if not words or len(words) > 8:
+        return False
+    if not any(w in _THANKS_WORDS for w in words):
+        return False
+    return all(w in _THANKS_WORDS or w in _WARM_WORDS for w in words)
+
+
 # (the model's first, its close second, what must be said, what must not): the
 # second wins.
 _TIE_BREAKS = (
@@ -204,6 +266,10 @@ class Parser:
                 ranking = _promote([(n, 0.0) for n, _ in ranking], "out_of_scope", 0.0)
             elif (own := _own_payment_first(ranking, clean)) is not ranking:
                 ranking = own
+            elif _thanks_only(clean) and ranking[0][0] != "thank":
+                ranking = _promote(ranking, "thank", 0.0)
+            elif (stop := _stop_first(ranking, clean)) is not ranking:
+                ranking = stop
             elif _AUTO_REPLY.search(clean) and dict(ranking)["auto_reply"] >= _RULE_SUPPORT:
                 ranking = _promote(ranking, "auto_reply", 0.99)
             else:

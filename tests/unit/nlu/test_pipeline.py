@@ -490,6 +490,47 @@ def test_a_person_away_who_pays_is_read_for_the_payment(
     assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # thanks and nothing else (the model read the warmth as affirm)
+        ("Super, bedankt!", "thank"),
+        ("Thank you, that's so kind", "thank"),
+        # thanks with anything else is left to the model
+        ("ok merci", "affirm"),
+        ("Bedankt, dat is goed", "affirm"),
+        ("Merci, je paierai demain", "promise_to_pay"),
+        # nothing more to this address: stop (the model leaned to wrong_recipient)
+        ("Ne m'envoyez plus rien à cette adresse svp", "stop_contact"),
+        ("Please do not send anything more to this address", "stop_contact"),
+        ("Bitte senden Sie nichts mehr an diese Adresse", "stop_contact"),
+        # ... unless it is not theirs
+        ("Je ne connais pas cette société, n'envoyez plus rien", "wrong_recipient"),
+        ("Is there anything else you need from me?", "ask_balance"),
+    ],
+)
+def test_thanks_only_and_nothing_more_please(parser: Parser, text: str, intent: str) -> None:
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
+
+
+def test_the_stop_rule_needs_its_cue_a_close_second_and_no_not_me() -> None:
+    from nlu.pipeline import _stop_first, _thanks_only
+
+    def stops(clean: str, p2: float = 0.45) -> bool:
+        ranking = [("wrong_recipient", 0.5), ("stop_contact", p2), ("greet", 0.05)]
+        return _stop_first(ranking, clean)[0][0] == "stop_contact"
+
+    assert stops("stuur niets meer naar dit adres")
+    assert stops("bitte streichen sie mich aus ihren verteilern")
+    assert not stops("stuur niets meer naar dit adres", p2=0.25)  # not close
+    assert not stops("ik ken dit bedrijf niet, stuur niets meer")  # not theirs
+    assert not stops("dit is niet mijn adres")  # no cue
+    assert _thanks_only("mille mercis")
+    assert _thanks_only("heel erg bedankt")
+    assert not _thanks_only("nah thanks")
+    assert not _thanks_only("super")
+
+
 def test_each_tie_break_needs_its_cue_and_not_its_counter_cue() -> None:
     from nlu.pipeline import _break_tie
 
