@@ -12,9 +12,10 @@ invoices and Belgian legal computations use) unless a caller says otherwise.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -36,21 +37,23 @@ def parse_decimal(text: str) -> Decimal:
 
     With both ``.`` and ``,`` present, the last one is the decimal separator.  A
     separator that appears once alone is decimal (``1,234`` is 1.234 as Belgian
-    exports write it); one that repeats groups thousands.  Raises ``ValueError`` with
-    the reason when the text is not an amount.
+    exports write it); one that repeats groups thousands.  Thousands are grouped
+    by three digits with one separator (``.``, ``,``, a space or an apostrophe):
+    ``12,3,4`` or ``1.23.4,00`` is a typing error, not 1234.  Raises ``ValueError``
+    with the reason when the text is not an amount.
     """
     raw = text
-    s = text.strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
-    s = s.replace("€", "").replace("EUR", "").replace("eur", "").replace("'", "")
+    s = text.replace("\u00a0", " ").replace("\u202f", " ").replace("’", "'")
+    s = s.replace("€", "").replace("EUR", "").replace("eur", "").strip()
     negative = False
     if s.startswith("(") and s.endswith(")"):
-        negative, s = True, s[1:-1]
+        negative, s = True, s[1:-1].strip()
     if s.endswith("-"):
-        negative, s = True, s[:-1]
+        negative, s = True, s[:-1].strip()
     if s.startswith("-"):
-        negative, s = not negative, s[1:]
+        negative, s = not negative, s[1:].strip()
     elif s.startswith("+"):
-        s = s[1:]
+        s = s[1:].strip()
     if not s:
         raise ValueError(f"not an amount: {raw!r}")
     last_dot, last_comma = s.rfind("."), s.rfind(",")
@@ -65,18 +68,21 @@ def parse_decimal(text: str) -> Decimal:
         decimal_sep = "." if s.count(".") == 1 else ""
     else:
         decimal_sep = ""
-    thousands = {".", ","} - {decimal_sep}
-    for sep in thousands:
-        s = s.replace(sep, "")
-    if decimal_sep == ",":
-        s = s.replace(",", ".")
-    if not s.replace(".", "", 1).isdigit():
+    whole, fraction = s.rsplit(decimal_sep, 1) if decimal_sep else (s, "")
+    if decimal_sep and not fraction.isdigit():
         raise ValueError(f"not an amount: {raw!r}")
-    try:
-        value = Decimal(s)
-    except InvalidOperation:  # pragma: no cover - guarded by isdigit above
-        raise ValueError(f"not an amount: {raw!r}") from None
+    if not whole.isdigit():
+        grouped = _GROUPED.fullmatch(whole)
+        if whole and (grouped is None or grouped["sep"] == decimal_sep):
+            typed = set(whole) <= set("0123456789.,' ")
+            why = " (thousands are grouped by three digits)" if typed and not grouped else ""
+            raise ValueError(f"not an amount: {raw!r}{why}")
+        whole = "".join(c for c in whole if c.isdigit()) or "0"
+    value = Decimal(f"{whole}.{fraction}" if fraction else whole)
     return -value if negative else value
+
+
+_GROUPED = re.compile(r"\d{1,3}(?P<sep>[.,' ])\d{3}(?:(?P=sep)\d{3})*")
 
 
 @dataclass(frozen=True, slots=True, order=False)

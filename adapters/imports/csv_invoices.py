@@ -59,6 +59,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "rechnungsnummer",
         "rechnung",
         "document_number",
+        "numero_de_facture",
+        "n_facture",
+        "no_facture",
+        "rechnungsnr",
+        "invoice_nr",
+        "document_no",
     ),
     "kind": ("kind", "type", "document_type", "doc_type", "soort", "art"),
     "debtor_code": (
@@ -73,6 +79,20 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "klantnummer",
         "kundennummer",
         "debtor",
+        "code_debiteur",
+        "numero_client",
+        "klantcode",
+        "klant_code",
+        "debiteurnummer",
+        "debiteur",
+        "debiteurcode",
+        "kunde",
+        "kunden_nr",
+        "kundennr",
+        "debitor",
+        "debitorennummer",
+        "customer_no",
+        "customer_number",
     ),
     "debtor_name": (
         "debtor_name",
@@ -84,6 +104,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "klantnaam",
         "kundenname",
         "company",
+        "nom_du_debiteur",
+        "nom_debiteur",
+        "raison_sociale",
+        "debiteurnaam",
+        "naam_klant",
+        "bedrijfsnaam",
+        "firma",
+        "debitorname",
     ),
     "debtor_kind": ("debtor_kind", "customer_kind", "customer_type", "b2b_b2c", "segment"),
     "enterprise_number": (
@@ -117,6 +145,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "factuurdatum",
         "rechnungsdatum",
         "datum",
+        "date_d_emission",
+        "date_emission",
+        "date_de_facture",
+        "date_de_la_facture",
+        "uitgiftedatum",
+        "belegdatum",
     ),
     "due_date": (
         "due_date",
@@ -127,6 +161,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "vervaldag",
         "faelligkeit",
         "faelligkeitsdatum",
+        "date_d_echeance",
+        "falligkeit",
+        "falligkeitsdatum",
+        "faellig_am",
+        "fallig_am",
     ),
     "payment_terms_days": (
         "payment_terms_days",
@@ -137,7 +176,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "betalingstermijn",
         "zahlungsziel",
     ),
-    "currency": ("currency", "devise", "munt", "valuta", "waehrung"),
+    "currency": (
+        "currency",
+        "devise",
+        "munt",
+        "valuta",
+        "waehrung",
+        "wahrung",
+    ),
     "amount": (
         "amount",
         "total",
@@ -147,6 +193,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "bedrag",
         "totaal",
         "betrag",
+        "montant_total",
+        "total_ttc",
+        "bedrag_incl_btw",
+        "totaalbedrag",
+        "bruttobetrag",
+        "gesamtbetrag",
+        "rechnungsbetrag",
+        "amount_due",
     ),
     "open_amount": (
         "open_amount",
@@ -157,6 +211,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "openstaand",
         "saldo",
         "offen",
+        "montant_ouvert",
+        "reste_a_payer",
+        "solde_du",
+        "openstaand_bedrag",
+        "open_bedrag",
+        "offener_betrag",
+        "restbetrag",
+        "amount_open",
+        "balance_due",
     ),
     "structured_reference": (
         "structured_reference",
@@ -168,6 +231,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "mededeling",
         "payment_reference",
         "verwendungszweck",
+        "strukturierte_mitteilung",
+        "zahlungsreferenz",
+        "referenz",
+        "vcs",
     ),
     "description": ("description", "libelle", "omschrijving", "beschreibung", "memo"),
     "credited_invoice": (
@@ -260,7 +327,21 @@ def parse_date(text: str) -> date:
     raise ValueError(f"not a date (expected YYYY-MM-DD or DD/MM/YYYY): {text!r}")
 
 
+# "1.500" or "1,500": one separator and three digits.  As a decimal separator it
+# gives 1.50, which an export of euro amounts (two decimals) does not write; as a
+# thousands separator 1500, or 12340 for an export of "12,340" with three decimals.
+# A thousandfold error either way, so the line is refused and the user says which.
+_AMBIGUOUS = re.compile(r"[-+(]?\s*\d{1,3}[.,]\d{3}\s*\)?-?")
+
+
 def _amount(text: str) -> Decimal:
+    bare = text.replace("€", "").replace("EUR", "").strip()
+    if _AMBIGUOUS.fullmatch(bare):
+        whole, fraction = re.split(r"[.,]", bare.strip("-+() "))
+        raise ValueError(
+            f"ambiguous amount {text!r}: thousands or decimals? "
+            f"write {whole}{fraction} or {whole}.{fraction[:2]} with two decimals"
+        )
     value = parse_decimal(text)
     if value != value.quantize(Decimal("0.01")):
         raise ValueError(f"more than two decimals: {text!r}")

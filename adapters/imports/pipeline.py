@@ -162,11 +162,10 @@ class Checker:
                 item = DocumentRow.from_document(item)  # type: ignore[arg-type]
             number = item[0]
             if number in numbers:
+                source, where = _place(item[12], "invoice_number", "cbc:ID")
                 self._problem(
                     batch,
-                    Problem(
-                        item[12], "number", f"document {number!r} appears twice in this import"
-                    ),
+                    Problem(source, where, f"document {number!r} appears twice in this import"),
                 )
                 continue
             numbers.add(number)
@@ -190,6 +189,16 @@ class Checker:
         return batch
 
 
+def _place(source: str, column: str, element: str) -> tuple[str, str]:
+    """A document's ``source`` ("invoices.csv:12" or "invoice.xml") as a Problem's
+    file and place: "line 12, column debtor_code" as the CSV reader says it, or
+    the UBL element."""
+    name, colon, line = source.rpartition(":")
+    if colon and line.isdigit():
+        return name, f"line {line}, column {column}"
+    return source, element
+
+
 def _merge(
     debtors: dict[str, tuple[str, DebtorRecord, DebtorRecord, int]],
     seen: tuple[str, DebtorRecord, DebtorRecord, int],
@@ -202,10 +211,13 @@ def _merge(
     fields, given = known.given(), record.given()
     conflict = next((k for k, v in given.items() if k in fields and fields[k] != v), None)
     if conflict is not None:
+        column = {"name": "debtor_name", "kind": "debtor_kind"}.get(conflict, conflict)
+        name, place = _place(source, column, "cac:AccountingCustomerParty")
         return Problem(
-            source,
-            f"debtor {record.code}",
-            f"{conflict} is {given[conflict]!r} here but {fields[conflict]!r} at {where}",
+            name,
+            place,
+            f"debtor {record.code}: {conflict} is {given[conflict]!r} here "
+            f"but {fields[conflict]!r} at {where}",
         )
     additions = {k: v for k, v in given.items() if k not in fields}
     emails = tuple(dict.fromkeys(known.emails + record.emails))

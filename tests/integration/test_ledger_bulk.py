@@ -259,12 +259,17 @@ async def test_duplicates_and_conflicts_across_batches_are_all_reported(
     )
     with pytest.raises(ImportRefused) as refused:
         await import_invoices(engine, [(path.name, read_invoice_file(path))])
-    reasons = [(p.source, p.reason) for p in refused.value.problems]
+    reasons = [(p.source, p.where, p.reason) for p in refused.value.problems]
     assert reasons == [
-        ("ledger.csv:6501", "document 'F-000010' appears twice in this import"),
         (
-            "ledger.csv:6601",
-            "name is 'Someone Else' here but 'Bakkerij Peeters 0' at ledger.csv:38",
+            "ledger.csv",
+            "line 6501, column invoice_number",
+            "document 'F-000010' appears twice in this import",
+        ),
+        (
+            "ledger.csv",
+            "line 6601, column debtor_name",
+            "debtor C000: name is 'Someone Else' here but 'Bakkerij Peeters 0' at ledger.csv:38",
         ),
     ]
     assert await _ledger(engine) == {"invoices": {}, "debtors": []}

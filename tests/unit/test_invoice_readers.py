@@ -83,6 +83,51 @@ def test_csv_problems_name_line_and_column(tmp_path: Path) -> None:
     assert "2026-02-30" in problems[0].reason
 
 
+def test_csv_mistyped_and_ambiguous_amounts_are_refused(tmp_path: Path) -> None:
+    """A blind probe found "12,3,4" stored as 1234.00 and "1.500" as 1.50: a typing
+    error or a thousandfold doubt is refused with its line, never guessed."""
+    path = tmp_path / "amounts.csv"
+    lines = ["12,3,4", "12.3.4", "12 3 4", "1.23.4,00", "1.234.5", "1.500", "1,500", "-2.250"]
+    good = ["1.500,00", "1,500.00", "1 500,00", "1.234.567", "1500", "12,5"]
+    path.write_text(
+        "invoice_number;debtor_code;debtor_name;issue_date;amount\n"
+        + "".join(f"I-{n};C1;Jan;2026-02-01;{a}\n" for n, a in enumerate(lines + good))
+    )
+    docs, problems = _read(path)
+    assert [p.where for p in problems] == [
+        f"line {n + 2}, column amount" for n in range(len(lines))
+    ]
+    assert "thousands are grouped by three digits" in problems[0].reason
+    assert "ambiguous amount '1.500'" in problems[5].reason
+    assert [d.invoice.amount for d in docs] == [
+        Decimal(x) for x in ("1500.00", "1500.00", "1500.00", "1234567.00", "1500.00", "12.50")
+    ]
+
+
+def test_csv_headers_in_french_dutch_and_german(tmp_path: Path) -> None:
+    """Headers as people type them in each language; an unknown one would have been
+    dropped in silence (the due date, the open amount, the reference lost)."""
+    headers = {
+        "fr": "Numéro de facture;Code débiteur;Nom du débiteur;Date d'émission;"
+        "Date d'échéance;Montant total;Reste à payer;Communication structurée",
+        "nl": "Factuurnummer;Klantcode;Klantnaam;Factuurdatum;Vervaldatum;Totaalbedrag;"
+        "Openstaand bedrag;Gestructureerde mededeling",
+        "de": "Rechnungsnummer;Kundennummer;Kundenname;Rechnungsdatum;Fälligkeitsdatum;"
+        "Bruttobetrag;Offener Betrag;Strukturierte Mitteilung",
+    }
+    for language, header in headers.items():
+        path = tmp_path / f"{language}.csv"
+        row = "F-1;C1;Jan;01/02/2026;16/03/2026;90,00;45,00;+++090/9337/55493+++"
+        path.write_bytes(f"{header}\n{row}\n".encode("cp1252"))
+        docs, problems = _read(path)
+        assert problems == [], language
+        (doc,) = docs
+        assert doc.invoice.due_date == date(2026, 3, 16), language
+        assert doc.invoice.amount == Decimal("90.00"), language
+        assert doc.invoice.open_amount == Decimal("45.00"), language
+        assert doc.invoice.structured_reference == "090933755493", language
+
+
 def test_csv_missing_columns(tmp_path: Path) -> None:
     path = tmp_path / "cols.csv"
     path.write_text("number;name\n1;x\n")

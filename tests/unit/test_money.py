@@ -66,13 +66,21 @@ def test_money_refuses_float() -> None:
         ("(12,00)", "-12.00"),
         ("1.234.567", "1234567"),
         ("1,5", "1.5"),
+        ("1 234 567,89", "1234567.89"),
+        ("1'234.50", "1234.50"),
+        ("1,234,567.00", "1234567.00"),
+        ("- 12,00", "-12.00"),
+        (",5", "0.5"),
     ],
 )
 def test_parse_decimal_reads_accounting_exports(text: str, expected: str) -> None:
     assert parse_decimal(text) == Decimal(expected)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "12,3,4.5x", "€", "1.2.3,4,5"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "abc", "12,3,4.5x", "€", "1.2.3,4,5", "12,3,4", "12 3 4", "1.23.4,00", "1.234.5", "12."],
+)
 def test_parse_decimal_refuses_what_is_not_an_amount(text: str) -> None:
     with pytest.raises(ValueError, match="not an amount"):
         parse_decimal(text)
