@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -400,7 +401,13 @@ def build_message(
         )
     recipient = facts[0].email or ""
     when = not_before(first.send_on, now, setup)
-    if first.channel is Channel.EMAIL:
+    if first.channel is Channel.TELEGRAM:
+        # The Telegram sender's payload (``bot.channels.telegram``): the text, with
+        # the pay link in it, to the chat the debtor linked.
+        recipient = facts[0].telegram_chat or ""
+        text = rendered.text.strip()
+        payload = json.dumps({"chat_id": recipient, "text": text, "buttons": []}).encode()
+    elif first.channel is Channel.EMAIL:
         payload = compose_email(
             message_id=message_id,
             sender=setup.mail_from,

@@ -41,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from adapters.db.bank_schema import debtor_credits
+from adapters.db.conversation_schema import conversations
 from adapters.db.dunning_schema import (
     dunning_holds,
     dunning_lines,
@@ -321,12 +322,29 @@ def _emails_subquery() -> Any:
     )
 
 
+def _telegram_subquery() -> Any:
+    """Per debtor: the Telegram chat they linked last (``/start`` from the pay page),
+    to remind them there when they have no e-mail address."""
+    latest = (
+        select(conversations.c.debtor_id, func.max(conversations.c.id).label("id"))
+        .where(conversations.c.channel == "telegram", conversations.c.debtor_id.is_not(None))
+        .group_by(conversations.c.debtor_id)
+        .subquery("latest_chat")
+    )
+    return (
+        select(latest.c.debtor_id, conversations.c.channel_key.label("chat"))
+        .join(conversations, conversations.c.id == latest.c.id)
+        .subquery("telegram")
+    )
+
+
 def situation_query(today: date, dialect: str) -> Any:
-    history, promises, lines, emails = (
+    history, promises, lines, emails, telegram = (
         _history_subquery(dialect),
         _promise_subquery(),
         _lines_subquery(),
         _emails_subquery(),
+        _telegram_subquery(),
     )
     return (
         select(
@@ -346,6 +364,7 @@ def situation_query(today: date, dialect: str) -> Any:
             debtors.c.kind.label("debtor_kind"),
             debtors.c.language,
             emails.c.email,
+            telegram.c.chat,
             lines.c.last_level,
             lines.c.sent_count,
             lines.c.last_sent_on,
@@ -359,6 +378,7 @@ def situation_query(today: date, dialect: str) -> Any:
         )
         .join(debtors, debtors.c.id == invoices.c.debtor_id)
         .outerjoin(emails, emails.c.debtor_id == invoices.c.debtor_id)
+        .outerjoin(telegram, telegram.c.debtor_id == invoices.c.debtor_id)
         .outerjoin(lines, lines.c.invoice_id == invoices.c.id)
         .outerjoin(history, history.c.debtor_id == invoices.c.debtor_id)
         .outerjoin(promises, promises.c.debtor_id == invoices.c.debtor_id)
@@ -382,6 +402,7 @@ class InvoiceFacts:
     structured_reference: str
     description: str
     email: str | None
+    telegram_chat: str | None = None  # the chat id of the debtor's linked Telegram chat
 
 
 async def _active_holds(
@@ -458,6 +479,19 @@ async def _open_credits(conn: AsyncConnection) -> dict[tuple[int, str], Decimal]
     return dict(found)
 
 
+_CHANNELS = {
+    (True, True): (Channel.EMAIL, Channel.TELEGRAM, Channel.LETTER),
+    (True, False): (Channel.EMAIL, Channel.LETTER),
+    (False, True): (Channel.TELEGRAM, Channel.LETTER),
+    (False, False): (Channel.LETTER,),
+}
+
+
+def _channels(email: str | None, chat: str | None) -> tuple[Channel, ...]:
+    """How the debtor can be reached; the policy's order picks (``domain.dunning``)."""
+    return _CHANNELS[(bool(email), bool(chat))]
+
+
 async def stream_situations(
     conn: AsyncConnection, today: date, batch: int = 5000
 ) -> AsyncIterator[tuple[InvoiceSituation, PaymentHistory, InvoiceFacts]]:
@@ -469,7 +503,6 @@ async def stream_situations(
     result = await conn.stream(query)
     no_history = PaymentHistory()
     empty: tuple[Hold, ...] = ()
-    email_only, letter_only = (Channel.EMAIL,), (Channel.LETTER,)
     history, history_of = no_history, -1
     # Partitions rather than rows: one hop into the database driver per batch, not
     # per invoice (it halves the time of a million-invoice run).
@@ -478,7 +511,7 @@ async def stream_situations(
             (
                 invoice_id, number, debtor_id, issue_date, due_date, currency, amount,
                 open_amount, disputed, reference, description, debtor_code, debtor_name,
-                debtor_kind, language, email, last_level, sent_count, last_sent_on,
+                debtor_kind, language, email, chat, last_level, sent_count, last_sent_on,
                 first_sent_on, first_channel, failed, paid_invoices, avg_late, kept, broken,
             ) = row  # fmt: skip
             first: FirstReminder | None = None
@@ -501,7 +534,7 @@ async def stream_situations(
                 due_date=due_date,
                 open_amount=open_amount,
                 currency=currency,
-                channels=email_only if email else letter_only,
+                channels=_channels(email, chat),
                 disputed=bool(disputed),
                 last_level=last_level,
                 last_sent_on=last_sent_on if (sent_count or 0) >= last_level else None,
@@ -521,7 +554,7 @@ async def stream_situations(
                         promises_kept=int(kept or 0),
                         promises_broken=int(broken or 0),
                     )
-            facts = InvoiceFacts(issue_date, due_date, amount, reference, description, email)
+            facts = InvoiceFacts(issue_date, due_date, amount, reference, description, email, chat)
             yield situation, history, facts
 
 

@@ -36,7 +36,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from aiohttp import web
@@ -61,6 +61,7 @@ from bot.channels.base import Choice, InboundMessage, OutgoingMessage, choices_a
 from bot.conversations import Conversations
 from bot.outbox import SendReport, worker_name
 from domain.calendar import ContactRules
+from domain.dunning import LineState
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +311,12 @@ async def send_pending_telegram(
     (claimed -> sending -> sent | failed; a sender dying mid-call leaves "sending",
     which the outbox's recovery turns into "unknown" for staff).
 
-    A notice we start ourselves (kind "notice") claimed in quiet hours waits for
-    the next allowed moment of ``contact`` (quiet hours and Sundays without it),
-    as with the e-mail sender; answers go at once."""
+    A message we start ourselves (a reminder, a notice) claimed in quiet hours
+    waits for the next allowed moment of ``contact`` (quiet hours and Sundays
+    without it), as with the e-mail sender; answers go at once.  A reminder goes
+    only on the day it was written for (its text counts the days to pay from it):
+    one a day late is withdrawn for the next dunning run to write again, and the
+    reminder's lines are marked sent (or in error) with the message."""
     worker = worker or worker_name()
     report = SendReport()
     if not channel.started.is_set():
@@ -327,7 +331,17 @@ async def send_pending_telegram(
         for row in claimed:
             local = clock().astimezone(channel.timezone)
             rules = contact or ContactRules()
-            if row.kind == "notice" and not rules.may_contact(local):
+            async with engine.connect() as conn:
+                planned = await dunning_repo.planned_day(conn, int(row.id))
+            if planned is not None and planned < local.date():
+                why = f"not sent on {planned.isoformat()}, the day its dates were written for"
+                async with engine.begin() as conn:
+                    await dunning_repo.withdraw_stale(conn, int(row.id), worker, why)
+                log.warning("telegram message %s: %s; withdrawn for the next run", row.id, why)
+                report.withdrawn += 1
+                continue
+            ours = planned is not None or row.kind == "notice"  # not an answer
+            if ours and not rules.may_contact(local):
                 async with engine.begin() as conn:
                     await dunning_repo.mark_message(
                         conn,
@@ -339,11 +353,16 @@ async def send_pending_telegram(
                     )
                 report.waiting += 1
                 continue
-            await _deliver(engine, channel, row, worker, report)
+            await _deliver(engine, channel, row, worker, report, local.date())
 
 
 async def _deliver(
-    engine: AsyncEngine, channel: TelegramChannel, row: Any, worker: str, report: SendReport
+    engine: AsyncEngine,
+    channel: TelegramChannel,
+    row: Any,
+    worker: str,
+    report: SendReport,
+    today: date,
 ) -> None:
     outbox_id = int(row.id)
     async with engine.begin() as conn:
@@ -365,6 +384,9 @@ async def _deliver(
         if error is None:
             await dunning_repo.mark_message(conn, outbox_id, "sent", worker=worker)
             await _mark_conversation_message(conn, outbox_id, "sent")
+            await dunning_repo.set_line_state(
+                conn, outbox_id=outbox_id, state=LineState.SENT, sent_on=today
+            )
             report.sent += 1
             return
         attempts = int(row.attempts) + 1
@@ -372,6 +394,9 @@ async def _deliver(
         await dunning_repo.mark_message(conn, outbox_id, state, worker=worker, error=str(error))
         if state == "failed":
             await _mark_conversation_message(conn, outbox_id, "failed")
+            await dunning_repo.set_line_state(
+                conn, outbox_id=outbox_id, state=LineState.ERROR, error=str(error)
+            )
             report.failed += 1
             log.warning("telegram message %s failed: %s", outbox_id, error)
         else:
