@@ -165,6 +165,62 @@ def _stop_first(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str,
     return ranking
 
 
+# A payment told in the past is already_paid, whatever its date pulls toward: "Ich
+# habe die Rechnung bereits am 20. November überwiesen" (promise 0.53, already_paid
+# 0.18), "Het bedrag werd reeds overgemaakt op 20/11" (promise 0.88).  A perfect
+# or passive, or "already", with a paying participle; no future and no negation
+# ("ich werde … überweisen", "I haven't paid yet" stay with the model).
+_PAID_PAST = re.compile(
+    r"\b(habe|hab|haben|wurde|wurden|ist|sind|bereits|schon)\b[^?!\n]{0,50}?"
+    r"\b(uberwiesen|ueberwiesen|bezahlt|gezahlt|beglichen)\b"
+    r"|\b(heb|hebben|hebt|heeft|werd|werden|is|zijn|al|reeds)\b[^?!\n]{0,50}?"
+    r"\b(betaald|overgemaakt|overgeschreven|gestort|voldaan)\b"
+    r"|\b(j'?ai|j ai|nous avons|avons|a ete|ont ete|deja)\b[^?!\n]{0,40}?"
+    r"\b(paye|payee|payes|regle|reglee|vire|viree|verse|versee|effectue)\b"
+    r"|\b(i|we)\s+(have\s+|'ve\s+)?(already\s+)?(paid|transferred|settled)\b"
+    r"|\b(was|were|has been|have been)\s+(already\s+)?(paid|transferred|settled)\b"
+)
+_NOT_YET = re.compile(
+    r"\b(werde|werden|zal|zullen|will|'ll|shall|vais|allons|paierai|payerai|reglerai"
+    r"|verserai|virerai|morgen|demain|tomorrow|nicht|noch nicht|niet|nog niet|pas|not|never"
+    r"|haven'?t|hasn'?t|jamais|nooit|nie"
+    # part paid, the rest to come: the contract's promise ("… de rest volgt vrijdag")
+    r"|reste|solde|rest|saldo|resterende|remainder|suivra|volgt|folgt"
+    # "je peux payer le 25 quand j'ai ma paye": can pay, later
+    r"|peux|peut|pourrai|kan|kunnen|kann|can|could)\b"
+)
+# "jullie zijn oplichters, ik betaal niks!!" (promise 0.57): a refusal to pay is
+# no promise; the contract reads it as a dispute ("Ich zahle nicht, die Ware kam
+# kaputt an").  Not "je ne paierai pas avant vendredi": a date to pay by.
+_NO_PAY = re.compile(
+    r"\b(zahle|bezahle|zahlen|bezahlen|uberweise)\b[^.?!]{0,20}\b(nicht|nichts|nie|niemals)\b"
+    r"|\b(werde|will)\b[^.?!]{0,30}\b(nicht|nichts|nie)\b[^.?!]{0,30}\b(zahlen|bezahlen)\b"
+    r"|\b(betaal|betalen)\b[^.?!]{0,15}\b(niks|niets|niet|nooit)\b"
+    r"|\b(ga|zal)\s+(niks|niets|niet|nooit)\b[^.?!]{0,20}\bbetal"
+    r"|\b(paierai|payerai|paie|paye|regle|reglerai)\b[^.?!]{0,15}\b(pas|rien|jamais)\b"
+    r"|\bne\s+(paierai|payerai|paie|paye|vais|regle|reglerai)\b"
+    r"|\b(won'?t|will not|refuse to|not going to)\s+(ever\s+)?pay\b|\bnot paying\b|\bnever pay\b"
+)
+_BEFORE = re.compile(r"\b(avant|before|voor|vor|pas avant)\b")
+
+
+def _past_or_refused(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
+    """promise_to_pay on top of a payment told in the past (-> already_paid) or of
+    a refusal to pay (-> dispute): that intent takes the lead with its confidence."""
+    if ranking[0][0] != "promise_to_pay":
+        return ranking
+    winner = None
+    if _PAID_PAST.search(clean) and not _NOT_YET.search(clean):
+        winner = "already_paid"
+    elif _NO_PAY.search(clean) and not _BEFORE.search(clean):
+        winner = "dispute"
+    if winner is None:
+        return ranking
+    rest = [(n, p) for n, p in ranking[1:] if n != winner]
+    p2 = dict(ranking)[winner]
+    return [(winner, ranking[0][1]), ("promise_to_pay", p2), *rest]
+
+
 # Thanks and nothing else is `thank` (the contract): "Mille mercis", "Super bedankt",
 # "thanx", "Thank you, that's very kind".  Short of other words, the model reads the
 # warmth as agreement (affirm 0.55 to 0.94).  Every word must be a thanks word or a
@@ -270,6 +326,8 @@ class Parser:
                 ranking = _promote(ranking, "thank", 0.0)
             elif (stop := _stop_first(ranking, clean)) is not ranking:
                 ranking = stop
+            elif (told := _past_or_refused(ranking, clean)) is not ranking:
+                ranking = told
             elif _AUTO_REPLY.search(clean) and dict(ranking)["auto_reply"] >= _RULE_SUPPORT:
                 ranking = _promote(ranking, "auto_reply", 0.99)
             else:

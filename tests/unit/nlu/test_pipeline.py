@@ -513,6 +513,30 @@ def test_thanks_only_and_nothing_more_please(parser: Parser, text: str, intent: 
     assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
 
 
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a payment told in the past (found by a blind chat probe)
+        ("ich habe die Rechnung bereits am 20. November überwiesen", "already_paid"),
+        ("Die Rechnung wurde bereits am 20. November überwiesen.", "already_paid"),
+        ("Het bedrag werd reeds overgemaakt op 20/11", "already_paid"),
+        # ... not one to come, not one denied, not a part paid with the rest to come
+        ("Ich werde die Rechnung am 20. Dezember überweisen", "promise_to_pay"),
+        ("Ik heb nog niet betaald, ik betaal vrijdag", "promise_to_pay"),
+        ("Habe 100 € schon bezahlt, den Rest überweise ich nächsten Freitag", "promise_to_pay"),
+        # a refusal to pay is no promise
+        ("jullie zijn oplichters, ik betaal niks!!", "dispute"),
+        ("Ich zahle nichts, das ist Betrug", "dispute"),
+        # ... but a date to pay by is
+        ("Je ne paierai pas avant vendredi", "promise_to_pay"),
+    ],
+)
+def test_a_payment_told_in_the_past_or_refused_is_no_promise(
+    parser: Parser, text: str, intent: str
+) -> None:
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
+
+
 def test_the_stop_rule_needs_its_cue_a_close_second_and_no_not_me() -> None:
     from nlu.pipeline import _stop_first, _thanks_only
 
