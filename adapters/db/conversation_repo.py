@@ -41,6 +41,7 @@ PRIORITY = {
     "angry": 2,
     "human_asked": 2,
     "plan_outside_policy": 3,
+    "hardship": 3,
     "wrong_recipient": 3,
     "unknown_sender": 3,
     "bounce": 3,

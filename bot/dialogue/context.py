@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.db.dunning_schema import dunning_holds
 from adapters.db.schema import debtors, invoices
 from bot.config import Settings
 from bot.dialogue.policy import DebtorContext, OpenInvoice
 from domain.invoice import InvoiceKind
+
+# An insolvency hold in force, on the debtor or on one of its invoices (either stops
+# every invoice of the debtor, as in dunning).
+_INSOLVENT = (
+    exists()
+    .where(
+        dunning_holds.c.reason == "insolvency",
+        dunning_holds.c.released_at.is_(None),
+        or_(
+            dunning_holds.c.debtor_id == debtors.c.id,
+            dunning_holds.c.invoice_id.in_(
+                select(invoices.c.id).where(invoices.c.debtor_id == debtors.c.id)
+            ),
+        ),
+    )
+    .label("insolvent")
+)
 
 # One statement, built once (see adapters.db.conversation_repo): the debtor and its
 # open invoices, a row per invoice (or one row with no invoice), read on every
@@ -30,6 +48,7 @@ _CONTEXT = (
         invoices.c.structured_reference,
         invoices.c.description,
         invoices.c.disputed,
+        _INSOLVENT,
     )
     .select_from(
         debtors.outerjoin(
@@ -88,4 +107,5 @@ async def load_debtor_context(
         creditor_iban=creditor.iban,
         creditor_bic=creditor.bic,
         pay_url=pay_url,
+        insolvent=bool(debtor.insolvent),
     )

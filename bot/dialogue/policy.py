@@ -102,6 +102,7 @@ class DebtorContext:
     creditor_iban: str
     creditor_bic: str
     pay_url: str | None = None
+    insolvent: bool = False  # an insolvency hold in force: payments go through staff
 
     @property
     def total_open(self) -> Decimal:
@@ -227,6 +228,16 @@ def is_angry(text: str) -> bool:
     return bool(_ANGRY.search(_fold(text))) or text.count("!") >= 3
 
 
+# What arranges a payment, which after an insolvency is for staff alone.
+_ARRANGING = frozenset(
+    ("promise_to_pay", "request_payment_plan", "plan_choice", "financial_hardship")
+)
+# "… and the rest on the 20th": the amount named is a first part, not the promise.
+_THE_REST = re.compile(
+    r"\b(the rest|remainder|le reste|le solde|de rest|het saldo|het resterende|den rest"
+    r"|der rest|restbetrag)\b"
+)
+
 # -------------------------------------------------------------------------- decide
 
 
@@ -312,8 +323,21 @@ def decide(
     if is_angry(message.text):
         extra.append(Escalate("angry", message.text[:200]))
 
-    # A question we asked is answered first: "when will you pay?" -> "le 20".
+    # After an insolvency, payments are arranged by staff (with the trustee or the
+    # mediator), never by the bot: no promise, plan or offer taken up here.
     pending = state.pop("pending", None)
+    if debtor.insolvent and (intent in _ARRANGING or (pending and intent == "affirm")):
+        state.pop("plan", None)
+        state.pop("offered_date", None)
+        return _with(
+            Decision(
+                (Reply("insolvency_hold"),), (Escalate("insolvency", message.text[:500]),), state
+            ),
+            extra,
+        )
+
+    # A question we asked is answered first: "when will you pay?" -> "le 20".
+    offered_date = state.pop("offered_date", None)
     if pending == "promise_date" and intent not in (
         "dispute",
         "insolvency",
@@ -324,6 +348,8 @@ def decide(
         "financial_hardship",
     ):
         when = _date(message)
+        if when is None and offered_date and intent == "affirm":
+            when = date.fromisoformat(offered_date)  # "can you pay by the 30th?" "yes"
         if when is not None:
             return _with(_promise(message, debtor, state, today, policy, when), extra)
         if intent == "deny":
@@ -336,6 +362,10 @@ def decide(
         if which:
             return _with(_disputed(which, f"{note}\n{message.text}"[:500].strip(), state), extra)
 
+    # "Would you like to pay in instalments?" (after hardship) -> "oui": propose one.
+    if pending == "offer_plan" and intent == "affirm":
+        return _with(_plan(message, debtor, state, today, policy, PlanRequest()), extra)
+
     # A plan we offered is answered: "/plan_choice{"option": 2}", "2", "oui", "non".
     offered = state.pop("plan", None)
     if pending == "plan_choice" and offered:
@@ -343,7 +373,12 @@ def decide(
         if answered is not None:
             return _with(answered, extra)
 
-    low = message.confidence < policy.confidence_threshold and intent not in ("greet", "thank")
+    # A promise with its day is clear enough to act on whatever the model's score
+    # ("Je paierai la facture INV-1 demain" scores 0.43, the invoice number pulling
+    # toward a copy request): the answer repeats the day, for the debtor to correct.
+    dated_promise = intent == "promise_to_pay" and (_date(message) or today) > today
+    sure = intent in ("greet", "thank") or dated_promise
+    low = message.confidence < policy.confidence_threshold and not sure
     if low or intent == "out_of_scope":
         misunderstood = int(state.get("misunderstood", 0)) + 1
         state["misunderstood"] = misunderstood
@@ -402,6 +437,7 @@ def _promise(
         return Decision((Reply("promise_date_past", {"date": when}),), state=state)
     if when > today + timedelta(days=policy.promise_max_days):
         state["pending"] = "promise_date"
+        state["offered_date"] = (today + timedelta(days=policy.promise_max_days)).isoformat()
         return Decision(
             (
                 Reply(
@@ -415,6 +451,9 @@ def _promise(
     summary = _summary(invoices)
     amount = _amount(message)
     total = summary["total"]
+    if amount is not None and _THE_REST.search(_fold(message.text).lower()):
+        # "200 now and the rest on the 20th": everything is paid by that day.
+        amount = None
     promised = total if amount is None or amount <= 0 or amount > total else amount
     return Decision(
         (
@@ -530,8 +569,11 @@ def _plan(
 ) -> Decision:
     """Propose instalments within the creditor's policy; counter-offer or hand to
     staff what it does not allow (the offer waits in ``state`` for the answer)."""
-    invoices = tuple(i for i in focus(message, debtor) if not i.disputed)
+    focused = focus(message, debtor)
+    invoices = tuple(i for i in focused if not i.disputed)
     if not invoices:
+        if focused:  # all under dispute: nothing to spread until staff decide
+            return Decision((Reply("under_dispute", _summary(focused)),), state=state)
         return Decision((Reply("nothing_due"),), state=state)
     summary = _summary(invoices)
     request = request or _plan_request(message, today)
@@ -683,6 +725,9 @@ def _hardship(
     policy: ConversationPolicy,
 ) -> Decision:
     until = today + timedelta(days=policy.hardship_pause_days)
+    # Offered: a plan ("oui" takes it up); told: a colleague, who may do more
+    # (a longer pause, a write-off, the debt mediator's details).
+    state["pending"] = "offer_plan"
     return Decision(
         (
             Reply(
@@ -694,7 +739,10 @@ def _hardship(
                 ),
             ),
         ),
-        (Pause("paused", until, (), "financial hardship: " + message.text[:200]),),
+        (
+            Pause("paused", until, (), "financial hardship: " + message.text[:200]),
+            Escalate("hardship", message.text[:500]),
+        ),
         state,
     )
 
@@ -766,13 +814,17 @@ def _balance(
 ) -> Decision:
     if not debtor.invoices:
         return Decision((Reply("nothing_due"),), state=state)
-    return Decision(
-        (
-            Reply("balance", _summary(debtor.invoices) | {"today": today}),
-            Reply("payment_details", _summary(debtor.invoices)),
-        ),
-        state=state,
-    )
+    due = tuple(i for i in debtor.invoices if not i.disputed)
+    disputed = tuple(i for i in debtor.invoices if i.disputed)
+    replies = []
+    if due:
+        replies += [
+            Reply("balance", _summary(due) | {"today": today}),
+            Reply("payment_details", _summary(due)),
+        ]
+    if disputed:  # not asked for while staff look into it
+        replies.append(Reply("under_dispute", _summary(disputed)))
+    return Decision(tuple(replies), state=state)
 
 
 def _escalating(template: str, reason: str, pause: str | None = None) -> Handler:

@@ -296,7 +296,7 @@ async def pay_instalment(request: web.Request) -> web.Response:
         return _refused(request, error)
     settings = request.app[SETTINGS]
     provider = request.app.get(PAYMENTS)
-    language = browser_language(request)
+    language = await _instalment_language(request, instalment_id)
     if provider is None:
         return _html(_render("done", language, request, state="offline"), status=503)
     today = datetime.now(settings.timezone).date()
@@ -356,6 +356,21 @@ async def calendar(request: web.Request) -> web.Response:
             "Referrer-Policy": "no-referrer",
         },
     )
+
+
+async def _instalment_language(request: web.Request, instalment_id: int) -> str:
+    """The language of the debtor whose instalment it is (``?lang=`` wins): the
+    link comes from a message in that language, whatever the browser says."""
+    from adapters.db import plan_repo
+
+    if request.query.get("lang", "") in LANGUAGES:
+        return browser_language(request)
+    async with request.app[ENGINE].connect() as conn:
+        plan_id = await plan_repo.plan_of_instalment(conn, instalment_id)
+        plan = await plan_repo.load_plan(conn, plan_id) if plan_id is not None else None
+        if plan is None:
+            return browser_language(request)
+        return await _debtor_language(conn, plan.debtor_id)
 
 
 async def _debtor_language(conn: Any, debtor_id: int) -> str:

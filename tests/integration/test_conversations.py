@@ -300,3 +300,20 @@ async def test_staff_takeover_silences_the_bot_and_staff_reply_goes_out(
         mails = (await conn.execute(select(outbox.c.payload).order_by(outbox.c.id))).scalars().all()
     assert len(mails) == 3
     assert b"Dag Jan, ik bel u morgen." in mails[1]
+
+
+async def test_after_declaring_bankruptcy_a_promise_is_not_recorded(ledger: AsyncEngine) -> None:
+    """Found by a blind chat probe: the bot stopped collection on "declared bankrupt",
+    then recorded a promise two messages later.  The insolvency hold (on the
+    debtor, from the database) now keeps every arrangement for staff."""
+    service = _service(ledger)
+    token = await _link_token(ledger, "C1")
+    await service.receive(webchat("s1", f"/start {token}", 1))
+    stopped = await service.receive(
+        webchat("s1", "Nous avons été déclarés en faillite la semaine passée", 2)
+    )
+    assert "curateur" in stopped[0].text
+    assert await _count(ledger, dunning_holds, dunning_holds.c.reason == "insolvency") == 1
+    later = await service.receive(webchat("s1", "Je paierai 400 euros vendredi prochain", 3))
+    assert "procédure d'insolvabilité" in later[0].text
+    assert await _count(ledger, payment_promises) == 0

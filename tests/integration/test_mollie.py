@@ -285,6 +285,12 @@ async def test_pay_page_shows_the_plan_with_instalment_links_and_its_calendar(
     done = await client.get(first, allow_redirects=False)
     assert done.status == 200
     assert 'id="done"' in await done.text()
+    # In the debtor's language (the link came in a French message), whatever the
+    # browser asks for; ?lang= still wins.
+    english_browser = await client.get(first, headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert '<html lang="fr">' in await english_browser.text()
+    asked = await client.get(first + "?lang=de", headers={"Accept-Language": "en"})
+    assert '<html lang="de">' in await asked.text()
     # A calendar token does not open an instalment (the purpose is signed).
     wrong = await client.get("/pay/instalment/" + calendar_url(settings, plan_id).split("/")[-2])  # type: ignore[arg-type]
     assert wrong.status == 403

@@ -130,7 +130,8 @@ CASES: list[Case] = [
             "en": "difficult situation",
             "de": "Lage schwierig",
         },
-        _paused(14, invoice=False),
+        # Staff are told; "would you like to pay in instalments?" waits for the answer.
+        _paused(14, invoice=False) | {"escalations": ["hardship"], "pending": "offer_plan"},
     ),
     *_each(
         "dispute",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.dialogue.policy import (
+    AcceptPlan,
     DebtorContext,
     Escalate,
     MarkDisputed,
@@ -185,3 +187,81 @@ def test_focus_finds_the_debtors_own_numbers_as_whole_tokens(
     )
     chosen = focus(said("dispute", text), debtor)
     assert [i.number for i in chosen] == expected
+
+
+# --- found by a blind chat probe (session 7) ---------------------------------------------
+
+
+def templates(decision: Any) -> list[str]:
+    return [r.template for r in decision.replies]
+
+
+def test_after_an_insolvency_no_payment_is_arranged_by_the_bot() -> None:
+    insolvent = replace(DEBTOR, insolvent=True)
+    for message in (
+        said("promise_to_pay", date="2026-03-13"),
+        said("request_payment_plan", instalments="3"),
+        said("financial_hardship"),
+    ):
+        decision = decide(message, insolvent, {}, TODAY)
+        assert templates(decision) == ["insolvency_hold"]
+        assert not [a for a in decision.actions if isinstance(a, RecordPromise | AcceptPlan)]
+        assert decision.escalations == [Escalate("insolvency", "…")]
+    # A "yes" to an offer made before the insolvency was known takes nothing up.
+    offer = decide(said("request_payment_plan", instalments="3"), DEBTOR, {}, TODAY)
+    yes = decide(said("affirm", "oui"), insolvent, offer.state, TODAY)
+    assert templates(yes) == ["insolvency_hold"]
+    assert "plan" not in yes.state
+    # What is owed and how to pay may still be asked.
+    assert templates(decide(said("ask_balance"), insolvent, {}, TODAY))[0] == "balance"
+
+
+def test_a_plan_for_invoices_all_under_dispute_says_so() -> None:
+    disputed = replace(DEBTOR, invoices=tuple(replace(i, disputed=True) for i in DEBTOR.invoices))
+    decision = decide(said("request_payment_plan", instalments="3"), disputed, {}, TODAY)
+    assert templates(decision) == ["under_dispute"]
+    assert [i.number for i in decision.replies[0].params["invoices"]] == ["INV-1", "INV-2"]
+
+
+def test_the_balance_asks_only_for_what_is_not_disputed() -> None:
+    one = replace(DEBTOR, invoices=(replace(DEBTOR.invoices[0], disputed=True), DEBTOR.invoices[1]))
+    decision = decide(said("ask_balance"), one, {}, TODAY)
+    assert templates(decision) == ["balance", "payment_details", "under_dispute"]
+    assert decision.replies[1].params["total"] == Decimal("100.00")
+    assert [i.number for i in decision.replies[2].params["invoices"]] == ["INV-1"]
+
+
+def test_hardship_goes_to_staff_and_yes_takes_up_the_offered_plan() -> None:
+    hardship = decide(said("financial_hardship", "j'ai perdu mon travail"), DEBTOR, {}, TODAY)
+    assert templates(hardship) == ["hardship_ack"]
+    assert hardship.escalations == [Escalate("hardship", "j'ai perdu mon travail")]
+    yes = decide(said("affirm", "oui"), DEBTOR, hardship.state, TODAY)
+    assert templates(yes)[0] in ("plan_proposal", "plan_options")
+    assert yes.state["pending"] == "plan_choice"
+
+
+def test_yes_to_the_latest_day_the_bot_can_accept_records_that_day() -> None:
+    far = decide(said("promise_to_pay", date="2026-05-15"), DEBTOR, {}, TODAY)
+    assert templates(far) == ["promise_too_far"]
+    yes = decide(said("affirm", "ja"), DEBTOR, far.state, TODAY)
+    assert yes.actions == (RecordPromise((1, 2), Decimal("500.00"), date(2026, 4, 9)),)
+
+
+def test_a_dated_promise_is_acted_on_below_the_threshold() -> None:
+    unsure = said("promise_to_pay", confidence=0.43, date="2026-03-11")
+    assert decide(unsure, DEBTOR, {}, TODAY).actions == (
+        RecordPromise((1, 2), Decimal("500.00"), date(2026, 3, 11)),
+    )
+    undated = said("promise_to_pay", confidence=0.43)
+    assert templates(decide(undated, DEBTOR, {}, TODAY)) == ["not_understood"]
+
+
+def test_a_first_part_now_and_the_rest_later_promises_the_whole() -> None:
+    message = said(
+        "promise_to_pay",
+        "I'll pay 200 now and the rest on the 20th",
+        amount="200",
+        date="2026-03-20",
+    )
+    decision = decide(message, DEBTOR, {}, TODAY)
+    assert decision.actions == (RecordPromise((1, 2), Decimal("500.00"), date(2026, 3, 20)),)

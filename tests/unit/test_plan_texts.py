@@ -384,3 +384,43 @@ def test_consumers_are_told_a_plan_costs_nothing_and_a_business_fee_is_shown(
     assert "15" in text
     first = with_fee.replies[0].params["schedule"][0]["amount"]
     assert first == Decimal("348.34")  # 333.34 + the fee on the first instalment
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_new_replies_render_and_an_old_payment_asks_for_proof(language: str) -> None:
+    """Found by a blind chat probe: a payment of ten days ago was told "it can take
+    a working day or two"; an invoice under dispute was "no open invoices"."""
+    from dataclasses import replace
+
+    from bot.dialogue.policy import Reply, _summary
+
+    who = debtor(language)
+    invoices = who.invoices
+    for template in ("under_dispute", "insolvency_hold"):
+        text, _ = render(Reply(template, _summary(invoices)), language)
+        assert text.strip()
+        assert "{" not in text
+    disputed = render(Reply("under_dispute", _summary(invoices)), language)[0]
+    assert "INV-1" in disputed
+    recent, old = (
+        render(
+            Reply("already_paid_ack", _summary(invoices) | {"paid_on": paid, "until": TODAY}),
+            language,
+        )[0]
+        for paid in (date(2026, 3, 9), date(2026, 2, 28))
+    )
+    proof = {"fr": "preuve", "nl": "betalingsbewijs", "en": "proof", "de": "Zahlungsnachweis"}
+    late = {"fr": "jours ouvrables", "nl": "werkdagen", "en": "working days", "de": "Werktage"}
+    assert late[language] in recent
+    assert late[language] not in old
+    assert proof[language] in old
+    # One invoice is "it", not "them".
+    copy = render(Reply("invoice_copy", _summary(invoices)), language, pay_url="https://p/x")[0]
+    assert {"fr": "la consulter", "nl": "ze bekijken", "en": "pay it", "de": "sie auf"}[
+        language
+    ] in copy
+    several = replace(invoices[0], id=2, number="INV-2")
+    many = render(Reply("invoice_copy", _summary((*invoices, several))), language, pay_url="x")[0]
+    assert {"fr": "les consulter", "nl": "ze bekijken", "en": "pay them", "de": "sie auf"}[
+        language
+    ] in many

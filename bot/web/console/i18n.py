@@ -107,6 +107,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "Plan außerhalb der Regeln",
     ),
     "Bounce": ("Message non distribué", "Onbestelbaar", "Unzustellbar"),
+    "Financial hardship": (
+        "Difficultés financières",
+        "Financiële moeilijkheden",
+        "Finanzielle Notlage",
+    ),
     "Unknown sender": ("Expéditeur inconnu", "Onbekende afzender", "Unbekannter Absender"),
     "Asked to stop contact": (
         "Demande l'arrêt des contacts",

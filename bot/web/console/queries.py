@@ -37,6 +37,7 @@ REASONS = {
     "bounce": "Bounce",
     "unknown_sender": "Unknown sender",
     "stop_contact": "Asked to stop contact",
+    "hardship": "Financial hardship",
 }
 BUCKETS = ("not due", "1-30", "31-60", "61-90", ">90")
 
