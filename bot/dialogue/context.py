@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.dunning_schema import dunning_holds
 from adapters.db.schema import debtors, invoices
 from bot.config import Settings
-from bot.dialogue.policy import DebtorContext, OpenInvoice
+from bot.dialogue.policy import DebtorContext, OpenInvoice, RunningPlan
 from domain.invoice import InvoiceKind
 
 # An insolvency hold in force, on the debtor or on one of its invoices (either stops
@@ -108,4 +110,29 @@ async def load_debtor_context(
         creditor_bic=creditor.bic,
         pay_url=pay_url,
         insolvent=bool(debtor.insolvent),
+        plan=await _running_plan(conn, debtor.id),
+    )
+
+
+async def _running_plan(conn: AsyncConnection, debtor_id: int) -> RunningPlan | None:
+    """The debtor's active plan (the latest, should there be two), with its next
+    instalment not paid in full; None without one."""
+    from adapters.db import plan_repo
+
+    ids = await plan_repo.active_plan_ids(conn, debtor_id)
+    plan = await plan_repo.load_plan(conn, ids[-1]) if ids else None
+    if plan is None:
+        return None
+    paid = plan.paid or tuple(Decimal("0.00") for _ in plan.instalments)
+    left = [(i, i.amount - p) for i, p in zip(plan.instalments, paid, strict=True) if p < i.amount]
+    if not left:
+        return None
+    instalment, amount = left[0]
+    return RunningPlan(
+        invoice_ids=plan.invoice_ids,
+        number=instalment.number,
+        count=len(plan.instalments),
+        due_date=instalment.due_date,
+        amount=amount,
+        remaining=sum((a for _, a in left), Decimal("0.00")),
     )

@@ -91,6 +91,18 @@ class OpenInvoice:
 
 
 @dataclass(frozen=True)
+class RunningPlan:
+    """The debtor's payment plan in force: what it covers and what comes next."""
+
+    invoice_ids: tuple[int, ...]
+    number: int  # of the next instalment not paid in full
+    count: int
+    due_date: date
+    amount: Decimal  # still to pay on that instalment
+    remaining: Decimal  # on the whole plan
+
+
+@dataclass(frozen=True)
 class DebtorContext:
     debtor_id: int
     code: str
@@ -103,6 +115,7 @@ class DebtorContext:
     creditor_bic: str
     pay_url: str | None = None
     insolvent: bool = False  # an insolvency hold in force: payments go through staff
+    plan: RunningPlan | None = None
 
     @property
     def total_open(self) -> Decimal:
@@ -428,6 +441,10 @@ def _promise(
     invoices = focus(message, debtor)
     if not invoices:
         return Decision((Reply("nothing_due"),), state=state)
+    outside = _outside_plan(invoices, debtor)
+    if not outside:  # they are paid by the plan's instalments, not by a promise
+        return Decision((_plan_running(debtor),), state=state)
+    invoices = outside
     when = when or _date(message)
     if when is None:
         state["pending"] = "promise_date"
@@ -779,6 +796,34 @@ def _dispute(
     return _disputed(invoices or debtor.invoices, note, state)
 
 
+def _outside_plan(
+    invoices: tuple[OpenInvoice, ...], debtor: DebtorContext
+) -> tuple[OpenInvoice, ...]:
+    if debtor.plan is None:
+        return invoices
+    covered = set(debtor.plan.invoice_ids)
+    return tuple(i for i in invoices if i.id not in covered)
+
+
+def _plan_running(debtor: DebtorContext) -> Reply:
+    plan = debtor.plan
+    assert plan is not None
+    covered = set(plan.invoice_ids)
+    return Reply(
+        "plan_running",
+        _summary(tuple(i for i in debtor.invoices if i.id in covered))
+        | {
+            "instalment": {
+                "number": plan.number,
+                "count": plan.count,
+                "due_date": plan.due_date,
+                "remaining": plan.amount,
+            },
+            "plan_remaining": plan.remaining,
+        },
+    )
+
+
 def _disputed(invoices: tuple[OpenInvoice, ...], note: str, state: dict[str, Any]) -> Decision:
     return Decision(
         (Reply("dispute_ack", _summary(invoices)),),
@@ -814,9 +859,11 @@ def _balance(
 ) -> Decision:
     if not debtor.invoices:
         return Decision((Reply("nothing_due"),), state=state)
-    due = tuple(i for i in debtor.invoices if not i.disputed)
+    due = _outside_plan(tuple(i for i in debtor.invoices if not i.disputed), debtor)
     disputed = tuple(i for i in debtor.invoices if i.disputed)
     replies = []
+    if debtor.plan is not None:  # its instalments, not its invoices' totals
+        replies.append(_plan_running(debtor))
     if due:
         replies += [
             Reply("balance", _summary(due) | {"today": today}),

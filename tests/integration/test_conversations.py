@@ -317,3 +317,19 @@ async def test_after_declaring_bankruptcy_a_promise_is_not_recorded(ledger: Asyn
     later = await service.receive(webchat("s1", "Je paierai 400 euros vendredi prochain", 3))
     assert "procédure d'insolvabilité" in later[0].text
     assert await _count(ledger, payment_promises) == 0
+
+
+async def test_after_a_plan_is_agreed_the_balance_speaks_of_its_next_instalment(
+    ledger: AsyncEngine,
+) -> None:
+    service = _service(ledger)
+    token = await _link_token(ledger, "C1")
+    for n, text in enumerate([f"/start {token}", "je veux payer en 2 fois INV-1", "oui"]):
+        await service.receive(webchat("s1", text, n))
+    balance = await service.receive(webchat("s1", "Combien je dois encore ?", 9))
+    texts = [reply.text for reply in balance]
+    assert "Votre plan de paiement est en cours : la mensualité 1 sur 2" in texts[0]
+    assert "200,00" in texts[0]
+    # The invoice outside the plan is still asked for as usual, the plan's not.
+    assert "INV-2" in texts[1]
+    assert "INV-1" not in texts[1]

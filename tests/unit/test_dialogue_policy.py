@@ -265,3 +265,24 @@ def test_a_first_part_now_and_the_rest_later_promises_the_whole() -> None:
     )
     decision = decide(message, DEBTOR, {}, TODAY)
     assert decision.actions == (RecordPromise((1, 2), Decimal("500.00"), date(2026, 3, 20)),)
+
+
+def test_a_running_plan_is_what_the_balance_and_a_promise_speak_of() -> None:
+    """Found by a blind chat probe: after a plan was agreed, "how much is left?" asked
+    for both invoices in full, and a promise on a plan's invoice was taken."""
+    from bot.dialogue.policy import RunningPlan
+
+    plan = RunningPlan((1,), 2, 3, date(2026, 4, 7), Decimal("133.33"), Decimal("266.66"))
+    in_plan = replace(DEBTOR, plan=plan)
+    balance = decide(said("ask_balance"), in_plan, {}, TODAY)
+    assert templates(balance) == ["plan_running", "balance", "payment_details"]
+    assert balance.replies[0].params["instalment"]["remaining"] == Decimal("133.33")
+    assert [i.number for i in balance.replies[2].params["invoices"]] == ["INV-2"]
+    on_plan = decide(
+        said("promise_to_pay", "INV-1 vendredi", date="2026-03-13"), in_plan, {}, TODAY
+    )
+    assert templates(on_plan) == ["plan_running"]
+    assert on_plan.actions == ()
+    # Without naming one, the promise is for what the plan does not cover.
+    other = decide(said("promise_to_pay", date="2026-03-13"), in_plan, {}, TODAY)
+    assert other.actions == (RecordPromise((2,), Decimal("100.00"), date(2026, 3, 13)),)

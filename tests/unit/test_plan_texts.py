@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
@@ -400,6 +401,15 @@ def test_the_new_replies_render_and_an_old_payment_asks_for_proof(language: str)
         text, _ = render(Reply(template, _summary(invoices)), language)
         assert text.strip()
         assert "{" not in text
+    instalment = {"number": 2, "count": 3, "due_date": date(2026, 4, 7), "remaining": D("80")}
+    running = Reply(
+        "plan_running",
+        _summary(invoices) | {"instalment": instalment, "plan_remaining": D("160")},
+    )
+    text = render(running, language, pay_url="https://p/x")[0]
+    assert "80,00" in text or "80.00" in text
+    assert "160,00" in text or "160.00" in text
+    assert "https://p/x" in text
     disputed = render(Reply("under_dispute", _summary(invoices)), language)[0]
     assert "INV-1" in disputed
     recent, old = (
