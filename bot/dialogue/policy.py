@@ -251,6 +251,12 @@ _THE_REST = re.compile(
     r"|der rest|restbetrag)\b"
 )
 
+_SMALL_TALK = frozenset(("affirm", "deny", "thank", "greet", "auto_reply", "out_of_scope"))
+_BYE = re.compile(
+    r"(?i)\b(bye|goodbye|good bye|see you|au revoir|a plus|bonne (journee|soiree)|tot ziens|doei"
+    r"|tot later|fijne dag|tschuss|tschuess|auf wiedersehen)\b"
+)
+
 # -------------------------------------------------------------------------- decide
 
 
@@ -324,9 +330,10 @@ def decide(
     state = dict(state)
     intent = message.intent
 
-    if intent == "auto_reply":
+    if intent == "auto_reply" and (channel == "email" or not _BYE.search(_fold(message.text))):
         # Never an answer from the debtor; postponing is done from the mail's own
-        # out-of-office date by the email intake, not here.
+        # out-of-office date by the email intake, not here.  Only a goodbye typed
+        # in a chat ("tot ziens" reads as one) is answered, below.
         return Decision(replies=(), state=state)
 
     if debtor is None:
@@ -385,6 +392,12 @@ def decide(
         answered = _plan_answer(message, debtor, state, today, policy, offered)
         if answered is not None:
             return _with(answered, extra)
+
+    # "ok bye", "merci, au revoir", "tot ziens": a goodbye, not a question to answer
+    # with the menu.
+    if intent in _SMALL_TALK and _BYE.search(_fold(message.text).lower()):
+        state["misunderstood"] = 0
+        return _with(Decision((Reply("thank"),), state=state), extra)
 
     # A promise with its day is clear enough to act on whatever the model's score
     # ("Je paierai la facture INV-1 demain" scores 0.43, the invoice number pulling

@@ -286,3 +286,26 @@ def test_a_running_plan_is_what_the_balance_and_a_promise_speak_of() -> None:
     # Without naming one, the promise is for what the plan does not cover.
     other = decide(said("promise_to_pay", date="2026-03-13"), in_plan, {}, TODAY)
     assert other.actions == (RecordPromise((2,), Decimal("100.00"), date(2026, 3, 13)),)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("affirm", "ok bye"),
+        ("affirm", "merci, au revoir"),
+        ("auto_reply", "tot ziens"),
+        ("affirm", "ok danke tschüss"),
+        ("deny", "no thanks, bye"),
+    ],
+)
+def test_a_goodbye_gets_a_goodbye_not_the_menu(intent: str, text: str) -> None:
+    decision = decide(said(intent, text), DEBTOR, {}, TODAY)
+    assert templates(decision) == ["thank"]
+
+
+def test_an_auto_reply_is_not_answered_but_a_goodbye_in_a_chat_is() -> None:
+    away = said("auto_reply", "je suis absent jusqu'au 20")
+    assert templates(decide(away, DEBTOR, {}, TODAY, channel="telegram")) == []
+    bye = said("auto_reply", "tot ziens")
+    assert templates(decide(bye, DEBTOR, {}, TODAY, channel="email")) == []
+    assert templates(decide(bye, DEBTOR, {}, TODAY, channel="telegram")) == ["thank"]
