@@ -718,7 +718,10 @@ class _Turn:
         for text, choices in replies:
             buttons = [{"title": c.title, "payload": c.payload} for c in choices]
             outbox_id = None
-            status = "sent"
+            # The web chat's answer to the message in hand goes back in the same HTTP
+            # response; anything else (a staff reply, a notice) waits, "queued", for
+            # the debtor's page to fetch it (``take_webchat_queue``).
+            status = "sent" if self.message is not None else "queued"
             if channel == "telegram":
                 outbox_id = await dunning_repo.enqueue(
                     self.conn,

@@ -263,6 +263,31 @@ async def mark_handled(
     )
 
 
+async def take_webchat_queue(conn: AsyncConnection, session: str) -> list[Any]:
+    """The web-chat session's messages waiting for its page (a staff reply, a plan
+    decision), oldest first, now marked sent: the page shows them once."""
+    waiting = (
+        await conn.execute(
+            select(messages.c.id, messages.c.text, messages.c.meta)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                conversations.c.channel == "webchat",
+                conversations.c.channel_key == session,
+                messages.c.direction == "out",
+                messages.c.status == "queued",
+            )
+            .order_by(messages.c.id)
+        )
+    ).all()
+    if waiting:
+        await conn.execute(
+            update(messages)
+            .where(messages.c.id.in_([row.id for row in waiting]), messages.c.status == "queued")
+            .values(status="sent", handled_at=_now())
+        )
+    return waiting
+
+
 async def add_outbound_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Several replies of one turn in one statement: ``add_outbound``'s keyword
     arguments per row (their ids are not returned)."""

@@ -12,9 +12,11 @@ token of its signed link); until then the agent says nothing about any debt.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +32,7 @@ MAX_TEXT = 4000
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_service)
     app.router.add_post("/webhooks/rest/webhook", rest_webhook)
+    app.router.add_post("/webhooks/rest/waiting", waiting)
 
 
 async def _service(app: web.Application) -> AsyncIterator[None]:
@@ -66,17 +69,37 @@ async def rest_webhook(request: web.Request) -> web.Response:
         replies = await request.app[CONVERSATIONS].receive(inbound)
     except UserError as exc:
         raise web.HTTPBadRequest(text=exc.message) from None
-    return web.json_response(
-        [
-            {
-                "recipient_id": sender,
-                "text": reply.text,
-                **(
-                    {"buttons": [{"title": c.title, "payload": c.payload} for c in reply.choices]}
-                    if reply.choices
-                    else {}
-                ),
-            }
-            for reply in replies
-        ]
-    )
+    answers = [
+        _shaped(
+            sender, reply.text, [{"title": c.title, "payload": c.payload} for c in reply.choices]
+        )
+        for reply in replies
+    ]
+    # What waited for this session (a staff reply written meanwhile) comes first.
+    return web.json_response([*await _waiting(request, sender), *answers])
+
+
+async def waiting(request: web.Request) -> web.Response:
+    """``POST /webhooks/rest/waiting {"sender": "<session id>"}``: what staff (or a
+    plan decision) wrote to this web-chat session since the page last asked, in
+    the webhook's answer shape; the page asks every few seconds."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="the body must be JSON") from None
+    sender = str(body.get("sender") or "").strip() if isinstance(body, dict) else ""
+    if not sender or len(sender) > 128:
+        raise web.HTTPBadRequest(text="sender is required")
+    return web.json_response(await _waiting(request, sender))
+
+
+async def _waiting(request: web.Request, sender: str) -> list[dict[str, Any]]:
+    from adapters.db.conversation_repo import take_webchat_queue
+
+    async with request.app[ENGINE].begin() as conn:
+        rows = await take_webchat_queue(conn, sender)
+    return [_shaped(sender, row.text, json.loads(row.meta or "{}").get("buttons")) for row in rows]
+
+
+def _shaped(sender: str, text: str, buttons: list[dict[str, str]] | None) -> dict[str, Any]:
+    return {"recipient_id": sender, "text": text, **({"buttons": buttons} if buttons else {})}

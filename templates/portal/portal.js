@@ -33,8 +33,16 @@
   var log = document.getElementById("chat-log");
   var form = document.getElementById("chat-form");
   var input = document.getElementById("chat-input");
-  var session = "portal-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID()
-    : String(Math.random()).slice(2));
+  // One chat session per pay page, kept across reloads: a conversation staff
+  // took over goes on where it was.
+  var key = "relance-chat:" + location.pathname;
+  var session = null;
+  try { session = localStorage.getItem(key); } catch (e) { session = null; }
+  if (!session) {
+    session = "portal-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID()
+      : String(Math.random()).slice(2));
+    try { localStorage.setItem(key, session); } catch (e) { /* private mode */ }
+  }
 
   function show(text, who) {
     var p = document.createElement("p");
@@ -51,21 +59,35 @@
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sender: session, message: message }),
-    }).then(function (response) { return response.json(); }).then(function (replies) {
-      replies.forEach(function (reply) {
-        var p = show(reply.text, "bot");
-        (reply.buttons || []).forEach(function (button) {
-          var b = document.createElement("button");
-          b.type = "button";
-          b.className = "choice";
-          b.textContent = button.title;
-          b.addEventListener("click", function () { send(button.payload, button.title); });
-          p.appendChild(document.createElement("br"));
-          p.appendChild(b);
-        });
-      });
-    }).catch(function () { show("…", "bot"); });
+    }).then(function (response) { return response.json(); }).then(showReplies)
+      .catch(function () { show("…", "bot"); });
   }
+
+  function showReplies(replies) {
+    replies.forEach(function (reply) {
+      var p = show(reply.text, "bot");
+      (reply.buttons || []).forEach(function (button) {
+        var b = document.createElement("button");
+        b.type = "button";
+        b.className = "choice";
+        b.textContent = button.title;
+        b.addEventListener("click", function () { send(button.payload, button.title); });
+        p.appendChild(document.createElement("br"));
+        p.appendChild(b);
+      });
+    });
+  }
+
+  // What staff write meanwhile (or a plan decision) is fetched every few seconds.
+  function fetchWaiting() {
+    fetch("/webhooks/rest/waiting", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: session }),
+    }).then(function (response) { return response.ok ? response.json() : []; })
+      .then(showReplies).catch(function () { /* next time */ });
+  }
+  setInterval(fetchWaiting, 5000);
 
   form.addEventListener("submit", function (event) {
     event.preventDefault();

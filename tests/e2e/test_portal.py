@@ -192,3 +192,39 @@ async def test_expired_or_tampered_links_show_a_clear_page_and_nothing_of_the_de
         assert secret not in text
     assert await page.locator("#chat").count() == 0
     await context.close()
+
+
+async def test_a_staff_reply_reaches_the_open_chat_and_a_reload_keeps_the_conversation(
+    site: tuple[Settings, int], browser: Any, engine: AsyncEngine
+) -> None:
+    """Found by a blind probe: staff answered a debtor who asked for a person, the
+    console said "sent", and the open page never showed it; a reload started a new
+    conversation, without the staff who held the old one."""
+    from sqlalchemy import func
+
+    from adapters.db.conversation_schema import conversations
+    from bot.conversations import Conversations
+
+    settings, debtor_id = site
+    context = await browser.new_context(locale="fr-BE")
+    page = await context.new_page()
+    await page.goto(portal_url(settings, debtor_id))
+    await page.wait_for_selector("#chat-log .msg.bot")
+    await page.fill("#chat-input", "Je voudrais parler à quelqu'un")
+    await page.press("#chat-input", "Enter")
+    await page.locator("#chat-log .msg.bot").nth(1).wait_for(timeout=30000)
+    async with engine.connect() as conn:
+        conversation_id = (await conn.execute(select(conversations.c.id))).scalar_one()
+    staff = Conversations(engine, settings)
+    await staff.take_over(conversation_id, "staff:julie")
+    await staff.staff_reply(conversation_id, "staff:julie", "Bonjour, ici Julie du service.")
+    await page.wait_for_selector("text=Bonjour, ici Julie du service.", timeout=20000)
+
+    await page.reload()
+    await page.wait_for_selector("#chat-log .msg.bot")
+    await staff.staff_reply(conversation_id, "staff:julie", "Je reviens vers vous demain.")
+    await page.wait_for_selector("text=Je reviens vers vous demain.", timeout=20000)
+    async with engine.connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(conversations))).scalar_one()
+    assert count == 1  # the same session, the same conversation
+    await context.close()

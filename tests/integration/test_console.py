@@ -282,6 +282,19 @@ async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
         ),
     )
     assert reply == "staff:maria"
+    # The debtor's open page fetches it (found by a blind probe: it never arrived,
+    # though the console said "sent"): once, and only then is it "sent".
+    status = select(messages.c.status).where(messages.c.author == "staff:maria")
+    assert await scalar(ledger, status) == "queued"
+    fetched = await client.post("/webhooks/rest/waiting", json={"sender": "web-1"})
+    assert [m["text"] for m in await fetched.json()] == ["Bonjour, je regarde votre livraison."]
+    again = await client.post("/webhooks/rest/waiting", json={"sender": "web-1"})
+    assert await again.json() == []
+    assert await scalar(ledger, status) == "sent"
+    assert (await client.post("/webhooks/rest/waiting", json={})).status == 400
+    # Another session sees nothing of it.
+    other = await client.post("/webhooks/rest/waiting", json={"sender": "web-2"})
+    assert await other.json() == []
 
     invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "INV-1"))
     response = await client.post(
@@ -338,6 +351,27 @@ async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
     assert ("staff:maria", "take_over") in actions
     assert ("staff:maria", "dispute_resolved") in actions
     assert ("staff:maria", "hand_back") in actions
+
+
+async def test_a_staff_reply_not_fetched_comes_with_the_next_answer(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await linked_chat(client, ledger, "C1", "web-1")
+    await chat(client, "web-1", "Je voudrais parler à quelqu'un", 1)
+    await sign_in(client, "maria")
+    conversation_id = await scalar(ledger, select(conversations.c.id))
+    token = await csrf_of(client)
+    await client.post(f"/console/conversations/{conversation_id}/take", data={"csrf_token": token})
+    await client.post(
+        f"/console/conversations/{conversation_id}/reply",
+        data={"csrf_token": token, "text": "Bonjour, ici Maria."},
+    )
+    await client.post(
+        f"/console/conversations/{conversation_id}/hand-back", data={"csrf_token": token}
+    )
+    answers = await chat(client, "web-1", "Combien je dois encore ?", 2)
+    assert answers[0]["text"] == "Bonjour, ici Maria."
+    assert len(answers) > 1  # and the bot's answer after it
 
 
 async def test_a_reply_needs_the_conversation_taken_over(
