@@ -4,6 +4,7 @@
      +-- UserError          the input is wrong: say which file, line or field and why
      |    +-- ImportRefused   an import found problems and changed nothing
      +-- NotFound           a named thing does not exist
+     +-- NotAllowed         the signed-in person's role may not do it
 
 Our own bugs are not in this tree: they propagate, get logged and alert.
 """
@@ -28,6 +29,10 @@ class UserError(RelanceError):
 
 class NotFound(RelanceError):
     code = "not_found"
+
+
+class NotAllowed(RelanceError):
+    code = "not_allowed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,6 +228,35 @@ async def test_an_agent_cannot_do_a_managers_action(
     assert refused == "staff:arno"
     # Users are the admin's.
     assert (await client.get("/console/users", allow_redirects=False)).status == 403
+    # Nor may an agent lift the dispute's hold (a blind probe did, and reminders
+    # came back on an undecided dispute); the button is not shown either.
+    hold_id = await scalar(
+        ledger, select(dunning_holds.c.id).where(dunning_holds.c.reason == "dispute")
+    )
+    lifted = await client.post(
+        f"/console/holds/{hold_id}/release", data={"csrf_token": token}, allow_redirects=False
+    )
+    assert lifted.status == 403
+    assert "lifted by a manager" in await lifted.text()
+    assert (
+        await scalar(
+            ledger, select(dunning_holds.c.released_at).where(dunning_holds.c.id == hold_id)
+        )
+        is None
+    )
+    decisions = await (await client.get("/console/decisions")).text()
+    assert f"/console/holds/{hold_id}/release" not in decisions
+    # A pause must end after today.
+    debtor_id = await scalar(
+        ledger, select(invoices.c.debtor_id).where(invoices.c.id == invoice_id)
+    )
+    past = await client.post(
+        "/console/holds",
+        data={"csrf_token": token, "debtor_id": str(debtor_id), "until": "2020-01-01"},
+        allow_redirects=False,
+    )
+    assert past.status == 400
+    assert "is not after today" in await past.text()
 
 
 def test_every_console_action_states_the_role_it_needs() -> None:

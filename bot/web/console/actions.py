@@ -31,7 +31,7 @@ from adapters.db.schema import debtors, invoices
 from adapters.db.staff_repo import StaffUser
 from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
 from bot.conversations import Conversations
-from bot.errors import NotFound, UserError
+from bot.errors import NotAllowed, NotFound, UserError
 from domain.invoice import InvoiceKind
 from domain.money import parse_decimal
 
@@ -148,12 +148,16 @@ async def pause_dunning(
     reason: str = "paused",
     until: date | None = None,
     note: str = "",
+    today: date | None = None,
 ) -> int:
-    """Pause (until a day) or stop (for good) reminders to a debtor or for one invoice."""
+    """Pause (until a day, after ``today``) or stop (for good) reminders to a debtor
+    or for one invoice."""
     if reason not in ("paused", "stopped"):
         raise UserError("reason: paused or stopped")
     if reason == "stopped":
         until = None
+    if until is not None and today is not None and until <= today:
+        raise UserError(f"until: {until.isoformat()} is not after today ({today.isoformat()})")
     async with engine.begin() as conn:
         if invoice_id is not None:
             found = (
@@ -191,6 +195,12 @@ async def pause_dunning(
     return hold_id
 
 
+# Holds that stand for a manager's decision still to take: a dispute to resolve, a
+# plan to approve, an insolvency.  An agent lifting one would restart reminders on
+# a question nobody settled.
+MANAGER_HOLDS = frozenset(("dispute", "plan", "insolvency"))
+
+
 async def release_hold(engine: AsyncEngine, user: StaffUser, hold_id: int) -> None:
     async with engine.begin() as conn:
         hold = (
@@ -198,6 +208,13 @@ async def release_hold(engine: AsyncEngine, user: StaffUser, hold_id: int) -> No
         ).first()
         if hold is None:
             raise NotFound(f"no hold {hold_id}")
+        if hold.reason in MANAGER_HOLDS and not user.may("manager"):
+            await conversation_repo.audit(
+                conn, user.actor, "refused", hold_id=hold_id, reason=hold.reason, needed="manager"
+            )
+            raise NotAllowed(
+                f"a {hold.reason} hold is lifted by a manager's decision, not by an agent"
+            )
         released = await dunning_repo.release_hold(conn, hold_id=hold_id, released_by=user.actor)
         if released:
             debtor_id = hold.debtor_id

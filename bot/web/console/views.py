@@ -30,7 +30,7 @@ from aiohttp import web
 
 from adapters.db import conversation_repo, staff_repo
 from adapters.db.staff_repo import StaffError
-from bot.errors import NotFound, RelanceError, UserError
+from bot.errors import NotAllowed, NotFound, RelanceError, UserError
 from bot.web.console import actions, charts, queries
 from bot.web.console.auth import form_value, requires, user_of
 from bot.web.console.i18n import translator
@@ -98,7 +98,7 @@ async def _nav(request: web.Request) -> dict[str, int]:
 
 
 async def _problem(request: web.Request, exc: RelanceError) -> web.Response:
-    status = 404 if isinstance(exc, NotFound) else 400
+    status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, NotAllowed) else 400
     return page(
         request,
         "console/error.html",
@@ -311,6 +311,7 @@ async def add_hold(request: web.Request) -> web.Response:
             reason=reason,
             until=until,
             note=form_value(form, "note"),
+            today=_today(request),
         )
     except (RelanceError, ValueError) as exc:
         error = exc if isinstance(exc, RelanceError) else UserError(str(exc))
