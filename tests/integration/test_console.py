@@ -705,6 +705,37 @@ async def test_a_manager_writes_off_and_the_debtor_page_and_audit_log_show_it(
     assert again.status == 400
 
 
+async def test_writing_off_a_disputed_invoice_ends_the_dispute(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    """Found by a blind probe: the written-off invoice stayed in Disputes, with its
+    hold and its open escalation."""
+    await linked_chat(client, ledger, "C1", "web-1")
+    await chat(client, "web-1", "Je conteste la facture INV-1, la marchandise était abîmée", 1)
+    await sign_in(client, "maria")
+    token = await csrf_of(client)
+    invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "INV-1"))
+    response = await client.post(
+        f"/console/invoices/{invoice_id}/write-off", data={"csrf_token": token, "note": "geste"}
+    )
+    assert response.status == 200
+    async with ledger.connect() as conn:
+        invoice = (await conn.execute(select(invoices).where(invoices.c.id == invoice_id))).one()
+        holds = (
+            await conn.execute(
+                select(func.count()).where(
+                    dunning_holds.c.reason == "dispute", dunning_holds.c.released_at.is_(None)
+                )
+            )
+        ).scalar_one()
+        statuses = (await conn.execute(select(escalations.c.status))).scalars().all()
+    assert (invoice.written_off, invoice.disputed) == (True, False)
+    assert holds == 0
+    assert set(statuses) == {"resolved"}
+    decisions = await (await client.get("/console/decisions")).text()
+    assert "INV-1" not in decisions.split('id="disputes"', 1)[-1].split("</section>", 1)[0]
+
+
 async def test_open_pages_hear_about_new_messages(client: TestClient, ledger: AsyncEngine) -> None:
     await sign_in(client, "arno")
     async with client.get("/console/events") as stream:

@@ -20,7 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.db import conversation_repo, dunning_repo
 from adapters.db.allocations import refresh_open_amounts
@@ -317,34 +317,8 @@ async def resolve_dispute(
         )
         await import_invoices(engine, [("console", [document])])
     async with engine.begin() as conn:
-        await conn.execute(
-            update(invoices)
-            .where(invoices.c.id == invoice_id)
-            .values(disputed=False, updated_at=_now())
-        )
+        await _close_dispute(conn, user, invoice_id, row.debtor_id)
         await refresh_open_amounts(conn, [invoice_id])
-        await dunning_repo.release_hold(
-            conn, invoice_id=invoice_id, reason="dispute", released_by=user.actor
-        )
-        still_disputed = (
-            await conn.execute(
-                select(func.count()).where(
-                    invoices.c.debtor_id == row.debtor_id,
-                    invoices.c.disputed.is_(True),
-                    invoices.c.open_amount > 0,
-                )
-            )
-        ).scalar_one()
-        if not still_disputed:
-            await conn.execute(
-                update(escalations)
-                .where(
-                    escalations.c.debtor_id == row.debtor_id,
-                    escalations.c.reason == "dispute",
-                    escalations.c.status != "resolved",
-                )
-                .values(status="resolved", resolved_at=_now())
-            )
         await conversation_repo.audit(
             conn,
             user.actor,
@@ -359,8 +333,44 @@ async def resolve_dispute(
     return credit_number
 
 
+async def _close_dispute(
+    conn: AsyncConnection, user: StaffUser, invoice_id: int, debtor_id: int
+) -> None:
+    """The invoice is no longer disputed: its "dispute" hold is released, and the
+    debtor's dispute escalations close once no other invoice of theirs is disputed."""
+    await conn.execute(
+        update(invoices)
+        .where(invoices.c.id == invoice_id)
+        .values(disputed=False, updated_at=_now())
+    )
+    await dunning_repo.release_hold(
+        conn, invoice_id=invoice_id, reason="dispute", released_by=user.actor
+    )
+    still_disputed = (
+        await conn.execute(
+            select(func.count()).where(
+                invoices.c.debtor_id == debtor_id,
+                invoices.c.disputed.is_(True),
+                invoices.c.open_amount > 0,
+                invoices.c.written_off.is_(False),
+            )
+        )
+    ).scalar_one()
+    if not still_disputed:
+        await conn.execute(
+            update(escalations)
+            .where(
+                escalations.c.debtor_id == debtor_id,
+                escalations.c.reason == "dispute",
+                escalations.c.status != "resolved",
+            )
+            .values(status="resolved", resolved_at=_now())
+        )
+
+
 async def write_off(engine: AsyncEngine, user: StaffUser, invoice_id: int, note: str) -> None:
-    """Give up what is still open on an invoice (it leaves the receivables)."""
+    """Give up what is still open on an invoice (it leaves the receivables); a
+    dispute on it is over with it (its hold and escalation close)."""
     async with engine.begin() as conn:
         row = (await conn.execute(select(invoices).where(invoices.c.id == invoice_id))).first()
         if row is None:
@@ -372,6 +382,8 @@ async def write_off(engine: AsyncEngine, user: StaffUser, invoice_id: int, note:
             .where(invoices.c.id == invoice_id)
             .values(written_off=True, updated_at=_now())
         )
+        if row.disputed:
+            await _close_dispute(conn, user, invoice_id, row.debtor_id)
         await refresh_open_amounts(conn, [invoice_id])
         await conversation_repo.audit(
             conn,
