@@ -134,11 +134,14 @@ class Conversations:
         replies: list[Reply],
         today: date,
         not_before: datetime | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> list[OutgoingMessage]:
-        """Messages the agent starts itself (plan reminders, a broken plan), written
-        on the conversation's channel inside the caller's transaction."""
+        """Messages the agent starts itself (plan reminders, a broken plan, staff's
+        decision on a plan), written on the conversation's channel inside the
+        caller's transaction; ``extra``: more template parameters (a plan's links)."""
         conversation = await repo.load_conversation(conn, conversation_id)
         turn = _Turn(self, conn, None, {}, conversation, today)
+        turn.plan_params = dict(extra or {})
         context = (
             await load_debtor_context(conn, conversation.debtor_id, self.settings)
             if conversation.debtor_id is not None

@@ -544,6 +544,11 @@ async def test_a_manager_approves_a_plan_outside_policy(
     assert len(steps) == 3
     assert paused == 0
     assert status == "resolved"
+    # The debtor is told, in their chat (found by a blind probe: they never were).
+    told = await client.post("/webhooks/rest/waiting", json={"sender": "web-1"})
+    (message,) = await told.json()
+    assert "votre plan de paiement est convenu" in message["text"]
+    assert "3 mensualités" in message["text"]
 
 
 async def test_a_rejected_plan_lets_reminders_resume(
@@ -568,6 +573,10 @@ async def test_a_rejected_plan_lets_reminders_resume(
         ledger, select(audit_log.c.actor).where(audit_log.c.action == "plan_rejected")
     )
     assert rejected == "staff:maria"
+    told = await client.post("/webhooks/rest/waiting", json={"sender": "web-1"})
+    (message,) = await told.json()
+    assert "ne pouvons pas l'accepter" in message["text"]
+    assert "reprennent" in message["text"]
 
 
 async def _bank_line_to_review(engine: AsyncEngine) -> int:

@@ -445,6 +445,7 @@ async def decide_plan(
     first_due: date | None = None,
     note: str = "",
     today: date,
+    service: Any | None = None,
 ) -> int | None:
     """A manager's answer to a plan the bot could not agree alone.
 
@@ -452,7 +453,9 @@ async def decide_plan(
              monthly instalments from ``first_due`` (``bot.plans.accept_plan``: the
              plan holds its invoices from dunning, ``check_plans`` follows it up)
     reject:  the bot's "payment plan requested" pause ends, so reminders resume
-    Either way the escalation is resolved; returns the new plan's id.
+    Either way the escalation is resolved and the debtor is told on the channel they
+    asked on (``service``, the conversation service: the plan's schedule and links,
+    or that reminders resume); returns the new plan's id.
     """
     from adapters.db.plan_schema import payment_plans  # noqa: F401  (tables exist)
     from bot.plans import PlanRefused, accept_plan
@@ -493,6 +496,10 @@ async def decide_plan(
             except PlanRefused as exc:
                 raise UserError(str(exc)) from None
             plan_id = accepted.plan_id
+        if service is not None and escalation.conversation_id is not None:
+            await _tell_plan_decision(
+                conn, service, escalation, request, today, accepted if approve else None
+            )
         for invoice in request["invoices"]:
             await dunning_repo.release_hold(
                 conn, invoice_id=invoice.id, reason="paused", released_by=user.actor
@@ -513,6 +520,55 @@ async def decide_plan(
             note=note[:500],
         )
     return plan_id
+
+
+async def _tell_plan_decision(
+    conn: AsyncConnection,
+    service: Any,
+    escalation: Any,
+    request: dict[str, Any],
+    today: date,
+    accepted: Any | None,
+) -> None:
+    """The debtor hears the decision where they asked (found by a blind probe: an
+    approved plan was never told, and a refused one restarted reminders in silence)."""
+    from bot.dialogue.context import load_debtor_context
+    from bot.dialogue.policy import Reply, _summary
+    from bot.plans import plan_links
+
+    context = await load_debtor_context(conn, escalation.debtor_id, service.settings)
+    chosen = {i.id for i in request["invoices"]}
+    invoices = tuple(i for i in (context.invoices if context else ()) if i.id in chosen)
+    if accepted is None:
+        await service.tell(
+            conn, escalation.conversation_id, [Reply("plan_refused", _summary(invoices))], today
+        )
+        return
+    plan = await _load_plan(conn, accepted.plan_id)
+    schedule = [
+        {"number": i.number, "due_date": i.due_date, "amount": i.amount} for i in plan.instalments
+    ]
+    params = _summary(invoices) | {
+        "schedule": schedule,
+        "grace_days": plan.grace_days,
+        "consumer": escalation.kind == "consumer",
+        "plan_fee": plan.fee,
+    }
+    await service.tell(
+        conn,
+        escalation.conversation_id,
+        [Reply("plan_accepted", params)],
+        today,
+        extra=dict(plan_links(service.settings, accepted)),
+    )
+
+
+async def _load_plan(conn: AsyncConnection, plan_id: int) -> Any:
+    from adapters.db import plan_repo
+
+    plan = await plan_repo.load_plan(conn, plan_id)
+    assert plan is not None  # created in this transaction
+    return plan
 
 
 async def link_debtor(

@@ -365,6 +365,7 @@ async def decide_plan(request: web.Request) -> web.Response:
             first_due=_parse_day(form_value(form, "first_due"), "first due date"),
             note=form_value(form, "note"),
             today=_today(request),
+            service=request.app.get(CONVERSATIONS),
         )
     except ValueError:
         return await _problem(request, UserError("instalments: a whole number"))
