@@ -263,29 +263,47 @@ async def mark_handled(
     )
 
 
-async def take_webchat_queue(conn: AsyncConnection, session: str) -> list[Any]:
+_WEBCHAT_QUEUE = (
+    select(messages.c.id, messages.c.text, messages.c.meta)
+    .join(conversations, conversations.c.id == messages.c.conversation_id)
+    .where(
+        conversations.c.channel == "webchat",
+        conversations.c.channel_key == bindparam("session"),
+        messages.c.direction == "out",
+        messages.c.status == "queued",
+    )
+    .order_by(messages.c.id)
+)
+
+
+async def take_webchat_queue(engine: AsyncEngine, session: str) -> list[Any]:
     """The web-chat session's messages waiting for its page (a staff reply, a plan
-    decision), oldest first, now marked sent: the page shows them once."""
-    waiting = (
-        await conn.execute(
-            select(messages.c.id, messages.c.text, messages.c.meta)
-            .join(conversations, conversations.c.id == messages.c.conversation_id)
-            .where(
-                conversations.c.channel == "webchat",
-                conversations.c.channel_key == session,
-                messages.c.direction == "out",
-                messages.c.status == "queued",
+    decision), oldest first, now marked sent: the page shows them once.
+
+    Looked up on every web-chat message and poll, so first a read alone (no write
+    lock); only when something waits, a write that takes exactly those still
+    queued (two pages of one session cannot both show a message)."""
+    async with engine.connect() as conn:
+        waiting = (await conn.execute(_WEBCHAT_QUEUE, {"session": session})).all()
+    if not waiting:
+        return []
+    async with engine.begin() as conn:
+        taken = (
+            (
+                await conn.execute(
+                    update(messages)
+                    .where(
+                        messages.c.id.in_([row.id for row in waiting]),
+                        messages.c.status == "queued",
+                    )
+                    .values(status="sent", handled_at=_now())
+                    .returning(messages.c.id)
+                )
             )
-            .order_by(messages.c.id)
+            .scalars()
+            .all()
         )
-    ).all()
-    if waiting:
-        await conn.execute(
-            update(messages)
-            .where(messages.c.id.in_([row.id for row in waiting]), messages.c.status == "queued")
-            .values(status="sent", handled_at=_now())
-        )
-    return waiting
+    return [row for row in waiting if row.id in set(taken)]
 
 
 async def add_outbound_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.dunning_schema import dunning_holds
+from adapters.db.plan_schema import payment_plans
 from adapters.db.schema import debtors, invoices
 from bot.config import Settings
 from bot.dialogue.policy import DebtorContext, OpenInvoice, RunningPlan
@@ -28,6 +29,13 @@ _INSOLVENT = (
         ),
     )
     .label("insolvent")
+)
+
+# A payment plan in force: only then is it loaded (``_running_plan``).
+_HAS_PLAN = (
+    exists()
+    .where(payment_plans.c.debtor_id == debtors.c.id, payment_plans.c.state == "active")
+    .label("has_plan")
 )
 
 # One statement, built once (see adapters.db.conversation_repo): the debtor and its
@@ -51,6 +59,7 @@ _CONTEXT = (
         invoices.c.description,
         invoices.c.disputed,
         _INSOLVENT,
+        _HAS_PLAN,
     )
     .select_from(
         debtors.outerjoin(
@@ -110,7 +119,7 @@ async def load_debtor_context(
         creditor_bic=creditor.bic,
         pay_url=pay_url,
         insolvent=bool(debtor.insolvent),
-        plan=await _running_plan(conn, debtor.id),
+        plan=await _running_plan(conn, debtor.id) if debtor.has_plan else None,
     )
 
 

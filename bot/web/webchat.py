@@ -96,8 +96,7 @@ async def waiting(request: web.Request) -> web.Response:
 async def _waiting(request: web.Request, sender: str) -> list[dict[str, Any]]:
     from adapters.db.conversation_repo import take_webchat_queue
 
-    async with request.app[ENGINE].begin() as conn:
-        rows = await take_webchat_queue(conn, sender)
+    rows = await take_webchat_queue(request.app[ENGINE], sender)
     return [_shaped(sender, row.text, json.loads(row.meta or "{}").get("buttons")) for row in rows]
 
 
