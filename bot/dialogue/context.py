@@ -14,22 +14,14 @@ from bot.config import Settings
 from bot.dialogue.policy import DebtorContext, OpenInvoice, RunningPlan
 from domain.invoice import InvoiceKind
 
-# An insolvency hold in force, on the debtor or on one of its invoices (either stops
-# every invoice of the debtor, as in dunning).
-_INSOLVENT = (
-    exists()
-    .where(
-        dunning_holds.c.reason == "insolvency",
-        dunning_holds.c.released_at.is_(None),
-        or_(
-            dunning_holds.c.debtor_id == debtors.c.id,
-            dunning_holds.c.invoice_id.in_(
-                select(invoices.c.id).where(invoices.c.debtor_id == debtors.c.id)
-            ),
-        ),
-    )
-    .label("insolvent")
-)
+# An insolvency hold in force, on the debtor or on one of its open invoices (either
+# stops every invoice of the debtor, as in dunning).  Two indexed look-ups a row:
+# one EXISTS over "the debtor's invoices" cost the turn 0.8 ms on a busy ledger.
+_HELD = and_(dunning_holds.c.reason == "insolvency", dunning_holds.c.released_at.is_(None))
+_INSOLVENT = or_(
+    exists().where(_HELD, dunning_holds.c.debtor_id == debtors.c.id),
+    exists().where(_HELD, dunning_holds.c.invoice_id == invoices.c.id),
+).label("insolvent")
 
 # A payment plan in force: only then is it loaded (``_running_plan``).
 _HAS_PLAN = (
@@ -85,6 +77,7 @@ async def load_debtor_context(
     if not rows:
         return None
     debtor = rows[0]
+    insolvent = any(r.insolvent for r in rows)
     open_invoices = tuple(
         sorted(
             (
@@ -118,7 +111,7 @@ async def load_debtor_context(
         creditor_iban=creditor.iban,
         creditor_bic=creditor.bic,
         pay_url=pay_url,
-        insolvent=bool(debtor.insolvent),
+        insolvent=insolvent,
         plan=await _running_plan(conn, debtor.id) if debtor.has_plan else None,
     )
 
