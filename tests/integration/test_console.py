@@ -228,6 +228,11 @@ async def test_an_agent_cannot_do_a_managers_action(
     assert refused == "staff:arno"
     # Users are the admin's.
     assert (await client.get("/console/users", allow_redirects=False)).status == 403
+    # ... in the staff member's language (a blind probe found it English only).
+    french = await client.get("/console/users", headers={"Accept-Language": "fr-BE,fr"})
+    assert "Il faut le rôle administrateur ; vous êtes connecté comme agent." in (
+        await french.text()
+    ).replace("&#39;", "'")
     # Nor may an agent lift the dispute's hold (a blind probe did, and reminders
     # came back on an undecided dispute); the button is not shown either.
     hold_id = await scalar(

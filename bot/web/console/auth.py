@@ -25,7 +25,8 @@ from aiohttp import web
 
 from adapters.db import conversation_repo, staff_repo
 from adapters.db.staff_repo import LoginRefused, Session, StaffUser
-from bot.web.console.render import page
+from bot.web.console.i18n import translator
+from bot.web.console.render import language_of, page
 from bot.web.keys import ENGINE, SETTINGS
 
 COOKIE = "relance_console"
@@ -83,6 +84,9 @@ async def console_guard(request: web.Request, handler: Handler) -> web.StreamRes
     return await handler(request)
 
 
+NEEDS_ROLE = "This needs the {role} role; you are signed in as {current}."
+
+
 def requires(role: str) -> Callable[[Handler], Handler]:
     """The handler runs only for staff with at least ``role``; others get 403."""
 
@@ -95,12 +99,13 @@ def requires(role: str) -> Callable[[Handler], Handler]:
                     await conversation_repo.audit(
                         conn, user.actor, "refused", path=request.path, needed=role
                     )
+                _ = translator(language_of(request))
                 return page(
                     request,
                     "console/error.html",
                     status=403,
                     title="Not allowed",
-                    message=f"This needs the {role} role; you are signed in as {user.role}.",
+                    message=_(NEEDS_ROLE).format(role=_(role), current=_(user.role)),
                 )
             return await handler(request)
 

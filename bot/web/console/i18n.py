@@ -524,6 +524,11 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "von Mitarbeiter zugeordnet",
     ),
     "User changed.": ("Utilisateur modifié.", "Gebruiker gewijzigd.", "Benutzer geändert."),
+    "This needs the {role} role; you are signed in as {current}.": (
+        "Il faut le rôle {role} ; vous êtes connecté comme {current}.",
+        "Hiervoor is de rol {role} nodig; u bent aangemeld als {current}.",
+        "Dafür ist die Rolle {role} nötig; Sie sind als {current} angemeldet.",
+    ),
 }
 
 
