@@ -302,7 +302,11 @@ class Conversations:
     async def take_over(self, conversation_id: int, staff: str) -> None:
         async with self.engine.begin() as conn:
             conversation = await repo.load_conversation(conn, conversation_id)
-            await repo.save_conversation(conn, conversation_id, handler="staff", assigned_to=staff)
+            state = json.loads(conversation.state or "{}")
+            state.pop("staff_told", None)  # the debtor's next message is acknowledged once
+            await repo.save_conversation(
+                conn, conversation_id, handler="staff", assigned_to=staff, state=state
+            )
             if conversation.debtor_id is not None:
                 await dunning_repo.add_hold(
                     conn,
@@ -341,6 +345,10 @@ class Conversations:
             conversation = await repo.load_conversation(conn, conversation_id)
             turn = _Turn(self, conn, None, {}, conversation, self.today())
             sent = await turn.send([(text.strip(), [])], author=staff, wrap=False)
+            state = json.loads(conversation.state or "{}")
+            if not state.get("staff_told"):  # a person has spoken: no bot note needed
+                state["staff_told"] = True
+                await repo.save_conversation(conn, conversation_id, state=state)
             await repo.audit(
                 conn,
                 staff,
@@ -433,7 +441,14 @@ class _Turn:
                 confidence=understanding.confidence,
                 entities=understanding.entities,
             )
-            return []
+            # The bot stays out of it, but the debtor is told once that a person has
+            # the conversation (a blind probe found only silence in the web chat).
+            state = json.loads(self.conversation.state or "{}")
+            if state.get("staff_told"):
+                return []
+            state["staff_told"] = True
+            await repo.save_conversation(self.conn, self.conversation.id, state=state)
+            return await self.send([self._render(Reply("staff_handling"), context)], author="bot")
 
         state = json.loads(self.conversation.state or "{}")
         decision = decide(

@@ -301,8 +301,10 @@ async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
     assert response.status == 200
     assert await scalar(ledger, select(conversations.c.handler)) == "staff"
     assert await scalar(ledger, select(escalations.c.status)) == "taken"
-    # While staff answer, the bot says nothing.
-    assert await chat(client, "web-1", "Vous avez reçu mon message ?", 2) == []
+    # While staff answer, the bot says only, once, that a person has it.
+    (told,) = await chat(client, "web-1", "Vous avez reçu mon message ?", 2)
+    assert "suit votre conversation et vous répondra ici" in told["text"]
+    assert await chat(client, "web-1", "Allô ?", 3) == []
 
     response = await client.post(
         f"/console/conversations/{conversation_id}/reply",
@@ -366,7 +368,7 @@ async def test_take_over_reply_resolve_with_a_credit_note_and_hand_back(
     assert response.status == 200
     assert await scalar(ledger, select(conversations.c.handler)) == "bot"
     assert await scalar(ledger, select(escalations.c.status)) == "resolved"
-    answers = await chat(client, "web-1", "Merci, je paierai le reste vendredi", 3)
+    answers = await chat(client, "web-1", "Merci, je paierai le reste vendredi", 4)
     assert answers
     assert answers[0]["text"]
 

@@ -285,10 +285,11 @@ async def test_staff_takeover_silences_the_bot_and_staff_reply_goes_out(
             await conn.execute(select(messages.c.conversation_id).limit(1))
         ).scalar_one()
     await service.take_over(conversation_id, "staff:anna")
-    assert (
-        await service.receive(email("jan@peeters.be", "Hallo? Is er iemand?", "<h2@peeters.be>"))
-        == []
+    (told,) = await service.receive(
+        email("jan@peeters.be", "Hallo? Is er iemand?", "<h2@peeters.be>")
     )
+    assert "volgt uw gesprek op" in told.text  # once: a person has it
+    assert await service.receive(email("jan@peeters.be", "Hallo??", "<h2b@peeters.be>")) == []
     sent = await service.staff_reply(conversation_id, "staff:anna", "Dag Jan, ik bel u morgen.")
     assert sent.text == "Dag Jan, ik bel u morgen."
     await service.hand_back(conversation_id, "staff:anna")
@@ -298,8 +299,8 @@ async def test_staff_takeover_silences_the_bot_and_staff_reply_goes_out(
     assert "250,00" in back[0].text
     async with ledger.connect() as conn:
         mails = (await conn.execute(select(outbox.c.payload).order_by(outbox.c.id))).scalars().all()
-    assert len(mails) == 3
-    assert b"Dag Jan, ik bel u morgen." in mails[1]
+    assert len(mails) == 4
+    assert b"Dag Jan, ik bel u morgen." in mails[2]
 
 
 async def test_after_declaring_bankruptcy_a_promise_is_not_recorded(ledger: AsyncEngine) -> None:

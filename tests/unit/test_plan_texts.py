@@ -397,7 +397,7 @@ def test_the_new_replies_render_and_an_old_payment_asks_for_proof(language: str)
 
     who = debtor(language)
     invoices = who.invoices
-    for template in ("under_dispute", "insolvency_hold", "plan_refused"):
+    for template in ("under_dispute", "insolvency_hold", "plan_refused", "staff_handling"):
         text, _ = render(Reply(template, _summary(invoices)), language)
         assert text.strip()
         assert "{" not in text
