@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.db.engine import create_engine
 from adapters.db.migrate import upgrade
 from tests.pgserver import PostgresServer
+from tests.support.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -113,3 +114,15 @@ def _closed_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """The fake Telegram Bot API on loopback (``tests.support.fake_telegram``), for
+    python-telegram-bot pointed at it with ``base_url``."""
+    server = FakeTelegram()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()

@@ -104,16 +104,6 @@ async def ledger(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
 async def _link_token(engine: AsyncEngine) -> str:
     async with engine.begin() as conn:
         debtor_id = (

@@ -87,16 +87,6 @@ async def seed(engine: AsyncEngine) -> None:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
 async def channel(fake: FakeTelegram) -> AsyncIterator[TelegramChannel]:
     sender = TelegramChannel(
         TelegramOptions(TOKEN, base_url=fake.base_url),

@@ -13,7 +13,7 @@ through the web chat channel with ``Conversations.receive`` on a fixed day.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -57,13 +57,8 @@ def mollie() -> Iterator[FakeMollie]:
 
 
 @pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
+def telegram(fake: FakeTelegram) -> FakeTelegram:
+    return fake  # the fake Bot API of tests/conftest.py
 
 
 async def _ledger(engine: AsyncEngine, tmp_path: Path, today: date) -> None:

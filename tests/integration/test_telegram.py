@@ -9,7 +9,6 @@ handled exactly once; webhook requests without the secret are refused.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -46,16 +45,6 @@ async def ledger(engine: AsyncEngine, tmp_path: Path) -> AsyncEngine:
     )
     await import_invoices(engine, [(path.name, read_invoice_file(path))])
     return engine
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.stop()
 
 
 def _settings(fake: FakeTelegram, port: int) -> Settings:
