@@ -306,6 +306,26 @@ async def take_webchat_queue(engine: AsyncEngine, session: str) -> list[Any]:
     return [row for row in waiting if row.id in set(taken)]
 
 
+async def webchat_history(engine: AsyncEngine, session: str, limit: int = 40) -> list[Any]:
+    """The web-chat session's last ``limit`` messages, oldest first (direction, text):
+    what the debtor's page shows again after a reload.  The link command is left
+    out, and replies still queued (``take_webchat_queue`` delivers those)."""
+    query = (
+        select(messages.c.direction, messages.c.text)
+        .join(conversations, conversations.c.id == messages.c.conversation_id)
+        .where(
+            conversations.c.channel == "webchat",
+            conversations.c.channel_key == session,
+            messages.c.status != "queued",
+            ~messages.c.text.startswith("/start "),
+        )
+        .order_by(messages.c.id.desc())
+        .limit(limit)
+    )
+    async with engine.connect() as conn:
+        return list(reversed((await conn.execute(query)).all()))
+
+
 async def add_outbound_many(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Several replies of one turn in one statement: ``add_outbound``'s keyword
     arguments per row (their ids are not returned)."""

@@ -33,6 +33,7 @@ def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(_service)
     app.router.add_post("/webhooks/rest/webhook", rest_webhook)
     app.router.add_post("/webhooks/rest/waiting", waiting)
+    app.router.add_post("/webhooks/rest/history", history)
 
 
 async def _service(app: web.Application) -> AsyncIterator[None]:
@@ -83,6 +84,22 @@ async def waiting(request: web.Request) -> web.Response:
     """``POST /webhooks/rest/waiting {"sender": "<session id>"}``: what staff (or a
     plan decision) wrote to this web-chat session since the page last asked, in
     the webhook's answer shape; the page asks every few seconds."""
+    return web.json_response(await _waiting(request, await _session_of(request)))
+
+
+async def history(request: web.Request) -> web.Response:
+    """``POST /webhooks/rest/history {"sender": "<session id>"}``: the session's last
+    messages, oldest first, as ``{"from": "debtor" | "bot", "text": ...}``; a
+    reloaded page shows them again (the session id is the page's own secret)."""
+    from adapters.db.conversation_repo import webchat_history
+
+    rows = await webchat_history(request.app[ENGINE], await _session_of(request))
+    return web.json_response(
+        [{"from": "debtor" if r.direction == "in" else "bot", "text": r.text} for r in rows]
+    )
+
+
+async def _session_of(request: web.Request) -> str:
     try:
         body = await request.json()
     except ValueError:
@@ -90,7 +107,7 @@ async def waiting(request: web.Request) -> web.Response:
     sender = str(body.get("sender") or "").strip() if isinstance(body, dict) else ""
     if not sender or len(sender) > 128:
         raise web.HTTPBadRequest(text="sender is required")
-    return web.json_response(await _waiting(request, sender))
+    return sender
 
 
 async def _waiting(request: web.Request, sender: str) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@
   var key = "relance-chat:" + location.pathname;
   var session = null;
   try { session = localStorage.getItem(key); } catch (e) { session = null; }
+  var returning = Boolean(session);
   if (!session) {
     session = "portal-" + (window.crypto && crypto.randomUUID ? crypto.randomUUID()
       : String(Math.random()).slice(2));
@@ -97,5 +98,18 @@
     send(text, text);
   });
 
-  send(chat.dataset.start, null);
+  // A page opened again shows the conversation so far, then links the session.
+  function start() { send(chat.dataset.start, null); }
+  if (returning) {
+    fetch("/webhooks/rest/history", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ sender: session }),
+    }).then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (past) {
+        past.forEach(function (m) { show(m.text, m.from === "debtor" ? "me" : "bot"); });
+      }).catch(function () { /* only the history is lost */ }).then(start);
+  } else {
+    start();
+  }
 })();

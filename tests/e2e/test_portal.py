@@ -221,7 +221,9 @@ async def test_a_staff_reply_reaches_the_open_chat_and_a_reload_keeps_the_conver
     await page.wait_for_selector("text=Bonjour, ici Julie du service.", timeout=20000)
 
     await page.reload()
-    await page.wait_for_selector("#chat-log .msg.bot")
+    # The conversation so far is shown again, the debtor's words and staff's.
+    await page.wait_for_selector("#chat-log .msg.me >> text=Je voudrais parler à quelqu'un")
+    await page.wait_for_selector("#chat-log .msg.bot >> text=Bonjour, ici Julie du service.")
     await staff.staff_reply(conversation_id, "staff:julie", "Je reviens vers vous demain.")
     await page.wait_for_selector("text=Je reviens vers vous demain.", timeout=20000)
     async with engine.connect() as conn:

@@ -408,6 +408,14 @@ async def test_a_staff_reply_not_fetched_comes_with_the_next_answer(
     answers = await chat(client, "web-1", "Combien je dois encore ?", 2)
     assert answers[0]["text"] == "Bonjour, ici Maria."
     assert len(answers) > 1  # and the bot's answer after it
+    # A reloaded page asks for the conversation so far: no link command in it.
+    past = await (await client.post("/webhooks/rest/history", json={"sender": "web-1"})).json()
+    assert [m["from"] for m in past][:2] == ["bot", "debtor"]  # "recognised", then the ask
+    assert past[1]["text"] == "Je voudrais parler à quelqu'un"
+    assert "Bonjour, ici Maria." in [m["text"] for m in past]
+    assert not any(m["text"].startswith("/start") for m in past)
+    other = await client.post("/webhooks/rest/history", json={"sender": "web-9"})
+    assert await other.json() == []
 
 
 async def test_a_reply_needs_the_conversation_taken_over(
