@@ -834,6 +834,22 @@ async def test_an_unknown_conversation_is_a_clear_404(
     assert "no conversation 999" in await response.text()
 
 
+async def test_an_unknown_page_is_a_styled_404_in_the_staff_members_language(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    await sign_in(client, "arno")
+    for path, text in (
+        ("/console/conversations/999", "Dit gesprek bestaat niet."),
+        ("/console/debtors/999", "Deze debiteur bestaat niet."),
+    ):
+        response = await client.get(path, headers={"Accept-Language": "nl-BE"})
+        assert response.status == 404
+        html = await response.text()
+        assert text in html
+        assert "Niet gevonden" in html
+        assert '<html lang="nl">' in html
+
+
 async def test_pages_speak_the_staff_members_language(
     client: TestClient, ledger: AsyncEngine
 ) -> None:

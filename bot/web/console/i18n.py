@@ -524,6 +524,17 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "von Mitarbeiter zugeordnet",
     ),
     "User changed.": ("Utilisateur modifié.", "Gebruiker gewijzigd.", "Benutzer geändert."),
+    "Not found": ("Introuvable", "Niet gevonden", "Nicht gefunden"),
+    "There is no such conversation.": (
+        "Cette conversation n'existe pas.",
+        "Dit gesprek bestaat niet.",
+        "Dieses Gespräch gibt es nicht.",
+    ),
+    "There is no such debtor.": (
+        "Ce débiteur n'existe pas.",
+        "Deze debiteur bestaat niet.",
+        "Diesen Schuldner gibt es nicht.",
+    ),
     "This needs the {role} role; you are signed in as {current}.": (
         "Il faut le rôle {role} ; vous êtes connecté comme {current}.",
         "Hiervoor is de rol {role} nodig; u bent aangemeld als {current}.",

@@ -97,6 +97,18 @@ async def _nav(request: web.Request) -> dict[str, int]:
         return await queries.counts(conn)
 
 
+async def _not_found(request: web.Request, message: str) -> web.Response:
+    """A styled 404 in the staff member's language (``message`` is in the catalogue)."""
+    return page(
+        request,
+        "console/error.html",
+        status=404,
+        title="Not found",
+        message=translator(language_of(request))(message),
+        nav=await _nav(request),
+    )
+
+
 async def _problem(request: web.Request, exc: RelanceError) -> web.Response:
     status = 404 if isinstance(exc, NotFound) else 403 if isinstance(exc, NotAllowed) else 400
     return page(
@@ -159,7 +171,7 @@ async def conversation(request: web.Request) -> web.Response:
     async with request.app[ENGINE].connect() as conn:
         conv = await queries.conversation(conn, conversation_id)
         if conv is None:
-            raise web.HTTPNotFound(text="no such conversation")
+            return await _not_found(request, "There is no such conversation.")
         entries = await queries.timeline(conn, conv)
         escalations = await queries.escalations_of(conn, conversation_id)
         details = (
@@ -418,7 +430,7 @@ async def debtor(request: web.Request) -> web.Response:
     async with request.app[ENGINE].connect() as conn:
         details = await queries.debtor_page(conn, _id(request))
         if details is None:
-            raise web.HTTPNotFound(text="no such debtor")
+            return await _not_found(request, "There is no such debtor.")
         history = await queries.audit_entries(conn, debtor_id=_id(request), limit=50)
         nav = await queries.counts(conn)
     return page(
