@@ -439,6 +439,14 @@ async def test_tomorrows_reminders_can_be_held(client: TestClient, ledger: Async
     html = await page.text()
     assert 'id="reminders"' in html
     assert "F-9" in html  # 100 days late: its next reminder is due
+    # Level, tone, channel and amount in the staff member's language.
+    german = await (
+        await client.get("/console/decisions", headers={"Accept-Language": "de"})
+    ).text()
+    row = german.split('id="reminders"')[1].split("F-9", 1)[1].split("</tr>", 1)[0]
+    assert "1 · Erinnerung" in row
+    assert "freundlich" in row
+    assert "250,00 €" in row
     token = CSRF.search(html).group(1)  # type: ignore[union-attr]
     invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "F-9"))
     response = await client.post(

@@ -525,6 +525,16 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     ),
     "User changed.": ("Utilisateur modifié.", "Gebruiker gewijzigd.", "Benutzer geändert."),
     "Not found": ("Introuvable", "Niet gevonden", "Nicht gefunden"),
+    # Tomorrow's reminders: the standard policy's levels, tones and channels
+    "Reminder": ("Rappel", "Herinnering", "Erinnerung"),
+    "Second reminder": ("Deuxième rappel", "Tweede herinnering", "Zweite Erinnerung"),
+    "Final notice": ("Mise en demeure", "Ingebrekestelling", "Letzte Mahnung"),
+    "friendly": ("aimable", "vriendelijk", "freundlich"),
+    "neutral": ("neutre", "neutraal", "sachlich"),
+    "firm": ("ferme", "streng", "bestimmt"),
+    "email": ("e-mail", "e-mail", "E-Mail"),
+    "letter": ("lettre", "brief", "Brief"),
+    "telegram": ("Telegram", "Telegram", "Telegram"),
     "There is no such conversation.": (
         "Cette conversation n'existe pas.",
         "Dit gesprek bestaat niet.",
