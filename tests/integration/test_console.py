@@ -446,7 +446,7 @@ async def test_tomorrows_reminders_can_be_held(client: TestClient, ledger: Async
     row = german.split('id="reminders"')[1].split("F-9", 1)[1].split("</tr>", 1)[0]
     assert "1 · Erinnerung" in row
     assert "freundlich" in row
-    assert "250,00 €" in row
+    assert "250,00\u00a0€" in row
     token = CSRF.search(html).group(1)  # type: ignore[union-attr]
     invoice_id = await scalar(ledger, select(invoices.c.id).where(invoices.c.number == "F-9"))
     response = await client.post(
