@@ -581,6 +581,11 @@ async def test_a_rejected_plan_lets_reminders_resume(
     escalation_id = await _plan_request(ledger)
     await sign_in(client, "maria")
     token = await csrf_of(client, "/console/decisions")
+    # The bot's note on the hold reads in the staff member's language.
+    german = await (
+        await client.get("/console/decisions", headers={"Accept-Language": "de"})
+    ).text()
+    assert "Ratenplan angefragt" in german.split('id="holds"', 1)[1]
     response = await client.post(
         f"/console/plans/{escalation_id}", data={"csrf_token": token, "decision": "reject"}
     )

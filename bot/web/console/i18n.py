@@ -525,6 +525,17 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     ),
     "User changed.": ("Utilisateur modifié.", "Gebruiker gewijzigd.", "Benutzer geändert."),
     "Not found": ("Introuvable", "Niet gevonden", "Nicht gefunden"),
+    # Notes the bot and the console write on holds, shown translated
+    "payment plan requested": (
+        "plan de paiement demandé",
+        "afbetalingsplan gevraagd",
+        "Ratenplan angefragt",
+    ),
+    "held from tomorrow's reminders": (
+        "retenu des rappels de demain",
+        "tegengehouden uit de herinneringen van morgen",
+        "aus den Erinnerungen von morgen zurückgehalten",
+    ),
     # Tomorrow's reminders: the standard policy's levels, tones and channels
     "Reminder": ("Rappel", "Herinnering", "Erinnerung"),
     "Second reminder": ("Deuxième rappel", "Tweede herinnering", "Zweite Erinnerung"),
