@@ -955,3 +955,20 @@ async def test_the_event_stream_ends_with_the_session(
             await conn.execute(staff_sessions.delete())
         rest = await asyncio.wait_for(stream.content.read(), timeout=15)
     assert b"event: change" not in rest
+
+
+def test_moments_read_in_the_staff_members_language_and_time_zone() -> None:
+    """A blind probe saw "30 Nov 2026 12:51" in every language."""
+    from zoneinfo import ZoneInfo
+
+    from bot.web.console.render import local_time
+
+    moment = datetime(2026, 11, 30, 11, 51, tzinfo=UTC)  # 12:51 in Brussels
+    brussels = ZoneInfo("Europe/Brussels")
+    assert [local_time(moment, brussels, language) for language in ("en", "fr", "nl", "de")] == [
+        "30 Nov 2026 12:51",
+        "30 nov. 2026 12:51",
+        "30 nov 2026 12:51",
+        "30 Nov. 2026 12:51",
+    ]
+    assert local_time(None, brussels, "fr") == ""

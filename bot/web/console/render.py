@@ -49,14 +49,20 @@ SECURITY_HEADERS = {
 }
 
 
-def local_time(value: datetime | None, zone: ZoneInfo) -> str:
+def local_time(value: datetime | None, zone: ZoneInfo, language: str = "en") -> str:
+    """A moment as staff read it: their time zone, the month in their language
+    ("30 nov. 2026 12:51", "30 Nov 2026 12:51")."""
     if value is None:
         return ""
+    from babel.dates import format_datetime
+
+    from bot.templating import locale_of
     from bot.web.console.queries import aware
 
     moment = aware(value)
     assert moment is not None
-    return moment.astimezone(zone).strftime("%d %b %Y %H:%M")
+    local = moment.astimezone(zone)
+    return str(format_datetime(local, "d MMM y HH:mm", locale=locale_of(language)))
 
 
 def language_of(request: web.Request) -> str:
@@ -83,7 +89,7 @@ def page(request: web.Request, name: str, *, status: int = 200, **context: Any) 
         "done": _(NOTICES.get(done, "")),
         "anonymous": False,
         "nav": context.pop("nav", None) or {"open": 0, "disputed": 0},
-        "when": lambda value: local_time(value, zone),
+        "when": lambda value: local_time(value, zone, language),
         "title": "",
     }
     html = environment().get_template(name).render(base | context)
