@@ -571,7 +571,8 @@ def translator(language: str) -> Callable[[str], str]:
     except ValueError:
         index = -1
     if index < 0:
-        return lambda text: text
+        # English is the catalogue's keys; status keys ("partially_paid") read as words.
+        return lambda text: text.replace("_", " ") if text in CATALOGUE else text
 
     def _(text: str) -> str:
         found = CATALOGUE.get(text)
