@@ -74,6 +74,14 @@ def _date_filter(context: Context, value: date) -> str:
 
 
 @pass_context
+def _short_date_filter(context: Context, value: date) -> str:
+    """A date for a table: "1 sept. 2026", "1 Sep 2026" (the context's language)."""
+    from babel.dates import format_date
+
+    return str(format_date(value, "d MMM y", locale=locale_of(_language(context))))
+
+
+@pass_context
 def _percent_filter(context: Context, value: Decimal) -> str:
     return str(format_decimal(value, format="#,##0.##", locale=locale_of(_language(context))))
 
@@ -102,6 +110,7 @@ def create_environment(path: Path = TEMPLATES) -> Environment:
     )
     env.filters["money"] = _money_filter
     env.filters["long_date"] = _date_filter
+    env.filters["short_date"] = _short_date_filter
     env.filters["percent"] = _percent_filter
     env.filters["enterprise_number"] = _enterprise_number
     env.filters["iban"] = _iban

@@ -972,3 +972,24 @@ def test_moments_read_in_the_staff_members_language_and_time_zone() -> None:
         "30 Nov. 2026 12:51",
     ]
     assert local_time(None, brussels, "fr") == ""
+
+
+async def test_dates_in_tables_read_in_the_staff_members_language(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    """A blind probe saw ISO dates ("2026-09-01", wrapping as "2026-\\n09-01")
+    beside long ones."""
+    from babel.dates import format_date
+
+    await sign_in(client, "arno")
+    async with ledger.connect() as conn:
+        invoice = (
+            await conn.execute(
+                select(invoices.c.debtor_id, invoices.c.due_date).where(invoices.c.number == "F-9")
+            )
+        ).one()
+    page = await (
+        await client.get(f"/console/debtors/{invoice.debtor_id}", headers={"Accept-Language": "fr"})
+    ).text()
+    assert format_date(invoice.due_date, "d MMM y", locale="fr_BE") in page
+    assert invoice.due_date.isoformat() not in page
