@@ -993,3 +993,19 @@ async def test_dates_in_tables_read_in_the_staff_members_language(
     ).text()
     assert format_date(invoice.due_date, "d MMM y", locale="fr_BE") in page
     assert invoice.due_date.isoformat() not in page
+
+
+def test_audit_details_read_as_words_not_json() -> None:
+    """A blind probe saw "replies: ['plan_ack']" and "instalments: [['2026-12-14', ...]]"."""
+    from bot.web.console.views import _details
+
+    text = (
+        '{"replies": ["plan_ack"], "instalments": [["2026-12-14", "666.50"], ["2027-01-14", '
+        '"666.50"]], "reason": "plan_outside_policy", "credit_note": null, "note": "geste"}'
+    )
+    assert _details(text) == (
+        "replies: plan ack, instalments: 2026-12-14 666.50; 2027-01-14 666.50, "
+        "reason: plan outside policy, note: geste"
+    )
+    assert _details({"text": "Bonjour, je regarde"}) == "text: Bonjour, je regarde"
+    assert _details("not json") == "not json"

@@ -191,6 +191,7 @@ async def conversation(request: web.Request) -> web.Response:
         reasons=queries.REASONS,
         details=details,
         disputed=disputed,
+        details_of=_details,
         nav=nav,
         live=True,
     )
@@ -505,14 +506,36 @@ async def overview(request: web.Request) -> web.Response:
 # ------------------------------------------------------------------------------- audit
 
 
-def _details(text: str) -> str:
-    try:
-        data = json.loads(text or "{}")
-    except ValueError:
-        return text
+def _details(text: str | dict[str, Any]) -> str:
+    """An audit entry's details as a person reads them: "instalments: 2026-12-14
+    666.50; 2027-01-14 666.50", "replies: plan ack", not JSON or Python lists."""
+    if isinstance(text, dict):
+        data: Any = text
+    else:
+        try:
+            data = json.loads(text or "{}")
+        except ValueError:
+            return text
+    if not isinstance(data, dict):
+        return _shown(data)
     return ", ".join(
-        f"{key}: {value}" for key, value in data.items() if value not in (None, "", [], {})
+        f"{key.replace('_', ' ')}: {_shown(value)}"
+        for key, value in data.items()
+        if value not in (None, "", [], {})
     )
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(
+            " ".join(str(x) for x in item) if isinstance(item, list) else _shown(item)
+            for item in value
+        )
+    if isinstance(value, dict):
+        return _details(value)
+    if isinstance(value, str) and value.isidentifier() and "_" in value:
+        return value.replace("_", " ")  # a template or reason key: "plan_ack"
+    return str(value)
 
 
 @requires("agent")
