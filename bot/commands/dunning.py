@@ -314,17 +314,26 @@ def _list(args: argparse.Namespace) -> int:
 
 def _resend(args: argparse.Namespace) -> int:
     from bot.outbox import resend
+
+    return _outbox_action(
+        resend, args.message, "requeued", "is not unknown or failed: nothing to resend"
+    )
+
+
+def _outbox_action(action: Any, message: int, done: str, refusal: str) -> int:
+    """Run ``action(engine, message)``; print ``{done: message}``, or refuse with
+    ``message {id} {refusal}`` when it did nothing."""
     from bot.runtime import database
 
     settings = load_settings()
 
     async def main() -> bool:
         async with database(settings) as engine:
-            return await resend(engine, args.message)
+            return bool(await action(engine, message))
 
     if not asyncio.run(main()):
-        raise UserError(f"message {args.message} is not unknown or failed: nothing to resend")
-    _print({"requeued": args.message})
+        raise UserError(f"message {message} {refusal}")
+    _print({done: message})
     return 0
 
 
@@ -381,15 +390,7 @@ def _show(args: argparse.Namespace) -> int:
 
 def _withdraw(args: argparse.Namespace) -> int:
     from bot.outbox import withdraw
-    from bot.runtime import database
 
-    settings = load_settings()
-
-    async def main() -> bool:
-        async with database(settings) as engine:
-            return await withdraw(engine, args.message)
-
-    if not asyncio.run(main()):
-        raise UserError(f"message {args.message} is no reminder waiting to be sent or posted")
-    _print({"withdrawn": args.message})
-    return 0
+    return _outbox_action(
+        withdraw, args.message, "withdrawn", "is no reminder waiting to be sent or posted"
+    )
