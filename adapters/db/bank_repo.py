@@ -56,6 +56,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.collector import collector_paused
+from adapters.db import credits_repo
 from adapters.db.allocations import apply_allocations, reverse_allocations
 from adapters.db.bank_schema import (
     TO_REVIEW,
@@ -65,6 +66,7 @@ from adapters.db.bank_schema import (
     bank_transactions,
     debtor_credits,
 )
+from adapters.db.credits_repo import OWED
 from adapters.db.schema import debtor_ibans, debtors, invoices
 from adapters.db.sql import all_rows, batched, mapped_reads, one_of
 from domain.allocation import OpenItem, allocate
@@ -480,7 +482,7 @@ class Reconciliation:
         for chunk in batched(sorted(r.credit_id for r in refunds.values()), _IN_CHUNK):
             await conn.execute(
                 update(debtor_credits)
-                .where(debtor_credits.c.id.in_(chunk), debtor_credits.c.status.in_(_OWED))
+                .where(debtor_credits.c.id.in_(chunk), debtor_credits.c.status.in_(OWED))
                 .values(status="refunded")
             )
         result.refunds = len(refunds)
@@ -585,9 +587,6 @@ class _Refund:
     reason: str
 
 
-_OWED = ("open", "exported")  # a credit not yet seen paid back
-
-
 async def _refunds_seen(
     conn: AsyncConnection, new: Sequence[tuple[int, StatementLine, str]]
 ) -> dict[str, _Refund]:
@@ -609,7 +608,7 @@ async def _refunds_seen(
     rows = await conn.execute(
         select(d.c.id, d.c.debtor_id, d.c.iban, d.c.amount, d.c.currency, debtors.c.code)
         .select_from(d.join(debtors, debtors.c.id == d.c.debtor_id))
-        .where(d.c.status.in_(_OWED), one_of(d.c.iban, ibans, conn.dialect.name))
+        .where(d.c.status.in_(OWED), one_of(d.c.iban, ibans, conn.dialect.name))
         .order_by(d.c.id)
     )
     owed = list(rows)
@@ -837,11 +836,21 @@ async def _reverse(
         .where(t.c.id == original_id)
         .values(status="reversed", reason=f"reversed by bank transaction {transaction_id}")
     )
-    await conn.execute(
-        update(debtor_credits)
-        .where(debtor_credits.c.transaction_id == original_id, debtor_credits.c.status == "open")
-        .values(status="cancelled")
-    )
+    # What the payment paid above the invoices goes too: a credit still held is
+    # cancelled, and what staff had set against other invoices is taken back.
+    credits = (
+        await conn.execute(
+            update(debtor_credits)
+            .where(
+                debtor_credits.c.transaction_id == original_id,
+                debtor_credits.c.status.in_((*credits_repo.HELD, "applied")),
+            )
+            .values(status="cancelled")
+            .returning(debtor_credits.c.id)
+        )
+    ).scalars()
+    for credit_id in sorted(credits):
+        reopened += await reverse_allocations(conn, credits_repo.SOURCE_KIND, str(credit_id))
     await conn.execute(
         update(t)
         .where(t.c.id == transaction_id)
@@ -1298,67 +1307,3 @@ def _line_of(row: Any) -> StatementLine:
         bank_reference=row.bank_reference,
         counterparty_bic=row.counterparty_bic,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    credit_id: int
-    amount: Decimal
-    currency: str
-    name: str
-    iban: str
-    bic: str
-    debtor_code: str
-
-
-@dataclass
-class RefundsDue:
-    payable: list[Refund] = field(default_factory=list)
-    skipped: list[dict[str, Any]] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.payable or self.skipped)
-
-
-async def refunds_due(engine: AsyncEngine) -> RefundsDue:
-    """Open debtor credits; those without a valid IBAN are listed as skipped, with why."""
-    from schwifty import IBAN
-    from schwifty.exceptions import SchwiftyException
-
-    d = debtor_credits
-    due = RefundsDue()
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(d, debtors.c.code, debtors.c.name.label("debtor_name"))
-            .select_from(d.join(debtors, debtors.c.id == d.c.debtor_id))
-            .where(d.c.status == "open")
-            .order_by(d.c.id)
-        )
-        for row in rows:
-            try:
-                iban = IBAN(row.iban or "").compact
-            except SchwiftyException as exc:
-                due.skipped.append({"credit": row.id, "debtor": row.code, "reason": str(exc)})
-                continue
-            due.payable.append(
-                Refund(
-                    credit_id=row.id,
-                    amount=row.amount,
-                    currency=row.currency,
-                    name=row.name or row.debtor_name,
-                    iban=iban,
-                    bic=row.bic,
-                    debtor_code=row.code,
-                )
-            )
-    return due
-
-
-async def mark_refunds_exported(engine: AsyncEngine, credit_ids: Sequence[int]) -> None:
-    async with engine.begin() as conn:
-        for chunk in batched(list(credit_ids), _IN_CHUNK):
-            await conn.execute(
-                update(debtor_credits)
-                .where(debtor_credits.c.id.in_(chunk), debtor_credits.c.status == "open")
-                .values(status="exported", exported_at=_now())
-            )

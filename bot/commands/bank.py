@@ -1,8 +1,11 @@
-"""``relance bank parse|import|review|refunds|watch``: bank statements and reconciliation.
+"""``relance bank …``: bank statements, reconciliation, credits and refunds.
 
 relance bank parse 2026-03-10.cod        one JSON line per booked transaction
 relance bank import *.cod statements.zip  stores, matches, prints a summary object
 relance bank review                      lines waiting for staff, with candidates
+relance bank credits                     overpayments held for debtors (JSON lines)
+relance bank set-against 7               a credit pays the debtor's open invoices
+relance bank approve-refund 7            refund a credit although its debtor owes
 relance bank refunds --out refunds.xml    pain.001 for overpayments to pay back
 relance bank watch ~/bank-inbox           imports whatever is dropped in a folder
 """
@@ -74,6 +77,25 @@ def register(subparsers: Any) -> None:
     accept.add_argument("transaction", type=int, help="the id shown by `relance bank review`")
     accept.add_argument("--rank", type=int, default=1, help="which candidate (1 = best)")
     accept.set_defaults(handler=_accept)
+
+    credits = sub.add_parser("credits", help="list overpayments held for debtors (JSON lines)")
+    credits.set_defaults(handler=_credits)
+
+    against = sub.add_parser(
+        "set-against", help="use a credit to pay its debtor's open invoices (or one of them)"
+    )
+    against.add_argument("credit", type=int, help="the id shown by `relance bank credits`")
+    against.add_argument("--invoice", help="only this invoice (default: every undisputed one)")
+    against.add_argument(
+        "--today", type=date.fromisoformat, help="reference day for overdue-first allocation"
+    )
+    against.set_defaults(handler=_set_against)
+
+    approve = sub.add_parser(
+        "approve-refund", help="refund a credit in the next file although its debtor owes"
+    )
+    approve.add_argument("credit", type=int, help="the id shown by `relance bank credits`")
+    approve.set_defaults(handler=_approve_refund)
 
     refunds = sub.add_parser("refunds", help="write a SEPA pain.001 file refunding overpayments")
     refunds.add_argument("--out", required=True, help="the pain.001 XML file to write")
@@ -170,12 +192,86 @@ def _accept(args: argparse.Namespace) -> int:
     return 0
 
 
+def _credits(args: argparse.Namespace) -> int:
+    from adapters.db.credits_repo import held_credits
+    from bot.runtime import database
+
+    async def run() -> list[dict[str, Any]]:
+        async with database(load_settings()) as engine, engine.connect() as conn:
+            return await held_credits(conn)
+
+    for row in asyncio.run(run()):
+        print(
+            json.dumps(
+                {
+                    "credit": row["id"],
+                    "debtor": row["debtor"],
+                    "amount": f"{row['amount']:.2f}",
+                    "currency": row["currency"],
+                    "status": row["status"],
+                    "iban": row["iban"],
+                    "booking_date": row["booking_date"].isoformat(),
+                    "bank_reference": row["bank_reference"],
+                    "open_invoices": row["open_invoices"],
+                    "owed": f"{row['owed']:.2f}",
+                },
+                ensure_ascii=False,
+            )
+        )
+    return 0
+
+
+def _set_against(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from adapters.db.credits_repo import CreditError, set_against
+    from bot.runtime import database
+
+    settings = load_settings()
+    day = args.today or datetime.now(settings.timezone).date()
+
+    async def run() -> list[Any]:
+        async with database(settings) as engine:
+            try:
+                return await set_against(engine, args.credit, day, bank_policy(), args.invoice)
+            except CreditError as exc:
+                raise UserError(str(exc)) from None
+
+    for event in asyncio.run(run()):
+        print(
+            json.dumps(
+                {
+                    "invoice": event.invoice_number,
+                    "amount": f"{event.amount:.2f}",
+                    "open_amount": f"{event.open_amount:.2f}",
+                }
+            )
+        )
+    return 0
+
+
+def _approve_refund(args: argparse.Namespace) -> int:
+    from adapters.db.credits_repo import CreditError, approve_refund
+    from bot.runtime import database
+
+    async def run() -> Any:
+        async with database(load_settings()) as engine:
+            try:
+                return await approve_refund(engine, args.credit)
+            except CreditError as exc:
+                raise UserError(str(exc)) from None
+
+    amount = asyncio.run(run())
+    print(json.dumps({"credit": args.credit, "status": "approved", "amount": f"{amount:.2f}"}))
+    return 0
+
+
 def _refunds(args: argparse.Namespace) -> int:
     from datetime import datetime
     from pathlib import Path
 
     from adapters.bank.pain001 import RefundError, refund_file
-    from adapters.db.bank_repo import mark_refunds_exported, refunds_due
+    from adapters.db.credits_repo import mark_refunds_exported, refunds_due
     from bot.runtime import database
 
     settings = load_settings()
@@ -184,8 +280,8 @@ def _refunds(args: argparse.Namespace) -> int:
     async def run() -> dict[str, Any]:
         async with database(settings) as engine:
             refunds = await refunds_due(engine)
-            if not refunds:
-                return {"refunds": 0, "total": "0.00", "skipped": []}
+            if not refunds.payable:  # no file: nothing to pay back now
+                return {"refunds": 0, "total": "0.00", "skipped": refunds.skipped}
             try:
                 document = refund_file(settings.creditor, refunds.payable, day)
             except RefundError as exc:

@@ -105,3 +105,49 @@ def test_import_twice_review_accept_and_refund(tmp_path: Path) -> None:
     assert doc.findtext(".//p:CdtrAcct/p:Id/p:IBAN", namespaces=ns) == "BE71096123456769"
     assert json.loads(relance(db, "bank", "refunds", "--out", str(out)).stdout)["refunds"] == 0
     assert _state(db)["INV-77"] == ("0.00", "paid")  # 200.00 from D2's known IBAN
+
+
+def test_credits_set_against_and_approved_refund(tmp_path: Path) -> None:
+    """D1 pays 400.00 for INV-1001 (350.00) while INV-0990 (30.00) is open: the 50.00
+    is not refunded on its own; staff set it against INV-0990, then approve the rest."""
+    from datetime import date
+
+    db = tmp_path / "relance.db"
+    _seed(
+        db,
+        [
+            Inv("INV-1001", "D1", "350.00", "000000100131"),
+            Inv("INV-0990", "D1", "30.00", "", due=date(2026, 2, 1)),
+        ],
+        {},
+    )
+    assert relance(db, "bank", "import", str(DATA / "camt/camt053_v02_batch.xml")).returncode == 0
+    [credit] = [json.loads(t) for t in relance(db, "bank", "credits").stdout.splitlines()]
+    assert {k: credit[k] for k in ("amount", "status", "open_invoices", "owed")} == {
+        "amount": "50.00",
+        "status": "open",
+        "open_invoices": 1,
+        "owed": "30.00",
+    }
+    out = tmp_path / "refunds.xml"
+    held = json.loads(relance(db, "bank", "refunds", "--out", str(out)).stdout)
+    assert (held["refunds"], [s["credit"] for s in held["skipped"]]) == (0, [credit["credit"]])
+    assert not out.exists()
+
+    used = relance(db, "bank", "set-against", str(credit["credit"]), "--invoice", "INV-0990")
+    assert used.returncode == 0, used.stderr
+    assert json.loads(used.stdout) == {
+        "invoice": "INV-0990",
+        "amount": "30.00",
+        "open_amount": "0.00",
+    }
+    assert _state(db)["INV-0990"] == ("0.00", "paid")
+    # D1 owes nothing now: the 20.00 left goes back without anyone approving it.
+    refunds = json.loads(relance(db, "bank", "refunds", "--out", str(out)).stdout)
+    assert (refunds["refunds"], refunds["total"]) == (1, "20.00")
+
+    bad = relance(db, "bank", "approve-refund", str(credit["credit"]))
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == (
+        f"relance: credit {credit['credit']} is exported: it can no longer be used"
+    )

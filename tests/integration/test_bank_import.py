@@ -20,10 +20,10 @@ from adapters.db.bank_repo import (
     accept_candidate,
     import_statements,
     lines_to_review,
-    refunds_due,
     transactions_to_review,
 )
 from adapters.db.bank_schema import bank_transactions, debtor_credits
+from adapters.db.credits_repo import refunds_due
 from adapters.db.schema import invoices
 from adapters.db.sql import MAPPED_BYTES, all_rows, mapped_reads
 from domain.statement import ParsedStatement, StatementLine

@@ -713,6 +713,89 @@ async def test_a_manager_applies_a_ranked_candidate_of_a_bank_line(
     assert "not waiting for review" in await again.text()
 
 
+async def _credit_of(engine: AsyncEngine, debtor_code: str, amount: str) -> int:
+    """An overpayment of ``amount`` held for the debtor (on the bank line of the
+    review test above: only its id matters here)."""
+    from adapters.db.bank_schema import bank_transactions, debtor_credits
+
+    async with engine.begin() as conn:
+        transaction_id = (await conn.execute(select(func.max(bank_transactions.c.id)))).scalar()
+        if transaction_id is None:
+            transaction_id = await _bank_line_to_review(engine)
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == debtor_code))
+        ).scalar_one()
+        row = await conn.execute(
+            debtor_credits.insert()
+            .values(
+                debtor_id=debtor_id,
+                transaction_id=transaction_id,
+                amount=Decimal(amount),
+                currency="EUR",
+                iban="BE71096123456769",
+                name="Boulangerie Dupont",
+                status="open",
+                created_at=datetime.now(UTC),
+            )
+            .returning(debtor_credits.c.id)
+        )
+        return int(row.scalar_one())
+
+
+async def test_a_manager_sets_an_overpayment_against_invoices_or_approves_its_refund(
+    client: TestClient, ledger: AsyncEngine
+) -> None:
+    credit_id = await _credit_of(ledger, "C1", "50.00")
+    await sign_in(client, "arno")
+    page = await (await client.get("/console/decisions")).text()
+    assert "Overpayments held" in page
+    assert "The debtor still owes" in page  # INV-1 and INV-2: 500.00
+    assert f"/console/credits/{credit_id}/set-against" not in page  # an agent's page
+    token = CSRF.search(page).group(1)  # type: ignore[union-attr]
+    denied = await client.post(
+        f"/console/credits/{credit_id}/set-against", data={"csrf_token": token}
+    )
+    assert denied.status == 403
+    client.session.cookie_jar.clear()
+    await sign_in(client, "maria")
+    token = await csrf_of(client, "/console/decisions")
+    response = await client.post(
+        f"/console/credits/{credit_id}/set-against", data={"csrf_token": token}
+    )
+    assert response.status == 200
+    assert "Credit set against the invoices." in await response.text()
+    async with ledger.connect() as conn:
+        open_amounts = dict(
+            (await conn.execute(select(invoices.c.number, invoices.c.open_amount))).all()
+        )
+        debtor_id = (
+            await conn.execute(select(debtors.c.id).where(debtors.c.code == "C1"))
+        ).scalar_one()
+    assert open_amounts["INV-1"] == Decimal("350.00")  # the oldest first
+    assert open_amounts["INV-2"] == Decimal("100.00")
+    debtor_page = await (await client.get(f"/console/debtors/{debtor_id}")).text()
+    assert f"credit {credit_id}" in debtor_page
+    assert "credit set against" in debtor_page  # the audit entry
+    # A second overpayment: refunded although C1 still owes, from the debtor page.
+    second = await _credit_of(ledger, "C1", "20.00")
+    debtor_page = await (await client.get(f"/console/debtors/{debtor_id}")).text()
+    assert f"/console/credits/{second}/refund" in debtor_page
+    response = await client.post(
+        f"/console/credits/{second}/refund",
+        data={"csrf_token": token, "back": f"/console/debtors/{debtor_id}"},
+    )
+    assert response.status == 200
+    assert str(response.url.path) == f"/console/debtors/{debtor_id}"
+    text = await response.text()
+    assert "Refund approved: it goes into the next refund file." in text
+    assert "refund approved" in text
+    again = await client.post(
+        f"/console/credits/{credit_id}/set-against", data={"csrf_token": token}
+    )
+    assert again.status == 400
+    assert f"credit {credit_id} is applied" in await again.text()
+
+
 async def test_a_manager_writes_off_and_the_debtor_page_and_audit_log_show_it(
     client: TestClient, ledger: AsyncEngine
 ) -> None:

@@ -7,6 +7,8 @@
     await resolve_dispute(engine, user, invoice_id, "partial", Decimal("120.00"), note, today)
     await write_off(engine, user, invoice_id, note)              manager
     await apply_bank_line(engine, user, transaction_id, rank, today)
+    await set_credit_against(engine, user, credit_id, today)      manager
+    await approve_refund(engine, user, credit_id)                 manager
 
 Roles are checked by the web layer before these run (``bot.web.console.auth``);
 refusals of the request itself (a wrong amount, a conversation not taken over)
@@ -430,6 +432,71 @@ async def apply_bank_line(
             amounts=[f"{m.amount:.2f}" for m in matched],
         )
     return [m.invoice_number for m in matched]
+
+
+# ------------------------------------------------------------------------------- credits
+
+
+async def set_credit_against(
+    engine: AsyncEngine,
+    user: StaffUser,
+    credit_id: int,
+    today: date,
+    invoice_number: str | None = None,
+) -> list[str]:
+    """A debtor's overpayment pays its other open invoices (``credits_repo.set_against``)."""
+    from adapters.db import credits_repo
+
+    try:
+        matched = await credits_repo.set_against(
+            engine, credit_id, today, invoice_number=invoice_number or None
+        )
+    except credits_repo.CreditError as exc:
+        raise UserError(str(exc)) from None
+    async with engine.begin() as conn:
+        debtor_id = (
+            await conn.execute(
+                select(credits_repo.debtor_credits.c.debtor_id).where(
+                    credits_repo.debtor_credits.c.id == credit_id
+                )
+            )
+        ).scalar_one()
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "credit_set_against",
+            debtor_id=debtor_id,
+            credit=credit_id,
+            invoices=[m.invoice_number for m in matched],
+            amounts=[f"{m.amount:.2f}" for m in matched],
+        )
+    return [m.invoice_number for m in matched]
+
+
+async def approve_refund(engine: AsyncEngine, user: StaffUser, credit_id: int) -> None:
+    """A manager lets a credit be paid back although its debtor still owes."""
+    from adapters.db import credits_repo
+
+    try:
+        amount = await credits_repo.approve_refund(engine, credit_id)
+    except credits_repo.CreditError as exc:
+        raise UserError(str(exc)) from None
+    async with engine.begin() as conn:
+        debtor_id = (
+            await conn.execute(
+                select(credits_repo.debtor_credits.c.debtor_id).where(
+                    credits_repo.debtor_credits.c.id == credit_id
+                )
+            )
+        ).scalar_one()
+        await conversation_repo.audit(
+            conn,
+            user.actor,
+            "refund_approved",
+            debtor_id=debtor_id,
+            credit=credit_id,
+            amount=f"{amount:.2f}",
+        )
 
 
 # --------------------------------------------------------------------------------- plans

@@ -331,6 +331,52 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "Source": ("Origine", "Bron", "Herkunft"),
     "bank": ("banque", "bank", "Bank"),
     "opening": ("solde d'ouverture", "beginsaldo", "Anfangssaldo"),
+    "credit": ("avoir", "tegoed", "Guthaben"),
+    "Overpayments held": ("Trop-perçus détenus", "Te veel betaald, in bewaring", "Überzahlungen"),
+    "paid on": ("payé le", "betaald op", "bezahlt am"),
+    "refund approved": (
+        "remboursement approuvé",
+        "terugbetaling goedgekeurd",
+        "Erstattung genehmigt",
+    ),
+    "The debtor still owes": (
+        "Le débiteur doit encore",
+        "De debiteur moet nog",
+        "Der Schuldner schuldet noch",
+    ),
+    "open invoice": ("facture ouverte", "openstaande factuur", "offene Rechnung"),
+    "open invoices": ("factures ouvertes", "openstaande facturen", "offene Rechnungen"),
+    "The debtor owes nothing else: the next refund file pays it back.": (
+        "Le débiteur ne doit rien d'autre : le prochain fichier de remboursements le rembourse.",
+        "De debiteur is niets anders verschuldigd: "
+        "het volgende terugbetalingsbestand betaalt het terug.",
+        "Der Schuldner schuldet sonst nichts: die nächste Erstattungsdatei zahlt es zurück.",
+    ),
+    "Set against open invoices": (
+        "Imputer sur les factures ouvertes",
+        "Verrekenen met openstaande facturen",
+        "Mit offenen Rechnungen verrechnen",
+    ),
+    "Pay the credit back although the debtor still owes?": (
+        "Rembourser l'avoir alors que le débiteur doit encore ?",
+        "Het tegoed terugbetalen hoewel de debiteur nog iets verschuldigd is?",
+        "Das Guthaben erstatten, obwohl der Schuldner noch etwas schuldet?",
+    ),
+    "Approve refund": (
+        "Approuver le remboursement",
+        "Terugbetaling goedkeuren",
+        "Erstattung genehmigen",
+    ),
+    "A manager sets it against the invoices or approves a refund.": (
+        "Un responsable l'impute sur les factures ou approuve un remboursement.",
+        "Een manager verrekent het met de facturen of keurt een terugbetaling goed.",
+        "Eine Führungskraft verrechnet es mit den Rechnungen oder genehmigt eine Erstattung.",
+    ),
+    "No overpayment is held.": (
+        "Aucun trop-perçu n'est détenu.",
+        "Er is geen te veel betaald bedrag in bewaring.",
+        "Es liegt keine Überzahlung vor.",
+    ),
     "Reminders sent": ("Rappels envoyés", "Verzonden herinneringen", "Versandte Mahnungen"),
     "Day": ("Jour", "Dag", "Tag"),
     "State": ("État", "Toestand", "Zustand"),
@@ -454,6 +500,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "Bankbuchung zugeordnet",
     ),
     "plan approved": ("plan approuvé", "plan goedgekeurd", "Plan genehmigt"),
+    "credit set against": ("avoir imputé", "tegoed verrekend", "Guthaben verrechnet"),
     "plan rejected": ("plan rejeté", "plan afgewezen", "Plan abgelehnt"),
     "plan accepted": ("plan accepté", "plan aanvaard", "Plan angenommen"),
     "answered": ("a répondu", "beantwoord", "beantwortet"),
@@ -498,6 +545,16 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "Ligne bancaire appliquée.",
         "Banklijn toegepast.",
         "Bankbuchung zugeordnet.",
+    ),
+    "Credit set against the invoices.": (
+        "Avoir imputé sur les factures.",
+        "Tegoed verrekend met de facturen.",
+        "Guthaben mit den Rechnungen verrechnet.",
+    ),
+    "Refund approved: it goes into the next refund file.": (
+        "Remboursement approuvé : il figurera dans le prochain fichier de remboursements.",
+        "Terugbetaling goedgekeurd: ze komt in het volgende terugbetalingsbestand.",
+        "Erstattung genehmigt: sie kommt in die nächste Erstattungsdatei.",
     ),
     "Reminder held.": ("Rappel retenu.", "Herinnering tegengehouden.", "Mahnung zurückgehalten."),
     "Plan decided.": (

@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.db.conversation_schema import audit_log, conversations, escalations, messages
+from adapters.db.credits_repo import held_credits
 from adapters.db.dunning_schema import (
     dunning_holds,
     dunning_lines,
@@ -347,6 +348,7 @@ async def debtor_page(conn: AsyncConnection, debtor_id: int) -> dict[str, Any] |
         "reminders": reminders,
         "conversations": await conversations_of(conn, debtor_id),
         "plans": await plans_of(conn, debtor_id),
+        "credits": await held_credits(conn, debtor_id),
     }
 
 

@@ -29,6 +29,8 @@ NOTICES = {
     "dispute": "Dispute resolved.",
     "written_off": "Invoice written off.",
     "applied": "Bank line applied.",
+    "credit_used": "Credit set against the invoices.",
+    "refund_approved": "Refund approved: it goes into the next refund file.",
     "held": "Reminder held.",
     "plan": "Plan decided.",
     "linked": "Conversation tied to the debtor.",

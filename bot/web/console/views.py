@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from adapters.db import conversation_repo, staff_repo
+from adapters.db import conversation_repo, credits_repo, staff_repo
 from adapters.db.staff_repo import StaffError
 from bot.errors import NotAllowed, NotFound, RelanceError, UserError
 from bot.web.console import actions, charts, queries
@@ -56,6 +56,8 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/console/invoices/{id:\\d+}/dispute", resolve_dispute)
     r.add_post("/console/invoices/{id:\\d+}/write-off", write_off)
     r.add_post("/console/bank/{id:\\d+}/apply", apply_bank_line)
+    r.add_post("/console/credits/{id:\\d+}/set-against", set_credit_against)
+    r.add_post("/console/credits/{id:\\d+}/refund", approve_refund)
     r.add_post("/console/plans/{id:\\d+}", decide_plan)
     r.add_get("/console/debtors", debtor_list)
     r.add_get("/console/debtors/{id:\\d+}", debtor)
@@ -287,6 +289,7 @@ async def decisions(request: web.Request) -> web.Response:
         holds = await queries.active_holds(conn, today)
         plans = await queries.plan_requests(conn)
         nav = await queries.counts(conn)
+        credits = await credits_repo.held_credits(conn)
     bank_lines = await transactions_to_review(engine)
     return page(
         request,
@@ -294,6 +297,7 @@ async def decisions(request: web.Request) -> web.Response:
         title="Decisions",
         disputed=disputed,
         bank_lines=bank_lines,
+        credits=credits,
         reminders=reminders,
         tomorrow=tomorrow,
         holds=holds,
@@ -412,6 +416,32 @@ async def apply_bank_line(request: web.Request) -> web.Response:
     except RelanceError as exc:
         return await _problem(request, exc)
     return _redirect("/console/decisions?done=applied")
+
+
+@requires("manager")
+async def set_credit_against(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        await actions.set_credit_against(
+            request.app[ENGINE],
+            user_of(request),
+            _id(request),
+            _today(request),
+            form_value(form, "invoice"),
+        )
+    except RelanceError as exc:
+        return await _problem(request, exc)
+    return _redirect(_with_done(_back(form, "/console/decisions"), "credit_used"))
+
+
+@requires("manager")
+async def approve_refund(request: web.Request) -> web.Response:
+    form = await request.post()
+    try:
+        await actions.approve_refund(request.app[ENGINE], user_of(request), _id(request))
+    except RelanceError as exc:
+        return await _problem(request, exc)
+    return _redirect(_with_done(_back(form, "/console/decisions"), "refund_approved"))
 
 
 # ----------------------------------------------------------------------------- debtors
