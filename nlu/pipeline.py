@@ -65,7 +65,8 @@ _PAY_VERB = re.compile(
 _SEND_CUE = re.compile(
     r"\b(send|resend|mail|envoi|envoy|renvoy|transmet|fai(re|tes) parvenir|stuur|sturen"
     r"|opsturen|bezorg|schick|zusend|cop(y|ie)|kopie|duplica|pdf|again"
-    r"|nog ?eens|opnieuw|erneut|nochmal|noch einmal|recu|ontvangen|erhalten|received)"
+    r"|nog ?eens|opnieuw|erneut|nochmal|noch einmal|recu|ontvangen|erhalten|received"
+    r"|reception|ontvangst|receipt|erhalt)"
 )
 
 
@@ -91,9 +92,27 @@ _HOW_TO_PAY = re.compile(
 # April kommen." asks to pay in parts; its date pulls the model toward a promise.
 _PARTS = re.compile(
     r"\b(teilbetr\w*|teilzahl\w*|raten|ratenzahl\w*|termijnen|schijven|afbetal\w*"
-    r"|mensualites|echeances|instal+ments?|tranches)\b"
+    r"|mensualites|echeances|instal+ments?|tranches"
+    r"|en (deux|trois|quatre|cinq|six|\d+) fois|in (twee|drie|vier|vijf|zes|\d+) keer"
+    r"|in (zwei|drei|vier|funf|sechs|\d+) mal|\d+\s?x)\b"
 )
 _NO_CUE = re.compile(r"(?!)")  # matches nothing
+# One day named, nothing of parts: "I can transfer 200 euros next Monday" is a
+# promise, not a plan (the model hesitates between the two on "I can pay X").
+_ONE_DAY = re.compile(
+    r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi|mercredi|jeudi"
+    r"|vendredi|samedi|dimanche|maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag"
+    r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|tomorrow|demain|morgen"
+    r"|\d{1,2}(st|nd|rd|th|er|e|ste|de)?\b|\d{1,2}[./-]\d{1,2})"
+)
+_NOT_ONE_PAYMENT = re.compile(
+    r"\b(teilbetr\w*|teilzahl\w*|raten|ratenzahl\w*|termijnen|schijven|afbetal\w*"
+    r"|mensualit\w*|echeanc\w*|instal+ments?|tranches|plan|regeling|spread|spreid\w*|etal\w*"
+    r"|fois|keer|mal|times|parts|delen|teile|each|every|chaque|elke|iedere|jeden|per|par|pro"
+    r"|months?|mois|maanden|monate?n?|rest|reste|remainder|saldo|solde|now|maintenant|nu|jetzt"
+    r"|first|d.abord|eerst|zuerst|half|moitie|helft|halfte|premier|premiere|eerste|erste"
+    r"|\d+\s?x)\b"
+)
 # "Veuillez trouver ci-joint la preuve de paiement de la facture": the word
 # "facture" pulls toward a copy request; a proof of payment sent is a payment.
 _PROOF = re.compile(
@@ -151,7 +170,8 @@ _NOT_ME = re.compile(
     r"\b(pas moi|ne (suis|connais)|erreur|n'habite|ne travaille plus|pas (la bonne|mon|ma)"
     r"|not me|wrong|mistake|don'?t know|never heard|not (the right|my)|doesn'?t live"
     r"|niet mij|ken (ik|die|dit|deze)|verkeerd|vergissing|woon\w* hier niet|werkt hier niet"
-    r"|nicht ich|kenne|falsch|irrtum|wohn\w* (hier )?nicht)\b"
+    r"|nicht ich|kenne|falsch|irrtum|wohn\w* (hier )?nicht"
+    r"|no longer lives?|n'habite plus|woont (hier )?niet meer|wohnt (hier )?nicht mehr)\b"
 )
 _STOP_MARGIN = 0.2
 
@@ -261,6 +281,13 @@ _TIE_BREAKS = (
 
 def _break_tie(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
     (first, p1), (second, p2) = ranking[0], ranking[1]
+    if (
+        (first, second) == ("request_payment_plan", "promise_to_pay")
+        and _ONE_DAY.search(clean)
+        and not _NOT_ONE_PAYMENT.search(clean)
+    ):
+        # One payment on one day is a promise, however sure the model is of a plan.
+        return [(second, p1), (first, p2), *ranking[2:]]
     if p1 - p2 >= _NEAR_TIE:
         return ranking
     for loser, winner, said, unsaid in _TIE_BREAKS:

@@ -15,11 +15,27 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 import unicodedata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PER_INTENT = 66
+EVALUATION = HERE.parents[1] / "tests" / "data" / "nlu"
+
+
+def evaluation_texts(lang: str) -> set[str]:
+    """The texts of the evaluation sets, which a filled slot must never reproduce."""
+    sys.path.insert(0, str(HERE.parents[1]))
+    from nlu.training import load_yaml
+
+    return {
+        example.text.casefold()
+        for folder in ("dev", "holdout", "realworld")
+        if (path := EVALUATION / folder / f"{lang}.yml").exists()
+        for example in load_yaml(path, lang)
+    }
+
 
 SLOTS: dict[str, dict[str, list[str]]] = {
     "fr": {
@@ -474,15 +490,23 @@ def compose(lang: str) -> str:
         'version: "3.1"\n',
         "nlu:\n",
     ]
+    held_out = evaluation_texts(lang)
     for intent, sentences in core.items():
         seen: dict[str, None] = {}
         for sentence in sentences:
-            seen.setdefault(fill(sentence, slots, rng), None)
+            filled = fill(sentence, slots, rng)
+            for _ in range(20):  # other slot values until it is not an evaluation text
+                if filled.casefold() not in held_out:
+                    break
+                filled = fill(sentence, slots, rng)
+            seen.setdefault(filled, None)
         attempts = 0
         while len(seen) < PER_INTENT and attempts < 5000:
             attempts += 1
             sentence = fill(rng.choice(sentences), slots, rng)
-            seen.setdefault(variant(sentence, intent, lang, rng), None)
+            example = variant(sentence, intent, lang, rng)
+            if example.casefold() not in held_out:
+                seen.setdefault(example, None)
         lines = "".join(f"    - {text}\n" for text in seen)
         parts.append(f"- intent: {intent}\n  examples: |\n{lines}")
     return "".join(parts)

@@ -35,6 +35,7 @@ import datetime as dt
 import re
 
 from nlu.entities.lexicon import (
+    DAY_WORDS,
     DURATION_UNITS,
     MONTHS,
     RELATIVE_DAYS,
@@ -61,6 +62,7 @@ _E = r"(?![\w'])"  # a word ends here
 _WD = _alt(WEEKDAYS)
 _MON = _alt(MONTHS)
 _ORDINAL = r"(?:er|ere|re|e|eme|de|ste|st|nd|rd|th|ten|te|\.)"
+_DAY_WORD = _alt(DAY_WORDS)  # "fifteenth", "fünfzehnten", "vijftiende", "quinze"
 _WD_LEAD = rf"(?:(?:(?:le|the)\s+)?(?P<wd>{_WD}),?\s+(?:(?:le|the|den|de)\s+)?)"
 
 # Words after a number that show it is not a day of the month.
@@ -96,12 +98,13 @@ _ABBREVIATED_MONTHS = {
 } - {"juni", "juli", "june", "july", "marz"}
 _TEXT_DMY = re.compile(
     rf"{_B}{_WD_LEAD}?(?:(?:le|the|de|den|am|op|on)\s+){{0,2}}"
-    rf"(?P<d>\d{{1,2}}|premier|first|1st|ersten|erste|eerste)(?:{_ORDINAL})?\s*"
+    rf"(?P<d>\d{{1,2}}|1st|{_DAY_WORD}(?![\w-]))(?:{_ORDINAL})?\s*"
     r"(?:of\s+|de\s+|van\s+)?"
     rf"(?P<m>{_MON})\.?{_E}(?:\s*,?\s*(?P<y>\d{{4}}))?(?!\d)"
 )
 _TEXT_MDY = re.compile(
-    rf"{_B}{_WD_LEAD}?(?P<m>{_MON})\.?\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?{_E}"
+    rf"{_B}{_WD_LEAD}?(?P<m>{_MON})\.?\s+(?:the\s+)?(?P<d>\d{{1,2}}|{_DAY_WORD})"
+    rf"(?:st|nd|rd|th)?{_E}"
     r"(?:\s*,?\s*(?P<y>\d{4}))?(?![\d/.,]\d)"
 )
 _DM = re.compile(
@@ -130,7 +133,7 @@ _DAY_OF_MONTH = re.compile(
     r"bis zum|zum|vor dem|ab dem|nach dem|spatestens am|vom|au|avant le|pour le|jusqu'au|d'ici le|"
     r"vers le|au plus tard le|rond de|omstreeks de|uiterlijk de|uiterlijk op de|"
     r"on|by|before|until|op|tegen|voor|vor|bis|ab)\s+))"
-    rf"(?P<d>\d{{1,2}}|premier|first|ersten|eerste)(?P<suf>{_ORDINAL})?"
+    rf"(?P<d>\d{{1,2}}|{_DAY_WORD}(?![\w-]))(?P<suf>{_ORDINAL})?"
     r"(?P<of>\s+(?:du|de|van|of|des)\s+(?:(?P<det>the|this|next|ce|deze|volgende|nachsten|"
     r"naechsten|kommenden)\s+)?(?:mois|maand|month|monats)(?:\s+(?P<rel>prochain|suivant))?)?"
     rf"(?!\w|[.,/-]\d|-[a-z])"  # not "the 14-day period"
@@ -239,7 +242,7 @@ _FUTURE = re.compile(
     r"(?![\w'])|'ll(?![\w])"
 )
 _PAST_PARTICIPLE = re.compile(
-    r"(?<![\w'])(?P<aux>(?:sera|seront|serait|être|etre)\s+)?"
+    r"(?<![\w'])(?P<aux>(?:sera|seront|serait|être|etre|suis|jsuis)\s+)?"
     r"(?:payée?s?|réglée?s?|virée?s?|versée?s?|effectuée?s?|envoyée?s?|transférée?s?|"
     r"adressée?s?|expédiée?s?|postée?s?|déposée?s?|déclarée?s?|perdue?s?)(?![\w'])"
 )
@@ -251,6 +254,13 @@ _CLAUSE_BREAK = re.compile(
     r"|\s(?=(?:et |and |en |und )?(?:le reste|le solde|la suite|the rest|the remainder|de rest|"
     r"het saldo|het resterende|den rest|der rest|den restbetrag|der restbetrag)\s)"
 )
+
+
+def _day_number(word: str) -> int:
+    """The day of a matched day: "15", "1st", "fifteenth", "fünfzehnten", "quinze"."""
+    if word.isdigit():
+        return int(word)
+    return DAY_WORDS.get(word, 1)  # "1st"
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -288,9 +298,11 @@ _DEADLINE_BEFORE = re.compile(
 
 # A participle after a future or passive auxiliary is no past: "will be sent",
 # "will have it sent", "wordt verstuurd", "wird geschickt", "to be returned".
+# "I get paid on Thursday", "ik word betaald", "ich werde bezahlt": the debtor's
+# wages, not a payment made.
 _AUXILIARY_BEFORE = re.compile(
     r"(?<![\w'])(?:will|shall|'ll|be|being|to\s+be|gonna|wordt|worden|zal|zullen|wird|werden|"
-    r"sera|seront|etre|être)\s+(?:[\w']+\s+){0,2}$"
+    r"sera|seront|etre|être|get|gets|getting|word|werde)\s+(?:[\w']+\s+){0,2}$"
 )
 
 
@@ -490,7 +502,7 @@ class _Dates:
         if _NOT_A_DAY_AFTER.match(self.msg.folded, end) and not match["y"]:
             return
         word = match["d"]
-        day = int(word) if word.isdigit() else 1  # "premier", "first", "1st", "ersten"
+        day = _day_number(word)
         month = MONTHS[match["m"]]
         year = _year(match["y"])
         if year is not None:
@@ -628,7 +640,7 @@ class _Dates:
         start, end = match.span()
         pre = match["pre"].strip()
         word = match["d"]
-        day = int(word) if word.isdigit() else 1
+        day = _day_number(word)
         if not 1 <= day <= 31:
             return
         if match["of"] is None and _NOT_A_DAY_AFTER.match(text, end):

@@ -35,7 +35,15 @@ _TIME = re.compile(
 _PERCENT = re.compile(
     r"\d+(?:[.,]\d+)?\s?(?:%|pour\s?cent|pourcents?|procent|percent|per\s?cent|prozent)"
 )
-_VAT = re.compile(r"(?<![\w])(?:be|nl|de|fr|lu)\s?[01]?\d{3}[\s.]?\d{3}[\s.]?\d{3}(?![\w])")
+_VAT = re.compile(
+    r"(?<![\w])(?:(?:be|nl|de|fr|lu)\s?[01]?\d{3}[\s.]?\d{3}[\s.]?\d{3}"
+    # Austria "ATU12345678", Switzerland "CHE-123.456.789 MWST", Dutch "NL123456789B01"
+    r"|atu\s?\d{8}|che[-\s]?\d{3}[.\s]?\d{3}[.\s]?\d{3}(?:\s?(?:mwst|tva|iva|hr))?"
+    r"|nl\s?\d{9}\s?b\d{2}"
+    # Italy, Spain, Ireland, Luxembourg, the UK, Poland, Denmark
+    r"|it\s?\d{11}|es\s?[a-z0-9]\d{7}[a-z0-9]|ie\s?\d{7}[a-z]{1,2}|lu\s?\d{8}|gb\s?\d{9}"
+    r"|pl\s?\d{10}|dk\s?\d{8})(?![\w])"
+)
 _OTHER_NUMBER = re.compile(
     r"(?<![\w])(?:client|klant|kunde|kunden|customer|dossier|ticket|contrat|contract|vertrag|tva|btw|"
     r"ust|mwst|gsm|tel|telefoon|telefon|phone|fax|order|commande|bestelling|"

@@ -2,6 +2,8 @@
 
     "en trois fois" / "en 3x"            -> "3"
     "in 6 termijnen" / "in zes keer"     -> "6"
+    "in two times" (non-native English)  -> "2"
+    "Maybe 4 parts" (asking for a plan)  -> "4"
     "in 4 installments", "3 mensualités" -> "4", "3"
     "in drei Raten", "3 Monatsraten"     -> "3"
     "3 x 100 €"                          -> "3"   (and the amount 100.00)
@@ -40,8 +42,10 @@ _ALWAYS_MONTHS = {("en", "mois"), ("sur", "mois"), ("in", "maanden"), ("over", "
 _NEED_PREPOSITION = {
     "fois", "x", "keer", "keren", "delen", "parts", "mal", "maanden", "mois", "months",
     "monate", "monaten", "paiements", "payments", "betalingen", "zahlungen", "tranches",
-    "parties", "schijven", "payements", "paiments", "goes", "teilen", "teile",
+    "parties", "schijven", "payements", "paiments", "goes", "teilen", "teile", "times",
 }  # fmt: skip
+# ... or, when the message asks for a plan, the unit is a part: "Maybe 4 parts".
+_PARTS = {"parts", "delen", "teile", "teilen", "parties", "tranches", "schijven"}
 # ... unless an amount per payment follows: "3 paiements de 100 €", "4 Zahlungen von je 50 €".
 _PER_PAYMENT = re.compile(r"\s+(?:de|d'un|d'une|of|van|von|von je|a|à|zu|zu je)\s+(?:€\s?)?\d")
 _COUNTABLE = {"paiements", "payments", "betalingen", "zahlungen", "versements", "tranches"}
@@ -117,7 +121,8 @@ def find_instalments(msg: Message, intent: str | None) -> None:
         if _POSSESSIVE_BEFORE.search(text, max(0, match.start() - 10), match.start()):
             continue  # "après mes deux versements": payments made, not a plan
         if unit in _NEED_PREPOSITION and not (
-            unit in _COUNTABLE and _PER_PAYMENT.match(text, match.end())
+            (unit in _COUNTABLE and _PER_PAYMENT.match(text, match.end()))
+            or (unit in _PARTS and plan)
         ):
             continue
         count = _count(msg, match["n"])

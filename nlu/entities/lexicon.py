@@ -85,6 +85,128 @@ MONTHS: dict[str, int] = {
     "setember": 9, "decmber": 12,
 }  # fmt: skip
 
+# Days of the month written as words ("the fifteenth of May", "am fünfzehnten",
+# "op de vijftiende", "le quinze mars"), folded; built below from the number words.
+# Ordinals in English, German and Dutch; French says the day as a cardinal.
+DAY_WORDS: dict[str, int] = {}
+
+
+def _day_words() -> None:
+    en_units = [
+        "first",
+        "second",
+        "third",
+        "fourth",
+        "fifth",
+        "sixth",
+        "seventh",
+        "eighth",
+        "ninth",
+    ]
+    en_teens = [
+        "tenth",
+        "eleventh",
+        "twelfth",
+        "thirteenth",
+        "fourteenth",
+        "fifteenth",
+        "sixteenth",
+        "seventeenth",
+        "eighteenth",
+        "nineteenth",
+    ]
+    for n, word in enumerate(en_units, 1):
+        DAY_WORDS[word] = n
+        DAY_WORDS[f"twenty-{word}"] = DAY_WORDS[f"twenty {word}"] = 20 + n
+    for n, word in enumerate(en_teens, 10):
+        DAY_WORDS[word] = n
+    DAY_WORDS.update({"twentieth": 20, "thirtieth": 30, "thirty-first": 31, "thirty first": 31})
+
+    de_units = ["ein", "zwei", "drei", "vier", "funf", "sechs", "sieben", "acht", "neun"]
+    de_ordinal = ["ers", "zwei", "drit", "vier", "funf", "sechs", "sieb", "ach", "neun"]
+    de_teens = "zehn elf zwolf dreizehn vierzehn funfzehn sechzehn siebzehn achtzehn neunzehn"
+    for n, stem in enumerate(de_ordinal, 1):
+        for ending in ("ten", "te"):
+            DAY_WORDS[f"{stem}{ending}"] = n
+    for n, stem in enumerate(de_teens.split(), 10):
+        for ending in ("ten", "te"):
+            DAY_WORDS[f"{stem}{ending}"] = n
+    for n, unit in enumerate(de_units, 1):
+        for ending in ("sten", "ste"):
+            DAY_WORDS[f"{unit}undzwanzig{ending}"] = 20 + n
+    for ending in ("sten", "ste"):
+        DAY_WORDS[f"zwanzig{ending}"] = 20
+        DAY_WORDS[f"dreissig{ending}"] = DAY_WORDS[f"dreißig{ending}"] = 30
+        DAY_WORDS[f"einunddreissig{ending}"] = DAY_WORDS[f"einunddreißig{ending}"] = 31
+
+    nl_units = ["een", "twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen"]
+    nl_ordinal = [
+        "eerste",
+        "tweede",
+        "derde",
+        "vierde",
+        "vijfde",
+        "zesde",
+        "zevende",
+        "achtste",
+        "negende",
+    ]
+    nl_teens = [
+        "tiende",
+        "elfde",
+        "twaalfde",
+        "dertiende",
+        "veertiende",
+        "vijftiende",
+        "zestiende",
+        "zeventiende",
+        "achttiende",
+        "negentiende",
+    ]
+    for n, word in enumerate(nl_ordinal, 1):
+        DAY_WORDS[word] = n
+    for n, word in enumerate(nl_teens, 10):
+        DAY_WORDS[word] = n
+    for n, unit in enumerate(nl_units, 1):
+        joint = "en" if not unit.endswith("e") else "een"  # "tweeëntwintigste", folded
+        DAY_WORDS[f"{unit}{joint}twintigste"] = 20 + n
+        DAY_WORDS[f"{unit}entwintigste"] = 20 + n
+    DAY_WORDS.update({"twintigste": 20, "dertigste": 30, "eenendertigste": 31})
+
+    fr = [
+        "premier",
+        "deux",
+        "trois",
+        "quatre",
+        "cinq",
+        "six",
+        "sept",
+        "huit",
+        "neuf",
+        "dix",
+        "onze",
+        "douze",
+        "treize",
+        "quatorze",
+        "quinze",
+        "seize",
+        "dix-sept",
+        "dix-huit",
+        "dix-neuf",
+        "vingt",
+    ]
+    for n, word in enumerate(fr, 1):
+        DAY_WORDS[word] = n
+    for n, unit in enumerate(fr[1:9], 2):
+        DAY_WORDS[f"vingt-{unit}"] = DAY_WORDS[f"vingt {unit}"] = 20 + n
+    DAY_WORDS.update(
+        {"vingt et un": 21, "vingt-et-un": 21, "trente": 30, "trente et un": 31,
+         "trente-et-un": 31, "1er": 1}
+    )  # fmt: skip
+
+
+_day_words()
+
 # Day words resolved from the reference date, by offset in days.
 RELATIVE_DAYS: dict[str, int] = {
     # French
@@ -171,6 +293,7 @@ INSTALMENT_UNITS = (
     # English
     "instalments", "installments", "instalment", "installment", "payments", "parts",
     "monthly payments", "monthly instalments", "monthly installments", "months", "goes",
+    "times",
     # German
     "raten", "monatsraten", "teilzahlungen", "teilbetragen", "teilbetraege", "zahlungen",
     "monatliche raten", "monatlichen raten", "monate", "monaten", "mal", "teilen", "teile",

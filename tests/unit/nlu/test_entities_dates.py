@@ -655,3 +655,56 @@ def test_sms_typo_of_the_day_before_yesterday() -> None:
 def test_a_number_of_days_joined_to_its_unit_is_no_day_of_month() -> None:
     text = "we returned the goods within the 14-day period"
     assert dates(text, "en", "dispute") == []
+
+
+# Days written as words: ordinals in en, de and nl, cardinals in French (blind probe).
+@pytest.mark.parametrize(
+    ("text", "language", "value", "span"),
+    [
+        (
+            "Payment will be made on the fifteenth of May.",
+            "en",
+            "2026-05-15",
+            "the fifteenth of May",
+        ),
+        ("I will pay on May fifteenth", "en", "2026-05-15", "May fifteenth"),
+        ("on the twenty-first of March", "en", "2026-03-21", "the twenty-first of March"),
+        ("zahle am fünfzehnten, dann kommt das Gehalt", "de", "2026-03-15", "am fünfzehnten"),
+        ("am einundzwanzigsten April", "de", "2026-04-21", "am einundzwanzigsten April"),
+        ("ik betaal op de vijftiende", "nl", "2026-03-15", "de vijftiende"),
+        ("op de tweeëntwintigste", "nl", "2026-03-22", "de tweeëntwintigste"),
+        ("je paierai le quinze", "fr", "2026-03-15", "le quinze"),
+        ("je paie le vingt-deux mars", "fr", "2026-03-22", "le vingt-deux mars"),
+    ],
+)
+def test_days_written_as_words(text: str, language: str, value: str, span: str) -> None:
+    assert dates(text, language, "promise_to_pay") == [(value, span)]
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("the second invoice is wrong", "en"),
+        ("zum ersten Mal", "de"),
+        ("de tweede herinnering", "nl"),
+        ("les deux factures", "fr"),
+        ("de deux factures", "fr"),
+    ],
+)
+def test_ordinal_words_that_are_not_days(text: str, language: str) -> None:
+    assert dates(text, language, "dispute") == []
+
+
+# Wages received are not a payment made: the date after them is a promise's.
+@pytest.mark.parametrize(
+    ("text", "language", "reference", "value"),
+    [
+        ("I get paid on Thursday so I'll pay you then.", "en", dt.date(2026, 9, 23), "2026-09-24"),
+        ("jsuis payé le 1er je paye le 2 septembre", "fr", dt.date(2026, 8, 26), "2026-09-01"),
+        ("ik word de 25ste betaald, dan betaal ik", "nl", dt.date(2026, 9, 26), "2026-10-25"),
+    ],
+)
+def test_wages_are_not_a_past_payment(
+    text: str, language: str, reference: dt.date, value: str
+) -> None:
+    assert dates(text, language, None, reference)[0][0] == value

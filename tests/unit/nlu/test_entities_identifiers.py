@@ -84,6 +84,11 @@ def test_identifier_forms(text: str, expected: list[tuple[str, str, str]]) -> No
         "Le ticket #4521 n'a jamais été traité",
         "Commande 778812 jamais livrée",
         "Meine Kundennummer ist 123456",
+        # VAT numbers in signatures (blind probe: Austria and Switzerland)
+        "UID: ATU12345678",
+        "MWST: CHE-123.456.789 MWST",
+        "BTW NL123456789B01",
+        "P.IVA IT12345678901",
     ],
 )
 def test_not_an_identifier(text: str) -> None:

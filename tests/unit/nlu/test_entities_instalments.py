@@ -27,6 +27,7 @@ def instalments(text: str, language: str, intent: str | None = None) -> list[tup
         ("en 3x", "fr", [("3", "en 3x")]),
         ("en 3 x sans frais", "fr", [("3", "en 3 x")]),
         ("en deux fois", "fr", [("2", "en deux fois")]),
+        ("want to pay this in two times, is ok?", "en", [("2", "in two times")]),
         ("en 4 mensualités", "fr", [("4", "en 4 mensualités")]),
         ("3 mensualités de 100 €", "fr", [("3", "3 mensualités")]),
         ("en 5 versements", "fr", [("5", "en 5 versements")]),
@@ -209,3 +210,10 @@ def test_a_count_restated_with_its_amounts_is_one_count(
     text: str, language: str, expected: list[tuple[str, str]]
 ) -> None:
     assert instalments(text, language) == expected
+
+
+def test_parts_without_a_preposition_only_in_a_plan() -> None:
+    asked = "Would you accept a payment arrangement? Maybe 4 parts."
+    assert instalments(asked, "en", "request_payment_plan") == [("4", "4 parts")]
+    assert instalments("the order had 3 parts missing", "en", "dispute") == []
+    assert instalments("I called you three times", "en", "already_paid") == []
