@@ -97,6 +97,10 @@ _PARTS = re.compile(
     r"|in (zwei|drei|vier|funf|sechs|\d+) mal|\d+\s?x)\b"
 )
 _NO_CUE = re.compile(r"(?!)")  # matches nothing
+_SCHEDULED = re.compile(
+    r"\b(programme|programmee|planifie|planifiee|scheduled|ingepland|gepland|ingesteld"
+    r"|eingeplant|terminiert|vorgemerkt|disposed for|set up for)\b"
+)
 # One day named, nothing of parts: "I can transfer 200 euros next Monday" is a
 # promise, not a plan (the model hesitates between the two on "I can pay X").
 _ONE_DAY = re.compile(
@@ -275,6 +279,10 @@ _TIE_BREAKS = (
     ("already_paid", "dispute", _CREDIT_NOTE, _PAY_VERB),
     ("request_payment_details", "dispute", _WHY_PAY, _HOW_TO_PAY),
     ("promise_to_pay", "request_payment_plan", _PARTS, _NO_CUE),
+    # "in 4 Raten zahlen? … finanzielle Engpässe": hardship proposing a plan is a plan
+    ("financial_hardship", "request_payment_plan", _PARTS, _NO_CUE),
+    # "Notre paiement a été programmé pour le 13/03": a transfer set for a later day
+    ("already_paid", "promise_to_pay", _SCHEDULED, _NO_CUE),
     ("request_invoice_copy", "already_paid", _PROOF, _ASKS_TO_SEND),
 )
 

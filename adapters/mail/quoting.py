@@ -294,6 +294,7 @@ _SEPARATORS = [
     re.compile(
         r"^[-_*=\s]{2,}\s*(?:Original\s+Message|Message\s+d'origine|Message\s+original|"
         r"Oorspronkelijk\s+bericht|Origineel\s+bericht|Ursprüngliche\s+Nachricht|"
+        r"Original-?\s?Nachricht|"
         r"Originalnachricht|Forwarded\s+message|Message\s+transféré|Doorgestuurd\s+bericht|"
         r"Weitergeleitete\s+Nachricht|Reply\s+message|Réponse\s+au\s+message|"
         r"Mail\s+original|Ursprüngliche\s+Mail|Originele\s+e-?mail|Oorspronkelijke\s+e-?mail|"
@@ -460,8 +461,51 @@ def _wrapped_quote(lines: list[str], j: int) -> bool:
     return below.startswith(">")
 
 
+# Helpdesks (Zendesk, Freshdesk …) put a marker over the ticket's history; in
+# their own notifications it is the first line, with the newest comment under it.
+_REPLY_ABOVE = re.compile(
+    r"^\s*#{2,}-?\s*(?:please\s+type\s+your\s+reply\s+above\s+this\s+line|"
+    r"bitte\s+geben\s+sie\s+ihre\s+antwort\s+(?:über|oberhalb)\s+dieser\s+zeile\s+ein|"
+    r"(?:veuillez\s+)?(?:saisir|saisissez|tapez)\s+votre\s+réponse\s+au-dessus\s+de\s+cette"
+    r"\s+ligne|typ\s+uw\s+(?:antwoord|reactie)\s+boven\s+deze\s+(?:regel|lijn))"
+    r"\s*-?#{2,}\s*$",
+    re.I,
+)
+_RULE = re.compile(r"^\s*-{20,}\s*$")
+_TICKET_DATE = re.compile(
+    r"^\s*(?:\w{3,9}\.?\s+\d{1,2},\s+\d{4}|\d{1,2}\.?\s+\w{3,9}\.?\s+\d{4}|"
+    r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}-\d{2}-\d{2}),?\s.{0,30}\d{1,2}[:h.]\d{2}.{0,20}$"
+)
+
+
+def _helpdesk_comment(lines: list[str]) -> list[str] | None:
+    """The text to keep of a helpdesk mail, or None when there is no marker.
+
+    Typed above the marker: that text.  The marker first (the helpdesk's own
+    notification, e.g. the debtor's support desk answering from Zendesk): the
+    newest comment, between the first two rules of dashes, without its author
+    and date lines; the older comments under it are the ticket's history."""
+    at = next((i for i, line in enumerate(lines) if _REPLY_ABOVE.match(line)), None)
+    if at is None:
+        return None
+    if any(line.strip() for line in lines[:at]):
+        return lines[:at]
+    rules = [i for i in range(at + 1, len(lines)) if _RULE.match(lines[i])]
+    if not rules:
+        return lines[at + 1 :]
+    end = rules[1] if len(rules) > 1 else len(lines)
+    comment = lines[rules[0] + 1 : end]
+    filled = [i for i, line in enumerate(comment) if line.strip()]
+    # "Marc Peeters (Acme Logistics)" then "Mar 3, 2026, 09:14 GMT+1"
+    if len(filled) >= 3 and _TICKET_DATE.match(comment[filled[1]]):
+        comment = comment[filled[1] + 1 :]
+    return comment
+
+
 def strip_quotes(text: str) -> str:
     lines = text.split("\n")
+    if (comment := _helpdesk_comment(lines)) is not None:
+        lines = comment
     while True:
         found = _find_cut(lines)
         if found is None:
@@ -489,6 +533,7 @@ def strip_quotes(text: str) -> str:
         for j, line in enumerate(lines)
         if not line.lstrip().startswith(">") and not _wrapped_quote(lines, j)
     ]
+    kept = _before_pasted_letter(kept)
     text = "\n".join(kept)
     # Second pass: quotequail knows more languages' attributions and forward markers.
     parts = quotequail.quote(text, limit=100_000, quote_intro_line=True)
@@ -503,6 +548,40 @@ def strip_quotes(text: str) -> str:
     ):
         return text  # "… as my accountant wrote:" and the sender's own words under it
     return str(parts[0][1])
+
+
+# A line that only greets, as a letter opens: "Bonjour,", "Dear customer,",
+# "Geachte klant,", "Sehr geehrte Damen und Herren,", "Madame, Monsieur,".
+_GREETING_LINE = re.compile(
+    r"^\s*(?:bonjour|bonsoir|madame|monsieur|madame,\s+monsieur|chère?\s+\w+|hello|hi|dear"
+    r"(?:\s+[\w.]+){0,3}|geachte(?:\s+[\w.]+){0,3}|beste(?:\s+[\w.]+){0,2}|hallo|goedemorgen"
+    r"|goeiedag|goedendag|sehr\s+geehrte(?:\s+[\w.]+){0,4}|guten\s+tag|liebe[rs]?(?:\s+\w+)?)"
+    r"\s*[,!:]?\s*$",
+    re.I,
+)
+
+
+def _before_pasted_letter(lines: list[str]) -> list[str]:
+    """Cut a whole earlier letter pasted under the sender's own, with no quote mark
+    nor attribution: a closing formula, at most four short lines (the name, a
+    phone), a blank line, then a line that only greets, with text under it."""
+    for i, line in enumerate(lines):
+        if not _CLOSINGS.match(line.strip()) or not _has_words(lines[:i]):
+            continue
+        j = i + 1
+        while j < len(lines) and j <= i + 4 and lines[j].strip() and len(lines[j]) <= 60:
+            j += 1
+        if j >= len(lines) or lines[j].strip():
+            continue
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        if j < len(lines) and _GREETING_LINE.match(lines[j]) and _has_words(lines[j + 1 :]):
+            return lines[:j]
+    return lines
+
+
+def _has_words(lines: list[str]) -> bool:
+    return any(re.search(r"\w{2,}", line) for line in lines)
 
 
 def _has_content(lines: list[str]) -> bool:

@@ -865,3 +865,53 @@ def test_inline_answers_right_under_the_quoted_lines_stay() -> None:
         "ok je paie demain"
     )
     assert new_text(bottom) == "ok je paie demain"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A reminder pasted under the sign-off: a closing, a name, a new greeting.
+        (
+            "Bonjour,\n\nJe conteste.\n\nMerci\nChantal Dewitte\n\nBonjour,\n\nLa facture INV-1 reste due.",
+            "Bonjour,\n\nJe conteste.",
+        ),
+        (
+            "Hi,\n\nPaid today.\n\nKind regards,\nTom\n+32 470 12 34 56\n\nDear customer,\n\nInvoice INV-1 is overdue.",
+            "Hi,\n\nPaid today.",
+        ),
+        # Not a pasted letter: a P.S. after the name, or a greeting with nothing under it.
+        (
+            "Bonjour,\n\nJe paie lundi.\n\nMerci\nJean\n\nPS: la facture INV-2 aussi.",
+            "Bonjour,\n\nJe paie lundi.\n\nMerci\nJean\n\nPS: la facture INV-2 aussi.",
+        ),
+        ("Hallo,\n\nich zahle morgen.\n\nDanke\nPeter\n\nHallo,", "Hallo,\n\nich zahle morgen."),
+    ],
+)
+def test_a_letter_pasted_under_the_sign_off_goes(body: str, expected: str) -> None:
+    assert new_text(body) == expected
+
+
+@pytest.mark.parametrize(
+    "marker",
+    ["-----Original-Nachricht-----", "--- Original-Nachricht ---"],
+)
+def test_t_online_original_nachricht(marker: str) -> None:
+    body = f"Ich habe schon bezahlt.\n\n{marker}\nBetreff: Zahlungserinnerung\n{QUOTED}"
+    assert new_text(body) == "Ich habe schon bezahlt."
+
+
+def test_helpdesk_marker_keeps_the_reply_typed_above_it_or_the_newest_comment() -> None:
+    typed = (
+        "We paid on Monday.\n\n##- Please type your reply above this line -##\n\nOld ticket text"
+    )
+    assert new_text(typed) == "We paid on Monday."
+    rule = "-" * 46
+    notification = (
+        "##- Please type your reply above this line -##\n\n"
+        "Your request (48213) has been updated.\n"
+        f"{rule}\n\nMarc Peeters (Acme)\n\nMar 3, 2026, 09:14 GMT+1\n\n"
+        "Hello,\n\nINV-1 was paid on 27 February.\n\n"
+        f"{rule}\n\nBoulangerie Dupont SRL\n\nMar 2, 2026, 10:12 GMT+1\n\n"
+        "Dear customer, invoice INV-1 is still unpaid."
+    )
+    assert new_text(notification) == "Hello,\n\nINV-1 was paid on 27 February."

@@ -569,6 +569,12 @@ def test_each_tie_break_needs_its_cue_and_not_its_counter_cue() -> None:
     parts = "konnen wir in vier teilbetragen begleichen? der erste am 1. april"
     assert swapped("promise_to_pay", "request_payment_plan", parts)
     assert not swapped("promise_to_pay", "request_payment_plan", "ich zahle am 1. april")
+    plan = "konnen wir die summe in 4 raten zahlen? wir haben finanzielle engpasse."
+    assert swapped("financial_hardship", "request_payment_plan", plan)
+    assert not swapped("financial_hardship", "request_payment_plan", "ich habe kein geld")
+    scheduled = "notre paiement de 450,00 eur a ete programme pour le 13/03/2026"
+    assert swapped("already_paid", "promise_to_pay", scheduled)
+    assert not swapped("already_paid", "promise_to_pay", "notre paiement est parti le 3/03")
     proof = "veuillez trouver ci-joint la preuve de paiement de la facture."
     assert swapped("request_invoice_copy", "already_paid", proof)
     asks = "pouvez-vous m'envoyer la facture ? voici la preuve de paiement"
