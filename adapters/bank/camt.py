@@ -27,7 +27,8 @@ What real exports leave out or do their own way (``tests/data/camt/public``):
 a booked entry without ``BookgDt`` is booked on its ``ValDt``, else on the day of
 the statement's balances; an entry without ``AcctSvcrRef`` is named by its
 ``NtryRef`` (or a single payment's own reference); a reversal keeps the parties
-of what it undoes (a direct debit taken back names the payer, its ``Dbtr``).
+of what it undoes (a direct debit taken back names the payer, its ``Dbtr``); a
+returned payment (``RtrInf``, or the codes RRTN and UPDD) is a reversal too.
 
 The document is read as a stream (``iterparse``): each ``Ntry`` is turned into
 lines when its end tag is read and then dropped, so memory holds one entry, not
@@ -41,10 +42,12 @@ allow) is read again as a whole tree.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 
 from lxml import etree
 
@@ -135,6 +138,12 @@ def _first(fields: Fields, *paths: str) -> str:
     return ""
 
 
+# ISO external bank transaction sub-family codes of a return: "reversal due to
+# payment return", "unpaid direct debit".
+_RETURN_CODES = frozenset({"RRTN", "UPDD"})
+_DECIMAL = re.compile(r"[+-]?(?:\d{1,18}(?:\.\d*)?|\.\d+)")
+
+
 class _Reader:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -143,14 +152,22 @@ class _Reader:
         return StatementError(self.source, where, reason)
 
     def amount(self, raw: str, where: str) -> Decimal:
+        # The schema's amount: an xs:decimal of at most 18 digits, 5 after the point,
+        # never negative. Python's Decimal alone would also take "1e3", "NaN", "1_0".
+        if not _DECIMAL.fullmatch(raw.strip()):
+            raise self.fail(where, f"not an amount: {raw!r}")
         try:
-            value = Decimal(raw)
+            value = Decimal(raw.strip())
         except InvalidOperation:
             raise self.fail(where, f"not an amount: {raw!r}") from None
-        if not value.is_finite() or value < 0:
+        if value < 0:
             raise self.fail(where, f"not a positive amount: {raw!r}")
         if value != to_cents(value):
-            raise self.fail(where, f"more than two decimals: {raw!r}")
+            raise self.fail(
+                where,
+                f"more than two decimals: {raw!r} (amounts are kept in cents: currencies "
+                "with three decimals, such as BHD or KWD, are not supported)",
+            )
         return to_cents(value)
 
     def date(self, fields: Fields, element: str, where: str) -> date | None:
@@ -525,7 +542,13 @@ def _entry(
     if booking is None:
         raise reader.fail(where, "a booked entry without BookgDt, ValDt or statement date")
     value = value or booking
-    reversal = _first(entry, "RvslInd").lower() in ("true", "1")
+    # A reversal: RvslInd, or a returned payment (a direct debit the debtor's bank
+    # sent back, our refund that bounced): RtrInf, or its transaction code.
+    reversal = (
+        _first(entry, "RvslInd").lower() in ("true", "1")
+        or any(key.startswith("RtrInf/") for detail in details for key in detail)
+        or _first(entry, "BkTxCd/Domn/Fmly/SubFmlyCd") in _RETURN_CODES
+    )
     # The bank's name for the movement (its identity, see domain.statement): its
     # AcctSvcrRef, else its NtryRef (SNS writes only that, and its statement ids
     # change from one export to the next).
@@ -568,7 +591,7 @@ def _entry(
         lines = []
         for i, (detail, detail_amount) in enumerate(zip(details, amounts, strict=True), start=1):
             assert detail_amount is not None
-            parts = _detail_parts(detail, detail_amount > 0, reversal)
+            parts = _detail_parts(detail, detail_amount > 0, reversal, account)
             reference = _reference(detail, "Refs/AcctSvcrRef") or entry_ref
             lines.append(
                 StatementLine(
@@ -587,7 +610,7 @@ def _entry(
             )
         return lines
     # One line for the entry: a single payment, or a batch that cannot be split.
-    parts_list = [_detail_parts(d, sign > 0, reversal) for d in details]
+    parts_list = [_detail_parts(d, sign > 0, reversal, account) for d in details]
     references = list(dict.fromkeys(p.structured for p in parts_list if p.structured))
     texts = [p.free_text for p in parts_list if p.free_text]
     first = parts_list[0] if parts_list else _Parts()
@@ -671,21 +694,42 @@ def _party(detail: Fields, party: str) -> tuple[str, str | None, str]:
     return name, iban, bic
 
 
-def _detail_parts(detail: Fields, incoming: bool, reversal: bool = False) -> _Parts:
+def _join_lines(parts: list[str]) -> str:
+    """Several ``Ustrd`` as one text.
+
+    Banks that carry the remittance over from fixed-width formats (MT940's ?20-?29
+    fields of 27 characters, lines of 35) cut it anywhere, even inside an invoice
+    number: a part that fills its line, or ends with a hyphen or slash, runs on
+    into the next without a space ("RE-2026-" + "0042"); other parts are words
+    apart."""
+    text = parts[0] if parts else ""
+    for previous, part in pairwise(parts):
+        if not (len(previous) in (27, 35) or previous.endswith(("-", "/"))):
+            text += " "
+        text += part
+    return text
+
+
+def _detail_parts(detail: Fields, incoming: bool, reversal: bool = False, own: str = "") -> _Parts:
     """Counterparty and remittance of one TxDtls: the payer of a credit, the payee
     of a debit.
 
     A reversal keeps the parties of the movement it undoes (a direct debit the
     payer took back is a debit whose counterparty is that payer, the ``Dbtr``).
     Banks do not all write it so: where a reversal does not give that party, the
-    other one is taken.
+    other one is taken. So is it where the party is the statement's own account
+    (``own``): a returned direct debit (``RtrInf``, not always marked as a
+    reversal) is a debit whose ``Cdtr`` is the creditor itself.
     """
     first, second = ("Dbtr", "Cdtr") if incoming != reversal else ("Cdtr", "Dbtr")
     name, iban, bic = _party(detail, first)
-    if reversal and not name and not iban:
-        name, iban, bic = _party(detail, second)
+    if (reversal and not name and not iban) or (own and iban and iban == own.upper()):
+        other = _party(detail, second)
+        if other[0] or other[1]:
+            name, iban, bic = other
     structured: str | None = None
-    texts = [t for t in detail.get("RmtInf/Ustrd", ()) if t]
+    unstructured = _join_lines([t for t in detail.get("RmtInf/Ustrd", ()) if t])
+    texts = [unstructured] if unstructured else []
     for raw in detail.get("RmtInf/Strd/CdtrRefInf/Ref", ()):
         found = normalise_reference(raw) if raw else None
         if found and structured is None:

@@ -302,3 +302,29 @@ async def test_transactions_store_their_time_as_the_statement_does(engine: Async
     if engine.dialect.name == "sqlite":
         assert "+" not in created
         assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", day) for (day,) in days)
+
+
+async def test_a_returned_direct_debit_reopens_what_its_collection_paid(
+    engine: AsyncEngine,
+) -> None:
+    """The collection of RE-2026-0311 and, on the same statement, its return by the
+    debtor's bank (RtrInf MD06): the invoice is open again, the credit reversed."""
+    await seed(
+        engine,
+        {"W1": "Weber Elektro OHG"},
+        {"DE74500105175407324100": "W1"},
+        [Inv("RE-2026-0311", "W1", "1570.00", "")],
+    )
+    summary = await _import(engine, "camt/camt053_v04_returned_direct_debit.xml")
+    assert summary["matched"] == 1
+    assert (await invoice_state(engine))["RE-2026-0311"] == ("1570.00", "open")
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(bank_transactions.c.amount, bank_transactions.c.status)
+            .where(bank_transactions.c.counterparty_iban == "DE74500105175407324100")
+            .order_by(bank_transactions.c.id)
+        )
+        assert [(f"{a:.2f}", s) for a, s in rows] == [
+            ("1570.00", "reversed"),
+            ("-1570.00", "reversal"),
+        ]

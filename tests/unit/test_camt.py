@@ -44,6 +44,7 @@ def test_versions_are_detected() -> None:
         "camt053_v02_bom_prefix_two_stmt.xml": "camt.053",
         "camt053_v02_reference_forms.xml": "camt.053",
         "camt053_v04_latin1_crlf.xml": "camt.053",
+        "camt053_v04_returned_direct_debit.xml": "camt.053",
         "camt053_v04_utf16_no_status.xml": "camt.053",
         "camt053_v08_charges_pending.xml": "camt.053",
         "camt053_v08_envelope_nonref.xml": "camt.053",
@@ -142,6 +143,15 @@ def test_a_bad_member_of_a_zip_is_named() -> None:
             "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Acct/Id: no IBAN or Othr/Id",
         ),
         ((b"</BkToCstmrStmt>", b""), "x.xml: line "),
+        # xs:decimal: no exponent (Python's Decimal would read 4e2 as 400)
+        (
+            (b'<Amt Ccy="EUR">400.00</Amt>', b'<Amt Ccy="EUR">4e2</Amt>'),
+            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt: not an amount: '4e2'",
+        ),
+        (
+            (b'<Amt Ccy="EUR">400.00</Amt>', b'<Amt Ccy="EUR">400.005</Amt>'),
+            "x.xml: /Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt: more than two decimals",
+        ),
     ],
 )
 def test_refusals_name_the_element(change: tuple[bytes, bytes], message: str) -> None:
@@ -305,3 +315,15 @@ def test_an_entry_named_by_its_ntryref_keeps_its_identity_across_exports() -> No
     _, again = parse_camt(data.replace(b"CAMT05398765432164600000", b"CAMT05398765432199900000"))
     assert again[0].statement != lines[0].statement
     assert [line.identity for line in again] == [line.identity for line in lines]
+
+
+def test_a_returned_direct_debit_is_a_reversal_naming_the_debtor() -> None:
+    """A blind probe's Commerzbank file: the return (RtrInf MD06, code UPDD) is a
+    debit whose Cdtr is the creditor itself; its counterparty is the debtor."""
+    _, lines = parse_camt((DATA / "camt053_v04_returned_direct_debit.xml").read_bytes())
+    assert [(str(line.amount), line.reversal, line.counterparty_name) for line in lines] == [
+        ("2000.00", False, "Kaufhaus Nord GmbH"),
+        ("1570.00", False, "Weber Elektro OHG"),
+        ("-1570.00", True, "Weber Elektro OHG"),
+        ("-3.00", False, ""),
+    ]
