@@ -594,7 +594,7 @@ def _entry(
             parts = _detail_parts(detail, detail_amount > 0, reversal, account)
             reference = _reference(detail, "Refs/AcctSvcrRef") or entry_ref
             lines.append(
-                StatementLine(
+                _unpacked(
                     amount=detail_amount,
                     bank_reference=reference,
                     sequence=str(i) if reference == entry_ref else "",
@@ -632,7 +632,7 @@ def _entry(
         reference_ = reference_ or _reference(details[0], "Refs/Prtry/Ref")
     reference_ = reference_ or entry_ref
     return [
-        StatementLine(
+        _unpacked(
             amount=amount * sign,
             bank_reference=reference_,
             sequence="" if reference_ else str(number),
@@ -646,6 +646,48 @@ def _entry(
             **base,  # type: ignore[arg-type]
         )
     ]
+
+
+# Dutch banks (ABN AMRO, some Rabobank exports) write the payment's details as one
+# string carried over from MT940 field 86, in AddtlNtryInf or Ustrd:
+# "/TRTP/SEPA OVERBOEKING/IBAN/NL30RABO…/BIC/RABONL2U/NAME/…/REMI/Factuur 12/EREF/…",
+# the remittance maybe structured ("/REMI/STRD/ISO/RF18…", "/REMI/STRD/CUR/1234…")
+# or marked unstructured ("/REMI/USTD//Factuur 12/").
+_SWIFT_KEY = re.compile(
+    r"/(TRTP|IBAN|BIC|NAME|REMI|EREF|MARF|CSID|ORDP|BENM|RTRN|ISDT|PREF|KREF|ULTC|ULTD|PURP"
+    r"|ADDR|CNTP|SVCL|FX)/"
+)
+
+
+def _swift_fields(text: str) -> dict[str, str] | None:
+    if not text.lstrip().startswith("/TRTP/"):
+        return None
+    pieces = _SWIFT_KEY.split(text)
+    fields: dict[str, str] = {}
+    for key, value in zip(pieces[1::2], pieces[2::2], strict=False):
+        fields.setdefault(key, value.strip())
+    return fields
+
+
+def _unpacked(**values: object) -> StatementLine:
+    """The line, with a "/TRTP/…" free text read into its parts where the
+    structured elements left them out: the text becomes the remittance alone."""
+    fields = _swift_fields(str(values["free_text"]))
+    if fields is not None:
+        remittance = fields.get("REMI", "").strip("/ ")
+        if remittance.startswith("USTD/"):
+            remittance = remittance[5:].strip("/ ")
+        elif remittance.startswith("STRD/"):
+            remittance = remittance.split("/", 2)[-1].strip("/ ")  # "ISO/RF18…": "RF18…"
+            if values["structured_reference"] is None:
+                values["structured_reference"] = normalise_reference(remittance)
+        values["free_text"] = remittance
+        iban = fields.get("IBAN", "").replace(" ", "").upper()
+        if not values["counterparty_iban"] and len(iban) >= 15 and iban[:2].isalpha():
+            values["counterparty_iban"] = iban
+        values["counterparty_name"] = values["counterparty_name"] or fields.get("NAME", "")
+        values["counterparty_bic"] = values["counterparty_bic"] or fields.get("BIC", "")
+    return StatementLine(**values)  # type: ignore[arg-type]
 
 
 def _reference(fields: Fields, path: str) -> str:

@@ -39,6 +39,7 @@ def test_golden(sample: Path) -> None:
 def test_versions_are_detected() -> None:
     formats = {p.name: parse_bytes(p.read_bytes(), p.name)[0].format for p in SAMPLES[1:]}
     assert formats == {
+        "camt053_v02_abnamro_trtp.xml": "camt.053",
         "camt053_v02_amtdtls_batch.xml": "camt.053",
         "camt053_v02_batch.xml": "camt.053",
         "camt053_v02_bom_prefix_two_stmt.xml": "camt.053",
@@ -326,4 +327,18 @@ def test_a_returned_direct_debit_is_a_reversal_naming_the_debtor() -> None:
         ("1570.00", False, "Weber Elektro OHG"),
         ("-1570.00", True, "Weber Elektro OHG"),
         ("-3.00", False, ""),
+    ]
+
+
+def test_a_dutch_trtp_string_is_read_into_its_parts() -> None:
+    """ABN AMRO writes the payer and remittance as "/TRTP/…/IBAN/…/NAME/…/REMI/…"
+    in AddtlNtryInf, sometimes with no TxDtls at all."""
+    _, lines = parse_camt((DATA / "camt053_v02_abnamro_trtp.xml").read_bytes())
+    assert [
+        (line.counterparty_name, line.counterparty_iban, line.structured_reference, line.free_text)
+        for line in lines[1:4]
+    ] == [
+        ("J. de Vries", "NL21INGB0009998887", None, "Factuur 2026-0117"),
+        ("Van Dijk Installatietechniek", "NL91ABNA0417164300", None, "Factuur 2026-0120 en 2026-0121"),
+        ("Hoeve De Linde", "NL36INGB0007654321", "RF83NL20260117", "RF83NL20260117"),
     ]
