@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from adapters.imports.records import DebtorRecord, InvoiceRecord, ParsedDocument
 from domain.invoice import InvoiceKind
+from domain.statement import ParsedStatement, StatementLine
 
 # code, name, kind, language, enterprise number, email, iban, street, postcode, city
 DEBTORS = [
@@ -214,3 +215,50 @@ def demo_documents(today: date) -> list[ParsedDocument]:
         )
         documents.append(ParsedDocument(f"demo:{index}", debtors[code], invoice))
     return documents
+
+
+def demo_statement(today: date, references: dict[str, str]) -> ParsedStatement:
+    """Yesterday's bank statement of the demo creditor, for the console's decisions.
+
+    ``references``: invoice number -> structured reference, as the ledger gave them.
+    Three movements: an invoice paid by its reference (matched), an invoice paid
+    with 50.00 too much by a debtor who still owes another one (a credit to set
+    against it or to refund), and 120.00 from a consumer with two invoices of that
+    amount open (a line waiting for staff, with both as candidates).
+    """
+    day = today - timedelta(days=1)
+    numbers = sorted(references)
+    dupont = next(n for n in numbers if n.endswith("-0002"))  # C1001, 486.20
+    peeters = next(n for n in numbers if n.endswith("-0004"))  # C1002, 2100.00
+
+    def line(
+        n: int, amount: str, name: str, iban: str, reference: str | None, text: str
+    ) -> StatementLine:
+        return StatementLine(
+            account_iban=DEMO_ACCOUNT,
+            statement=f"{day:%Y}-{day.timetuple().tm_yday:03d}",
+            booking_date=day,
+            value_date=day,
+            amount=Decimal(amount),
+            currency="EUR",
+            counterparty_name=name,
+            counterparty_iban=iban,
+            structured_reference=reference,
+            free_text=text,
+            bank_reference=f"DEMO-{day:%Y%m%d}-{n:04d}",
+        )
+
+    return ParsedStatement(
+        f"demo-{day}.cod",
+        "coda",
+        (
+            line(1, "486.20", "Boulangerie Dupont SRL", "BE71096123456769", references[dupont], ""),
+            line(
+                2, "2150.00", "Bouwbedrijf Peeters NV", "BE62510007547061", references[peeters], ""
+            ),
+            line(3, "120.00", "M. Lejeune", "BE43068999999501", None, "fitness"),
+        ),
+    )
+
+
+DEMO_ACCOUNT = "BE68539007547034"

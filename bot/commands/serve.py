@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.config import Settings, load_settings
@@ -69,10 +69,26 @@ async def seed_demo(settings: Settings) -> int:
             return 0
         today = datetime.now(settings.timezone).date()
         summary = await import_invoices(engine, [("demo", demo_documents(today))])
+        await _seed_demo_bank(engine, today)
         from bot.commands.staff import seed_console_demo
 
         await seed_console_demo(engine, settings, today)
         return summary.created
+
+
+async def _seed_demo_bank(engine: Any, today: date) -> None:
+    """Yesterday's statement, imported as ``relance bank import`` would."""
+    from sqlalchemy import select
+
+    from adapters.db.bank_repo import import_statements
+    from adapters.db.schema import invoices
+    from bot.demo import demo_statement
+
+    async with engine.connect() as conn:
+        references = dict(
+            (await conn.execute(select(invoices.c.number, invoices.c.structured_reference))).all()
+        )
+    await import_statements(engine, [demo_statement(today, references)], today=today)
 
 
 def _demo(args: argparse.Namespace) -> int:

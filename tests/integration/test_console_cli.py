@@ -106,6 +106,7 @@ def test_a_login_is_added_once(db: str) -> None:
 async def test_the_demo_seeds_staff_and_conversations_for_the_console(tmp_path: Path) -> None:
     from sqlalchemy import select
 
+    from adapters.db.bank_schema import bank_transactions, debtor_credits
     from adapters.db.conversation_schema import escalations
     from adapters.db.engine import create_engine
     from adapters.db.staff_schema import staff_users
@@ -121,7 +122,12 @@ async def test_the_demo_seeds_staff_and_conversations_for_the_console(tmp_path: 
                 (await conn.execute(select(staff_users.c.login, staff_users.c.role))).all()
             )
             reasons = sorted((await conn.execute(select(escalations.c.reason))).scalars())
+            lines = sorted((await conn.execute(select(bank_transactions.c.status))).scalars())
+            credits = (await conn.execute(select(debtor_credits.c.amount))).scalars().all()
     finally:
         await engine.dispose()
     assert roles == {"manager": "manager", "agent": "agent", "admin": "admin"}
     assert reasons == ["dispute", "human_asked"]
+    # Yesterday's statement: a payment matched, an overpayment held, a line for staff.
+    assert lines == ["matched", "matched", "to_review"]
+    assert [f"{c:.2f}" for c in credits] == ["50.00"]
