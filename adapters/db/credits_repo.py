@@ -76,8 +76,9 @@ def _now() -> datetime:
 
 async def owed_by_debtor(
     conn: AsyncConnection, debtor_ids: Sequence[int]
-) -> dict[tuple[int, str], tuple[int, Decimal]]:
-    """Per (debtor, currency): how many invoices are open and their total.
+) -> dict[tuple[int, str], tuple[int, Decimal, int]]:
+    """Per (debtor, currency): how many invoices are open, their total, and how many
+    of them are not disputed.
 
     Disputed invoices count (the creditor still claims them); written-off ones and
     credit notes do not."""
@@ -89,6 +90,7 @@ async def owed_by_debtor(
             invoices.c.currency,
             func.count(),
             func.sum(type_coerce(invoices.c.open_amount, BigInteger)),
+            func.count().filter(invoices.c.disputed.is_(False)),
         )
         .where(
             invoices.c.debtor_id.in_(sorted(set(debtor_ids))),
@@ -99,8 +101,12 @@ async def owed_by_debtor(
         .group_by(invoices.c.debtor_id, invoices.c.currency)
     )
     return {
-        (int(debtor), str(currency)): (int(count), Decimal(int(total or 0)).scaleb(-2))
-        for debtor, currency, count, total in rows
+        (int(debtor), str(currency)): (
+            int(count),
+            Decimal(int(total or 0)).scaleb(-2),
+            int(undisputed),
+        )
+        for debtor, currency, count, total, undisputed in rows
     }
 
 
@@ -129,7 +135,7 @@ async def held_credits(conn: AsyncConnection, debtor_id: int | None = None) -> l
     owed = await owed_by_debtor(conn, [r.debtor_id for r in rows])
     found = []
     for r in rows:
-        count, total = owed.get((r.debtor_id, r.currency), (0, ZERO))
+        count, total, undisputed = owed.get((r.debtor_id, r.currency), (0, ZERO, 0))
         found.append(
             {
                 "id": r.id,
@@ -147,6 +153,7 @@ async def held_credits(conn: AsyncConnection, debtor_id: int | None = None) -> l
                 "paid": r.paid,
                 "open_invoices": count,
                 "owed": total,
+                "undisputed_invoices": undisputed,
             }
         )
     return found

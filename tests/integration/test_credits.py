@@ -206,3 +206,21 @@ async def test_a_reversed_payment_takes_back_what_its_credit_paid(engine: AsyncE
     async with engine.connect() as conn:
         statuses = (await conn.execute(select(debtor_credits.c.status))).scalars().all()
     assert statuses == ["cancelled"]
+
+
+async def test_disputed_invoices_are_paid_from_a_credit_only_when_staff_name_one(
+    engine: AsyncEngine,
+) -> None:
+    credit_id = await _overpaid(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(invoices)
+            .where(invoices.c.number.in_(["INV-0990", "INV-1010"]))
+            .values(disputed=True, status="disputed")
+        )
+    [credit] = await _held(engine)
+    assert (credit["open_invoices"], credit["undisputed_invoices"]) == (2, 0)
+    with pytest.raises(CreditError, match="debtor D1 has no open EUR invoice"):
+        await set_against(engine, credit_id, TODAY)
+    events = await set_against(engine, credit_id, TODAY, invoice_number="INV-1010")
+    assert [(e.invoice_number, e.amount) for e in events] == [("INV-1010", Decimal("50.00"))]
