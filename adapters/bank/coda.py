@@ -34,6 +34,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import pairwise
 
 from stdnum import iban as std_iban
 
@@ -130,7 +131,12 @@ class _Reader:
     def amount(self, sign: str, digits: str, what: str) -> Decimal:
         if sign not in "01" or not digits.isdigit():
             raise self.fail(f"{what} is not a signed CODA amount: {sign + digits!r}")
-        # 3 implied decimals; the third is always 0 for EUR, rounding names it anyway.
+        # 3 implied decimals; banks write 0 in the third for EUR. Amounts are kept in
+        # cents, so a third decimal is refused rather than rounded away.
+        if digits[-1] != "0":
+            raise self.fail(
+                f"{what} has a third decimal: {sign + digits!r} (amounts are kept in cents)"
+            )
         value = to_cents(Decimal(int(digits)).scaleb(-3))
         return -value if sign == "1" else value
 
@@ -385,10 +391,25 @@ def _lines(source: str, statement: _Statement) -> list[StatementLine]:
     return lines
 
 
+def _join_information(pieces: list[str]) -> str:
+    """The 3.1 communications of a movement as one text.
+
+    Each is a fixed field of 73 characters, padded with spaces. A bank that writes
+    a long text over several 3.1 records (BNP Paribas Fortis does) cuts it at the
+    field's end, inside a word or an IBAN ("… IBAN: NL41ABN" + "A0830352414 …"):
+    a piece that fills its field to the last character runs on into the next."""
+    text = pieces[0] if pieces else ""
+    for previous, piece in pairwise(pieces):
+        if not previous[-1:].strip():
+            text += " "
+        text += piece
+    return text
+
+
 def _communication(movement: _Movement) -> tuple[str | None, str]:
     """(structured reference, free text) of a movement."""
     raw = movement.communication
-    info = _collapse(" ".join(movement.information))
+    info = _collapse(_join_information(movement.information))
     if not movement.structured:
         free = _collapse(raw)
         return typed_reference(free), _collapse(" ".join(filter(None, [free, info])))

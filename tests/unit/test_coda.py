@@ -229,3 +229,29 @@ def test_a_file_resaved_as_utf8_reads_the_same() -> None:
     lines = parse_coda(utf8, "x")
     assert lines == parse_coda(data, "x")
     assert lines[0].counterparty_name == "Société Générale Café"
+
+
+def test_a_text_cut_over_several_information_records_is_one_text() -> None:
+    """BNP Paribas Fortis writes a long text over several 3.1 records of 73
+    characters each, cutting inside an IBAN: a piece that fills its field runs on."""
+    records = (DATA / "communication_continued.cod").read_text().splitlines()
+    assert records[9].startswith("3100030001") and records[10].startswith("3200030001")
+    first = "VIREMENT EN EUROS (SEPA) DE: BROEKMAN LOGISTICS BV PAYS-BAS IBAN: NL41ABN"
+    assert len(first) == 73
+    records[9] = records[9][:40] + first + records[9][113:]
+    second = "A0830352414 COMMUNICATION: 2022-12-612".ljust(73)
+    records[10] = "3100030002" + records[9][10:40] + second + records[9][113:]
+    lines = parse_coda("\n".join(records).encode(), "x")
+    assert lines[2].free_text.endswith(
+        "PAYS-BAS IBAN: NL41ABNA0830352414 COMMUNICATION: 2022-12-612"
+    )
+
+
+def test_a_third_decimal_is_refused_not_rounded() -> None:
+    def change(records: list[str]) -> None:
+        assert records[2].startswith("21")
+        records[2] = records[2][:46] + "4" + records[2][47:]  # the amount's last digit
+
+    message = _broken(change)
+    assert message.startswith("kbc.cod: line 3: amount has a third decimal:")
+    assert "(amounts are kept in cents)" in message
