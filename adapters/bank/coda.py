@@ -149,11 +149,18 @@ def _account(structure: str, field_: str) -> tuple[str, str]:
     """(account, currency) of record 1 positions 6-42 by its structure code."""
     if structure == "0":  # Belgian BBAN: 12 digits, blank, currency
         bban = field_[0:12]
+        if not _valid_bban(bban):
+            return bban.strip(), field_[13:16]  # as written: no IBAN made up around it
         check = std_iban.calc_check_digits(f"BE00{bban}")
         return f"BE{check}{bban}", field_[13:16]
     if structure == "2":  # Belgian IBAN
         return field_[0:16].strip(), field_[34:37]
     return field_[0:34].strip().replace(" ", ""), field_[34:37]  # foreign BBAN / IBAN
+
+
+def _valid_bban(bban: str) -> bool:
+    """A Belgian account number: 10 digits and their remainder modulo 97 (97 for 0)."""
+    return len(bban) == 12 and bban.isdigit() and int(bban[:10]) % 97 == int(bban[10:]) % 97
 
 
 def _counterparty_iban(text: str) -> str | None:
@@ -162,6 +169,8 @@ def _counterparty_iban(text: str) -> str | None:
     if not compact:
         return None
     if compact.isdigit() and len(compact) == 12:  # a Belgian BBAN
+        if not _valid_bban(compact):
+            return None  # its own check digits fail: no IBAN made up around it
         compact = f"BE{std_iban.calc_check_digits(f'BE00{compact}')}{compact}"
     return compact if std_iban.is_valid(compact) else None
 

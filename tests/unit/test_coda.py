@@ -255,3 +255,12 @@ def test_a_third_decimal_is_refused_not_rounded() -> None:
     message = _broken(change)
     assert message.startswith("kbc.cod: line 3: amount has a third decimal:")
     assert "(amounts are kept in cents)" in message
+
+
+def test_an_account_number_whose_check_digits_fail_is_not_made_an_iban() -> None:
+    from adapters.bank.coda import _account, _counterparty_iban
+
+    assert _counterparty_iban("138536152215") is None  # 1385361522 mod 97 is 53, not 15
+    assert _counterparty_iban("000000009797") == "BE54000000009797"  # remainder 0 is 97
+    assert _account("0", "138536152215 EUR") == ("138536152215", "EUR")
+    assert _account("0", "000000009797 EUR") == ("BE54000000009797", "EUR")
