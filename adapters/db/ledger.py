@@ -105,6 +105,8 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     credit_notes: int = 0
+    # What was imported but deserves a look (not part of the contract's object).
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -729,13 +731,22 @@ async def _apply_credit_notes(conn: AsyncConnection, state: _ImportState) -> Non
         for note in chunk:
             target = found.get(note.credited_invoice)
             credit = found[note.number]
-            if target is None or target.kind != InvoiceKind.INVOICE.value:
+            if target is None:
+                # An invoice from before the ledger began (Peppol does not require the
+                # receiver to know it): the note stays a credit for the debtor.
+                state.summary.warnings.append(
+                    f"{note.source}: credit note {note.number!r} refers to "
+                    f"{note.credited_invoice!r}, which is not in the ledger: it stays a "
+                    "credit for the debtor"
+                )
+                continue
+            if target.kind != InvoiceKind.INVOICE.value:
                 state.problem(
                     Problem(
                         note.source,
                         "credited invoice",
                         f"credit note {note.number!r} refers to {note.credited_invoice!r}, "
-                        "which is not an invoice in the ledger or this import",
+                        "which is a credit note, not an invoice",
                     )
                 )
                 continue

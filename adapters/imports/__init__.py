@@ -35,6 +35,23 @@ def read_invoice_rows(path: Path, payment_terms_days: int = 30) -> Iterator[Docu
         for item in read_ubl(path, payment_terms_days):
             yield item if isinstance(item, Problem) else DocumentRow.from_document(item)
     elif path.suffix.lower() == ".xml":
-        yield Problem(path.name, "file", "an XML file that is not a UBL Invoice or CreditNote")
+        yield Problem(path.name, "file", _not_ubl(path))
     else:
         yield from read_csv_rows(path, payment_terms_days)
+
+
+def _not_ubl(path: Path) -> str:
+    """Why an .xml file is no invoice: empty, not XML, or which root element it has."""
+    from lxml import etree
+
+    if path.stat().st_size == 0:
+        return "the file is empty, not a UBL Invoice or CreditNote"
+    try:
+        root = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as exc:
+        return f"not well-formed XML (line {exc.lineno}: {exc.msg})"
+    name = etree.QName(root.getroot())
+    return (
+        f"not a UBL Invoice or CreditNote: the root element is {name.localname}"
+        + (f" in namespace {name.namespace}" if name.namespace else "")
+    )

@@ -55,6 +55,18 @@ _IMMEDIATELY = re.compile(
 )
 
 
+_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def _currency(code: str, where: str) -> str:
+    """An ISO 4217 code (BR-CL-03/04), as Babel's currency list knows them."""
+    from babel.numbers import list_currencies
+
+    if code not in list_currencies():
+        raise _Bad(where, f"not an ISO 4217 currency code: {code!r}")
+    return code
+
+
 class _Bad(Exception):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(reason)
@@ -89,12 +101,16 @@ def read_ubl(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocumen
         return
     root = tree.getroot()
     qname = etree.QName(root)
-    if qname.namespace not in ROOTS:
+    expected = ROOTS.get(qname.namespace or "")
+    if expected is None or qname.localname != expected[0]:
         yield Problem(
-            name, f"/{qname.localname}", "not a UBL Invoice or CreditNote (unknown root element)"
+            name,
+            f"/{qname.localname}",
+            f"not a UBL Invoice or CreditNote: the root element is {qname.localname} "
+            f"in namespace {qname.namespace or '(none)'}",
         )
         return
-    root_name, kind = ROOTS[qname.namespace]
+    root_name, kind = expected
     try:
         yield _document(name, root, root_name, kind, payment_terms_days)
     except _Bad as bad:
@@ -102,8 +118,10 @@ def read_ubl(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocumen
 
 
 def _text(element: etree._Element, xpath: str) -> str:
+    """The element's text, its runs of white space (line breaks of a wrapped name)
+    as one space."""
     found = element.find(xpath, NS)
-    return (found.text or "").strip() if found is not None else ""
+    return " ".join((found.text or "").split()) if found is not None else ""
 
 
 def _required(element: etree._Element, xpath: str, where: str) -> str:
@@ -124,6 +142,8 @@ def _amount(element: etree._Element, xpath: str, where: str) -> tuple[Decimal, s
     found = element.find(xpath, NS)
     if found is None or not (found.text or "").strip():
         return None
+    if not _DECIMAL.fullmatch(found.text.strip()):  # UBL amounts: no "1.65625E3"
+        raise _Bad(f"{where}/{xpath}", f"not an amount: {found.text!r}")
     try:
         value = Decimal(found.text.strip())
     except InvalidOperation:
@@ -139,7 +159,9 @@ def _document(
     top = f"/{root_name}"
     number = _required(root, "cbc:ID", top)
     issue = _date(_required(root, "cbc:IssueDate", top), f"{top}/cbc:IssueDate")
-    currency = _required(root, "cbc:DocumentCurrencyCode", top).upper()
+    currency = _currency(
+        _required(root, "cbc:DocumentCurrencyCode", top).upper(), f"{top}/cbc:DocumentCurrencyCode"
+    )
 
     due_text = _text(root, "cbc:DueDate") or _text(root, "cac:PaymentMeans/cbc:PaymentDueDate")
     if due_text:

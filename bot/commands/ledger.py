@@ -78,6 +78,8 @@ def _import_invoices(args: argparse.Namespace) -> int:
         async def run() -> dict[str, int]:
             async with database(settings) as engine:
                 summary = await import_batches(engine, batches, progress=bar.update)
+                for warning in summary.warnings:
+                    print(f"relance: warning: {warning}", file=sys.stderr)
                 return summary.as_dict()
 
         result = asyncio.run(run())

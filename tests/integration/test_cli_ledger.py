@@ -99,3 +99,18 @@ def test_a_bad_or_unreachable_database_is_one_line(tmp_path: Path) -> None:
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("relance: cannot reach the database")
     assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_a_credit_note_for_an_unknown_invoice_is_imported_with_a_warning(db_url: str) -> None:
+    result = relance(db_url, "import", "invoices", str(UBL / "credit-note.xml"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "credit_notes": 1,
+    }
+    assert result.stderr.strip() == (
+        "relance: warning: credit-note.xml: credit note 'CN-2026-0007' refers to "
+        "'INV-2026-0100', which is not in the ledger: it stays a credit for the debtor"
+    )

@@ -144,10 +144,30 @@ async def test_ubl_invoices_and_credit_note(engine: AsyncEngine) -> None:
     assert "boekhouding@peeters-bouw.be" in emails
 
 
-async def test_credit_note_for_unknown_invoice_is_refused(engine: AsyncEngine) -> None:
-    with pytest.raises(ImportRefused) as refused:
-        await _import(engine, UBL / "credit-note.xml")
-    assert "INV-2026-0100" in refused.value.problems[0].reason
+async def test_a_credit_note_for_an_invoice_the_ledger_lacks_stays_a_credit(
+    engine: AsyncEngine,
+) -> None:
+    """Peppol does not require the receiver to know the corrected invoice (one from
+    before the ledger began): the note is imported, its whole amount a credit for
+    the debtor, with a warning; refusing it refused every other document with it."""
+    summary = await import_invoices(
+        engine, [("credit-note.xml", read_invoice_file(UBL / "credit-note.xml"))]
+    )
+    assert (summary.created, summary.credit_notes) == (1, 1)
+    assert summary.warnings == [
+        "credit-note.xml: credit note 'CN-2026-0007' refers to 'INV-2026-0100', which is "
+        "not in the ledger: it stays a credit for the debtor"
+    ]
+    async with engine.connect() as conn:
+        note = (
+            await conn.execute(
+                select(invoices.c.open_amount).where(invoices.c.number == "CN-2026-0007")
+            )
+        ).scalar_one()
+    assert note == Decimal("302.50")
+    # The invoice arrives later: the note is set against it on that import.
+    await _import(engine, UBL / "invoice-with-due-date.xml", UBL / "credit-note.xml")
+    assert (await _invoices(engine))["INV-2026-0100"]["open_amount"] == "907.50"
 
 
 async def test_a_credit_note_cannot_take_an_invoices_number(

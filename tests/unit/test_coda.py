@@ -235,7 +235,8 @@ def test_a_text_cut_over_several_information_records_is_one_text() -> None:
     """BNP Paribas Fortis writes a long text over several 3.1 records of 73
     characters each, cutting inside an IBAN: a piece that fills its field runs on."""
     records = (DATA / "communication_continued.cod").read_text().splitlines()
-    assert records[9].startswith("3100030001") and records[10].startswith("3200030001")
+    assert records[9].startswith("3100030001")
+    assert records[10].startswith("3200030001")
     first = "VIREMENT EN EUROS (SEPA) DE: BROEKMAN LOGISTICS BV PAYS-BAS IBAN: NL41ABN"
     assert len(first) == 73
     records[9] = records[9][:40] + first + records[9][113:]

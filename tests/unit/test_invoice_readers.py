@@ -217,6 +217,41 @@ def test_ubl_problem_names_the_element() -> None:
     assert problems[0].where == "/Invoice/cbc:IssueDate"
 
 
+def _refused(tmp_path: Path, *changes: tuple[str, str]) -> Problem:
+    text = (DATA / "ubl" / "prepaid-invoice.xml").read_text("utf-8")
+    for old, new in changes:
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "variant.xml"
+    path.write_text(text, "utf-8")
+    docs, [problem] = _read(path)
+    assert docs == []
+    return problem
+
+
+def test_ubl_refusals_found_by_a_blind_probe_of_public_files(tmp_path: Path) -> None:
+    """An Order in the Invoice namespace, a currency that is no ISO 4217 code and an
+    amount in exponent form were imported; they are refused, naming the element."""
+    order = _refused(tmp_path, ("<Invoice ", "<Order "), ("</Invoice>", "</Order>"))
+    assert order.where == "/Order"
+    assert "the root element is Order in namespace" in order.reason
+    code = ">EUR</cbc:DocumentCurrencyCode>"
+    currency = _refused(tmp_path, (code, ">ZZZ</cbc:DocumentCurrencyCode>"))
+    assert (currency.where, currency.reason) == (
+        "/Invoice/cbc:DocumentCurrencyCode",
+        "not an ISO 4217 currency code: 'ZZZ'",
+    )
+    exponent = _refused(tmp_path, (">910.00</cbc:PayableAmount>", ">9.1E2</cbc:PayableAmount>"))
+    assert exponent.where == "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount"
+    assert exponent.reason == "not an amount: '9.1E2'"
+
+
+def test_ubl_a_name_wrapped_over_lines_is_one_line(tmp_path: Path) -> None:
+    name = "<cbc:RegistrationName>Marie Lejeune</cbc:RegistrationName>"
+    wrapped = "<cbc:RegistrationName>Marie\n                Lejeune</cbc:RegistrationName>"
+    assert _prepaid_variant(tmp_path, (name, wrapped)).debtor.name == "Marie Lejeune"
+
+
 def test_ubl_not_xml(tmp_path: Path) -> None:
     path = tmp_path / "broken.xml"
     path.write_text('<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">')
@@ -276,3 +311,19 @@ def test_binary_file_is_refused_and_latin1_falls_back(tmp_path: Path) -> None:
     docs, problems = _read(latin)
     assert problems == []
     assert docs[0].debtor.name == "André"
+
+
+def test_an_xml_file_that_is_no_invoice_says_what_it_is(tmp_path: Path) -> None:
+    from adapters.imports import read_invoice_rows
+
+    order = tmp_path / "order.xml"
+    order.write_text('<Order xmlns="urn:oasis:names:specification:ubl:schema:xsd:Order-2"/>')
+    empty = tmp_path / "empty.xml"
+    empty.write_text("")
+    [problem] = list(read_invoice_rows(order))
+    assert problem.reason == (  # type: ignore[union-attr]
+        "not a UBL Invoice or CreditNote: the root element is Order in namespace "
+        "urn:oasis:names:specification:ubl:schema:xsd:Order-2"
+    )
+    [problem] = list(read_invoice_rows(empty))
+    assert problem.reason == "the file is empty, not a UBL Invoice or CreditNote"  # type: ignore[union-attr]
