@@ -339,6 +339,11 @@ def test_a_dutch_trtp_string_is_read_into_its_parts() -> None:
         for line in lines[1:4]
     ] == [
         ("J. de Vries", "NL21INGB0009998887", None, "Factuur 2026-0117"),
-        ("Van Dijk Installatietechniek", "NL91ABNA0417164300", None, "Factuur 2026-0120 en 2026-0121"),
+        (
+            "Van Dijk Installatietechniek",
+            "NL91ABNA0417164300",
+            None,
+            "Factuur 2026-0120 en 2026-0121",
+        ),
         ("Hoeve De Linde", "NL36INGB0007654321", "RF83NL20260117", "RF83NL20260117"),
     ]
