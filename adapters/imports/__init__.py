@@ -51,7 +51,6 @@ def _not_ubl(path: Path) -> str:
     except etree.XMLSyntaxError as exc:
         return f"not well-formed XML (line {exc.lineno}: {exc.msg})"
     name = etree.QName(root.getroot())
-    return (
-        f"not a UBL Invoice or CreditNote: the root element is {name.localname}"
-        + (f" in namespace {name.namespace}" if name.namespace else "")
+    return f"not a UBL Invoice or CreditNote: the root element is {name.localname}" + (
+        f" in namespace {name.namespace}" if name.namespace else ""
     )
