@@ -186,6 +186,16 @@ def _document(
     if inclusive and rounding:
         # BT-115 = BT-112 - BT-113 + BT-114: the rounding is part of what is owed.
         amount += rounding[0]
+    prepaid = _amount(root, "cac:LegalMonetaryTotal/cbc:PrepaidAmount", top)
+    if inclusive and payable[0] != amount - (prepaid[0] if prepaid else 0):
+        # A total that does not add up is no bill to collect on: the Peppol rule
+        # BR-CO-16 that every access point checks.
+        raise _Bad(
+            f"{totals}/cbc:PayableAmount",
+            f"{payable[0]} is not TaxInclusiveAmount {inclusive[0]} - PrepaidAmount "
+            f"{prepaid[0] if prepaid else '0.00'} + PayableRoundingAmount "
+            f"{rounding[0] if rounding else '0.00'} (BR-CO-16)",
+        )
     open_amount: Decimal | None = payable[0]
     if amount < 0:
         # A negative invoice corrects an earlier one: it is a credit note.

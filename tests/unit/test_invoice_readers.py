@@ -246,6 +246,18 @@ def test_ubl_refusals_found_by_a_blind_probe_of_public_files(tmp_path: Path) -> 
     assert exponent.reason == "not an amount: '9.1E2'"
 
 
+def test_ubl_totals_that_do_not_add_up_are_refused(tmp_path: Path) -> None:
+    """BR-CO-16: PayableAmount = TaxInclusiveAmount - PrepaidAmount + rounding. A
+    payable below the total with no prepaid amount was read as a prepayment."""
+    prepaid = '<cbc:PrepaidAmount currencyID="EUR">300.00</cbc:PrepaidAmount>'
+    problem = _refused(tmp_path, (prepaid, ""))
+    assert (problem.where, problem.reason) == (
+        "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",
+        "910.00 is not TaxInclusiveAmount 1210.00 - PrepaidAmount 0.00 + "
+        "PayableRoundingAmount 0.00 (BR-CO-16)",
+    )
+
+
 def test_ubl_a_name_wrapped_over_lines_is_one_line(tmp_path: Path) -> None:
     name = "<cbc:RegistrationName>Marie Lejeune</cbc:RegistrationName>"
     wrapped = "<cbc:RegistrationName>Marie\n                Lejeune</cbc:RegistrationName>"
