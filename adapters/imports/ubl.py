@@ -1,4 +1,5 @@
-"""Invoices and credit notes from Peppol BIS Billing 3.0 (UBL 2.1) XML.
+"""Invoices and credit notes from Peppol BIS Billing 3.0 (UBL 2.1) XML, bare or in
+the Standard Business Document Header envelope that Peppol access points deliver.
 
     /Invoice/cbc:ID                                  -> number (BT-1)
     /Invoice/cbc:IssueDate, cbc:DueDate              -> dates (BT-2, BT-9)
@@ -42,6 +43,7 @@ ROOTS = {
     ),
 }
 NS = {"cbc": CBC, "cac": CAC}
+SBDH = "http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader"
 _TERMS_DAYS = re.compile(
     r"(\d{1,3})\s*(?:calendar\s+)?(?:days?|jours?|dagen|dag|tage?n?|d\b|j\b)", re.IGNORECASE
 )
@@ -77,7 +79,9 @@ class _Bad(Exception):
 def looks_like_ubl(path: Path) -> bool:
     with path.open("rb") as handle:
         head = handle.read(4096)
-    return b"<" in head and (b"Invoice-2" in head or b"CreditNote-2" in head)
+    return b"<" in head and any(
+        mark in head for mark in (b"Invoice-2", b"CreditNote-2", b"StandardBusinessDocument")
+    )
 
 
 def terms_days_from_note(note: str) -> int | None:
@@ -100,6 +104,12 @@ def read_ubl(path: Path, payment_terms_days: int = 30) -> Iterator[ParsedDocumen
         yield Problem(name, f"line {exc.lineno}", f"not well-formed XML: {exc.msg}")
         return
     root = tree.getroot()
+    if etree.QName(root).namespace == SBDH:
+        # As a Peppol access point delivers it: the Standard Business Document
+        # Header around the invoice, which is the envelope's one UBL child.
+        inside = [c for c in root if etree.QName(c).namespace in ROOTS]
+        if len(inside) == 1:
+            root = inside[0]
     qname = etree.QName(root)
     expected = ROOTS.get(qname.namespace or "")
     if expected is None or qname.localname != expected[0]:

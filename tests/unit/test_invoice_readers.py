@@ -339,3 +339,23 @@ def test_an_xml_file_that_is_no_invoice_says_what_it_is(tmp_path: Path) -> None:
     )
     [problem] = list(read_invoice_rows(empty))
     assert problem.reason == "the file is empty, not a UBL Invoice or CreditNote"  # type: ignore[union-attr]
+
+
+def test_ubl_in_a_peppol_envelope_reads_as_the_invoice(tmp_path: Path) -> None:
+    """Access points (Billit's inbox among them) deliver the invoice inside a
+    Standard Business Document Header."""
+    plain = (DATA / "ubl" / "invoice-with-due-date.xml").read_text("utf-8")
+    body = plain.split("?>", 1)[1] if plain.startswith("<?xml") else plain
+    wrapped = tmp_path / "sbdh.xml"
+    wrapped.write_text(
+        '<?xml version="1.0"?>\n<StandardBusinessDocument xmlns='
+        '"http://www.unece.org/cefact/namespaces/StandardBusinessDocumentHeader">'
+        "<StandardBusinessDocumentHeader><HeaderVersion>1.0</HeaderVersion>"
+        "<DocumentIdentification><Standard>urn:oasis:names:specification:ubl:schema:xsd:"
+        "Invoice-2</Standard></DocumentIdentification></StandardBusinessDocumentHeader>"
+        f"{body}</StandardBusinessDocument>",
+        "utf-8",
+    )
+    (inside,), _ = _read(wrapped)
+    (alone,), _ = _read(DATA / "ubl" / "invoice-with-due-date.xml")
+    assert (inside.debtor, inside.invoice) == (alone.debtor, alone.invoice)
