@@ -13,8 +13,11 @@ from domain.invoice import InvoiceKind
 
 
 def invoice_json(row: Any) -> dict[str, Any]:
-    """One invoice in the shape of ``relance invoices list --json`` (cli.md)."""
-    return {
+    """One invoice in the shape of ``relance invoices list --json`` (cli.md).
+
+    A credit note (listed only with ``--credit-notes``) says so in an added
+    ``"kind": "credit_note"``; its open amount is the credit not yet used."""
+    found = {
         "number": row.number,
         "debtor": row.debtor_name,
         "debtor_kind": row.debtor_kind,
@@ -23,9 +26,12 @@ def invoice_json(row: Any) -> dict[str, Any]:
         "currency": row.currency,
         "amount": f"{row.amount:.2f}",
         "open_amount": f"{row.open_amount:.2f}",
-        "structured_reference": row.structured_reference,
+        "structured_reference": row.structured_reference or None,
         "status": row.status,
     }
+    if row.kind == InvoiceKind.CREDIT_NOTE.value:
+        found["kind"] = row.kind
+    return found
 
 
 def invoice_query(include_credit_notes: bool = False) -> Select[Any]:

@@ -136,6 +136,11 @@ async def test_ubl_invoices_and_credit_note(engine: AsyncEngine) -> None:
     assert found["F-2026-0200"]["open_amount"] == "910.00"
     assert found["F-2026-0200"]["debtor_kind"] == "consumer"
     assert found["CN-2026-0007"]["open_amount"] == "0.00"
+    assert (found["CN-2026-0007"]["kind"], found["CN-2026-0007"]["structured_reference"]) == (
+        "credit_note",
+        None,
+    )
+    assert "kind" not in found["INV-2026-0100"]  # invoices keep the contract's shape
     # Importing the credit note again does not credit twice.
     assert (await _import(engine, UBL / "credit-note.xml"))["unchanged"] == 1
     assert (await _invoices(engine))["INV-2026-0100"]["open_amount"] == "907.50"
