@@ -240,7 +240,12 @@ def _refuse_malformed(reader: _Reader, data: bytes, exc: etree.XMLSyntaxError) -
 
 
 def _syntax_refusal(reader: _Reader, exc: etree.XMLSyntaxError) -> StatementError:
-    return reader.fail(f"line {exc.lineno}", f"not well-formed XML: {exc.msg}")
+    # libxml2 repeats the place in its message ("… in tag Nm line 22, line 22,
+    # column 58"): said once, in front.
+    message = re.sub(r"(?:,?\s*line \d+)+(?:,\s*column \d+)?\s*$", "", exc.msg or "")
+    line, column = exc.position if exc.position else (exc.lineno, 0)
+    where = f"line {line}, column {column}" if column else f"line {line}"
+    return reader.fail(where, f"not well-formed XML: {message}")
 
 
 def _document(root: etree._Element) -> etree._Element | None:

@@ -79,9 +79,37 @@ def parse_bytes(
             return _ended(parts, ParsedStatement(source, fmt, distinct[0](rest)))
     if not stripped:
         raise StatementError(source, "", "the file is empty")
+    if stripped[:1] == b"<" and (root := _root_name(stripped)):
+        raise StatementError(
+            source,
+            "line 1",
+            f"an XML document whose root is {root}, not an ISO 20022 bank-to-customer "
+            "statement (camt.053, camt.054 or camt.052)",
+        )
     raise StatementError(
         source, "line 1", "neither a CODA file (header record 0) nor an ISO 20022 camt document"
     )
+
+
+def _root_name(data: bytes) -> str:
+    """The root element of an XML document and its namespace ("" if unreadable)."""
+    import io
+
+    from lxml import etree
+
+    try:
+        for _, element in etree.iterparse(
+            io.BytesIO(data), events=("start",), no_network=True, resolve_entities=False
+        ):
+            name = etree.QName(element)
+            return (
+                f"{name.localname} in namespace {name.namespace}"
+                if name.namespace
+                else name.localname
+            )
+    except etree.XMLSyntaxError:
+        return ""
+    return ""
 
 
 def _ended(parts: Parts | None, statement: ParsedStatement) -> list[ParsedStatement]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from dataclasses import replace
 from datetime import date
@@ -238,10 +239,15 @@ def test_malformed_xml_is_refused_before_an_entry() -> None:
     # The stream meets the bad amount first; the document is refused for what the
     # whole of it is: not well-formed, with the parser's own wording and line.
     data = (DATA / "camt053_bad_amount.xml").read_bytes()
-    with pytest.raises(StatementError, match=r"^x: line \d+: not well-formed XML: Premature end"):
+    with pytest.raises(StatementError) as caught:
         parse_camt(data[:-30], "x")
+    # the place once, in front (libxml2 repeats it at the end of its message)
+    assert re.fullmatch(
+        r"x: line \d+, column \d+: not well-formed XML: Premature end of data in tag \w+",
+        str(caught.value),
+    ), caught.value
     entity = data.replace(b"</Stmt>", b"&undefined;</Stmt>")
-    with pytest.raises(StatementError, match=r"^x: line \d+: .*Entity 'undefined' not defined"):
+    with pytest.raises(StatementError, match=r"^x: line \d+, column \d+: .*Entity 'undefined'"):
         parse_camt(entity, "x")
 
 
@@ -347,3 +353,17 @@ def test_a_dutch_trtp_string_is_read_into_its_parts() -> None:
         ),
         ("Hoeve De Linde", "NL36INGB0007654321", "RF83NL20260117", "RF83NL20260117"),
     ]
+
+
+def test_an_xml_document_that_is_no_statement_names_its_root() -> None:
+    pain = (
+        b'<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:'
+        b'pain.001.001.03"><CstmrCdtTrfInitn/></Document>'
+    )
+    with pytest.raises(StatementError) as caught:
+        parse_bytes(pain, "refunds.xml")
+    assert str(caught.value) == (
+        "refunds.xml: line 1: an XML document whose root is Document in namespace "
+        "urn:iso:std:iso:20022:tech:xsd:pain.001.001.03, not an ISO 20022 bank-to-customer "
+        "statement (camt.053, camt.054 or camt.052)"
+    )
