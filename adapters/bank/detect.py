@@ -79,6 +79,14 @@ def parse_bytes(
             return _ended(parts, ParsedStatement(source, fmt, distinct[0](rest)))
     if not stripped:
         raise StatementError(source, "", "the file is empty")
+    head = stripped[:16]
+    if head[:5] == b"00000" and head[5:14].isdigit() and len(head) == 16:
+        raise StatementError(
+            source,
+            "line 1",
+            f"a CODA header (record 0) whose application code (positions 15-16) is "
+            f"{head[14:16].decode('latin-1')!r}, not '05' as in a coded statement of account",
+        )
     if stripped[:1] == b"<" and (root := _root_name(stripped)):
         raise StatementError(
             source,

@@ -265,3 +265,13 @@ def test_an_account_number_whose_check_digits_fail_is_not_made_an_iban() -> None
     assert _counterparty_iban("000000009797") == "BE54000000009797"  # remainder 0 is 97
     assert _account("0", "138536152215 EUR") == ("138536152215", "EUR")
     assert _account("0", "000000009797 EUR") == ("BE54000000009797", "EUR")
+
+
+def test_a_header_with_another_application_code_says_so() -> None:
+    header = "0000001012612345" + " " * 111 + "2"  # application code 12, not 05
+    with pytest.raises(StatementError) as caught:
+        parse_bytes(header.encode() + b"\n", "x.cod")
+    assert str(caught.value) == (
+        "x.cod: line 1: a CODA header (record 0) whose application code (positions 15-16) "
+        "is '12', not '05' as in a coded statement of account"
+    )
