@@ -268,7 +268,7 @@ def test_an_account_number_whose_check_digits_fail_is_not_made_an_iban() -> None
 
 
 def test_a_header_with_another_application_code_says_so() -> None:
-    header = "0000001012612345" + " " * 111 + "2"  # application code 12, not 05
+    header = "00000" + "010126" + "725" + "12" + " " * 111 + "2"  # application code 12
     with pytest.raises(StatementError) as caught:
         parse_bytes(header.encode() + b"\n", "x.cod")
     assert str(caught.value) == (
