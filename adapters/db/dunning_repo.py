@@ -111,6 +111,23 @@ async def add_hold(
     except ValueError:
         known = ", ".join(r.value for r in HoldReason)
         raise HoldError(f"unknown hold reason {reason!r} (one of {known})") from None
+    # The same hold again (a debtor asking twice in one chat) is the one in force.
+    h = dunning_holds.c
+    same = (
+        await conn.execute(
+            select(h.id)
+            .where(
+                h.released_at.is_(None),
+                h.reason == reason.value,
+                h.debtor_id.is_(None) if debtor_id is None else h.debtor_id == debtor_id,
+                h.invoice_id.is_(None) if invoice_id is None else h.invoice_id == invoice_id,
+                h.until.is_(None) if until is None else h.until == until,
+            )
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if same is not None:
+        return int(same)
     result = await conn.execute(
         _NEW_HOLD,
         {
@@ -173,6 +190,7 @@ async def record_promise(
     debtor_ids = {r.debtor_id for r in rows}
     if len(debtor_ids) != 1:
         raise ValueError("a promise covers invoices of one debtor")
+    await supersede_promises(conn, invoice_ids)
     result = await conn.execute(
         _NEW_PROMISE,
         {
@@ -191,6 +209,21 @@ async def record_promise(
         [{"promise_id": promise_id, "invoice_id": i} for i in sorted(set(invoice_ids))],
     )
     return promise_id
+
+
+async def supersede_promises(conn: AsyncConnection, invoice_ids: Sequence[int]) -> int:
+    """Cancel the open promises on any of these invoices: a new promise (another
+    date) or a payment plan replaces them, so they can neither be broken nor count
+    as money expected. Returns how many were cancelled."""
+    covering = select(promise_invoices.c.promise_id).where(
+        promise_invoices.c.invoice_id.in_(sorted(set(invoice_ids)))
+    )
+    result = await conn.execute(
+        update(payment_promises)
+        .where(payment_promises.c.status == "open", payment_promises.c.id.in_(covering))
+        .values(status="cancelled", resolved_at=_now())
+    )
+    return int(result.rowcount or 0)
 
 
 async def resolve_promise(conn: AsyncConnection, promise_id: int, status: str) -> None:

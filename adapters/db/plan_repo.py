@@ -114,6 +114,8 @@ async def create_plan(
             .returning(plan_instalments.c.id)
         )
         instalment_ids.append(int(result.scalar_one()))
+    # The plan replaces what was promised for its invoices.
+    await dunning_repo.supersede_promises(conn, [invoice_id for invoice_id, _ in invoices_open])
     for invoice_id, _ in invoices_open:
         await dunning_repo.add_hold(
             conn,

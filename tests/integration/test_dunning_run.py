@@ -205,6 +205,64 @@ async def test_holds_and_promises_through_the_repository_api(engine: AsyncEngine
     assert isinstance((await decisions(engine, date(2026, 3, 9)))["INV-3"], DunningLine)
 
 
+async def test_a_new_promise_or_a_plan_replaces_the_open_promises_on_its_invoices(
+    engine: AsyncEngine,
+) -> None:
+    """A blind chat probe moved a promised date three times: three open promises,
+    two of which would later count as broken and harden the tone."""
+    from adapters.db.dunning_schema import dunning_holds, payment_promises
+    from adapters.db.plan_repo import create_plan
+    from domain.payment_plan import Instalment
+
+    ids = await seed(engine)
+    async with engine.begin() as conn:
+        first = await dunning_repo.record_promise(
+            conn, [ids["INV-1"], ids["INV-2"]], D("550.00"), date(2026, 3, 12), "webchat"
+        )
+        moved = await dunning_repo.record_promise(
+            conn, [ids["INV-1"]], D("400.00"), date(2026, 3, 20), "webchat"
+        )
+        other = await dunning_repo.record_promise(
+            conn, [ids["INV-5"]], D("300.00"), date(2026, 3, 20), "webchat"
+        )
+        assert await dunning_repo.supersede_promises(conn, [ids["INV-4"]]) == 0
+        before_plan = dict(
+            (await conn.execute(select(payment_promises.c.id, payment_promises.c.status))).all()
+        )
+        await create_plan(
+            conn,
+            debtor_id=ids["C1"],
+            segment="consumer",
+            currency="EUR",
+            invoices_open=[(ids["INV-1"], D("400.00"))],
+            instalments=[Instalment(1, date(2026, 4, 1), D("400.00"))],
+            grace_days=3,
+            remind_days_before=2,
+        )
+        # the same pause asked twice is one hold
+        until = date(2026, 3, 25)
+        holds = [
+            await dunning_repo.add_hold(conn, invoice_id=ids["INV-5"], reason="paused", until=until)
+            for _ in range(2)
+        ]
+        statuses = dict(
+            (await conn.execute(select(payment_promises.c.id, payment_promises.c.status))).all()
+        )
+        paused = (
+            (
+                await conn.execute(
+                    select(dunning_holds.c.id).where(dunning_holds.c.reason == "paused")
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert before_plan == {first: "cancelled", moved: "open", other: "open"}
+    assert statuses == {first: "cancelled", moved: "cancelled", other: "open"}
+    assert holds[0] == holds[1]
+    assert paused == [holds[0]]
+
+
 async def test_a_failed_run_leaves_neither_lines_nor_messages(engine: AsyncEngine) -> None:
     await seed(engine)
     broken = replace(SETUP, creditor=replace(SETUP.creditor, iban="X" * 40))  # QR refuses it
