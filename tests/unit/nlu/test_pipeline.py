@@ -638,3 +638,44 @@ def test_the_tie_break_only_acts_on_a_near_tie() -> None:
     assert _break_tie(clear, "je paierai la facture inv-1 demain") == clear
     assert _break_tie(tie, "envoyez la facture inv-1, je paierai demain") == tie
     assert _break_tie(tie, "la facture inv-1 demain") == tie  # no paying verb
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # a blind chat probe's readings (session 8)
+        ("Is +++090/9337/55493+++ the right reference?", "request_payment_details"),
+        ("Ist die Mitteilung +++090/9337/55493+++ richtig?", "request_payment_details"),
+        ("I paid with reference +++090/9337/55493+++, is that ok?", "already_paid"),
+        ("Auf Wiederhören", "thank"),
+        ("Tot ziens", "thank"),
+        ("ok bye", "thank"),
+        ("je vais porter plainte", "dispute"),
+        ("Betrüger! Ich zahle keinen Cent!", "dispute"),
+        ("Pardon, c'était ma réponse automatique. Combien je dois encore ?", "ask_balance"),
+        ("Réponse automatique : je suis absent jusqu'au 12 mars", "auto_reply"),
+        ("Je ne conteste rien, je vous promets de régler F-2026-0011 le 10", "promise_to_pay"),
+        ("Ich bestreite die Rechnung nicht, ich zahle am Montag", "promise_to_pay"),
+        ("I don't dispute the invoice, I already paid it yesterday", "already_paid"),
+        ("Je conteste la facture, je ne paierai pas", "dispute"),
+        ("Ich habe 50 überwiesen, der Rest folgt am Montag", "promise_to_pay"),
+        ("I paid the rest yesterday", "already_paid"),
+    ],
+)
+def test_readings_the_model_gets_wrong_whatever_its_confidence(
+    parser: Parser, text: str, intent: str
+) -> None:
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == intent
+
+
+def test_a_long_business_mail_is_not_an_unsure_auto_reply(parser: Parser) -> None:
+    """Read as auto_reply at 0.46 with no sign of one, it got no answer at all."""
+    text = (
+        "Dear Sir or Madam,\n\nThank you for your message regarding our account. I have "
+        "discussed it with our CFO this morning and would like to clarify our position.\n\n"
+        "Regarding INV-2026-0006: we transferred 2,000.00 EUR on 25 November; the remaining "
+        "1,999.00 EUR will be paid no later than 20 December.\n\nCould you please confirm in "
+        "writing that reminders are stopped until 20 December?\n\nKind regards,\n\nJohn Smith\n"
+        "Finance Manager"
+    )
+    assert parser.parse(text, REFERENCE)["intent"]["name"] == "promise_to_pay"
