@@ -855,6 +855,16 @@ def _about_invoices(template: str) -> Handler:
         today: date,
         policy: ConversationPolicy,
     ) -> Decision:
+        numbers = message.values("invoice_number")
+        if numbers and not named_invoices(message, debtor):
+            # A number that is not open (paid, credited, or not ours): never another
+            # invoice's details instead; staff send a settled document if needed.
+            note = f"asked about {', '.join(numbers)}, not open: {message.text}"
+            return Decision(
+                (Reply("not_open", {"numbers": list(dict.fromkeys(numbers))}),),
+                actions=(Escalate("document_asked", note[:500]),),
+                state=state,
+            )
         invoices = focus(message, debtor)
         if not invoices:
             return Decision((Reply("nothing_due"),), state=state)

@@ -309,3 +309,32 @@ def test_an_auto_reply_is_not_answered_but_a_goodbye_in_a_chat_is() -> None:
     bye = said("auto_reply", "tot ziens")
     assert templates(decide(bye, DEBTOR, {}, TODAY, channel="email")) == []
     assert templates(decide(bye, DEBTOR, {}, TODAY, channel="telegram")) == ["thank"]
+
+
+def test_a_copy_of_an_invoice_that_is_not_open_is_never_another_invoice() -> None:
+    """A blind chat probe asked for a copy of a paid invoice and got the details of
+    the debtor's other, open one."""
+    asked = said("request_invoice_copy", "copie de INV-9 svp", invoice_number="INV-9")
+    decision = decide(asked, DEBTOR, {}, TODAY)
+    assert [(r.template, r.params) for r in decision.replies] == [
+        ("not_open", {"numbers": ["INV-9"]})
+    ]
+    assert decision.escalations == [
+        Escalate("document_asked", "asked about INV-9, not open: copie de INV-9 svp")
+    ]
+    open_one = decide(said("request_invoice_copy", invoice_number="INV-2"), DEBTOR, {}, TODAY)
+    assert open_one.replies[0].template == "invoice_copy"
+    assert [i.number for i in open_one.replies[0].params["invoices"]] == ["INV-2"]
+
+
+@pytest.mark.parametrize("language", ["fr", "nl", "en", "de"])
+def test_the_not_open_reply_reads_in_every_language(language: str) -> None:
+    from bot.dialogue.policy import Reply
+    from bot.dialogue.replies import base_context, render_reply
+
+    context = base_context(language, "Relance Demo", "BE68539007547034", "", DEBTOR, TODAY)
+    one, _ = render_reply(Reply("not_open", {"numbers": ["INV-9"]}), context)
+    two, _ = render_reply(Reply("not_open", {"numbers": ["INV-8", "INV-9"]}), context)
+    assert "INV-9" in one
+    assert "INV-8, INV-9" in two
+    assert one != two

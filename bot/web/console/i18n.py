@@ -112,6 +112,7 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
         "Financiële moeilijkheden",
         "Finanzielle Notlage",
     ),
+    "Document asked for": ("Document demandé", "Document gevraagd", "Dokument angefragt"),
     "Unknown sender": ("Expéditeur inconnu", "Onbekende afzender", "Unbekannter Absender"),
     "Asked to stop contact": (
         "Demande l'arrêt des contacts",

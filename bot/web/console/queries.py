@@ -39,6 +39,7 @@ REASONS = {
     "unknown_sender": "Unknown sender",
     "stop_contact": "Asked to stop contact",
     "hardship": "Financial hardship",
+    "document_asked": "Document asked for",
 }
 BUCKETS = ("not due", "1-30", "31-60", "61-90", ">90")
 
