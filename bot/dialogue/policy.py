@@ -309,6 +309,16 @@ def _date(message: Understanding) -> date | None:
     return date.fromisoformat(found) if found else None
 
 
+def _promised_date(message: Understanding, today: date) -> date | None:
+    """The day a promise is kept by: the last day still to come that the message
+    names ("200 on 10 December and the rest at the end of January", "paid 2,000 on 25
+    November; the rest by 20 December", "I get my salary on the 1st, I pay on the
+    5th"), else the first day named (in the past: the debtor is asked again)."""
+    days = [date.fromisoformat(v) for v in message.values("date")]
+    coming = [d for d in days if d >= today]
+    return max(coming) if coming else (days[0] if days else None)
+
+
 def _summary(invoices: tuple[OpenInvoice, ...]) -> dict[str, Any]:
     total = sum((i.open_amount for i in invoices), Decimal("0.00"))
     return {
@@ -458,7 +468,7 @@ def _promise(
     if not outside:  # they are paid by the plan's instalments, not by a promise
         return Decision((_plan_running(debtor),), state=state)
     invoices = outside
-    when = when or _date(message)
+    when = when or _promised_date(message, today)
     if when is None:
         state["pending"] = "promise_date"
         return Decision((Reply("promise_ask_date", _summary(invoices)),), state=state)

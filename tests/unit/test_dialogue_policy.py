@@ -338,3 +338,36 @@ def test_the_not_open_reply_reads_in_every_language(language: str) -> None:
     assert "INV-9" in one
     assert "INV-8, INV-9" in two
     assert one != two
+
+
+def test_a_promise_is_kept_by_the_last_day_still_to_come_it_names() -> None:
+    """'200 op 10 december en de rest eind januari' was confirmed as the whole by
+    10 December; a mail naming a past payment day, today and the promised day took
+    today."""
+    split = said(
+        "promise_to_pay",
+        "200 op 10 december en de rest eind januari",
+        amount="200.00",
+    )
+    split = replace(
+        split,
+        entities=(
+            {"entity": "amount", "value": "200.00"},
+            {"entity": "date", "value": "2026-03-20"},
+            {"entity": "date", "value": "2026-04-05"},
+        ),
+    )
+    decision = decide(split, DEBTOR, {}, TODAY)
+    assert decision.actions == (RecordPromise((1, 2), Decimal("500.00"), date(2026, 4, 5)),)
+    mail = replace(
+        split,
+        text="we paid 300 on 2 March; the remaining 200 will be paid by 25 March",
+        entities=(
+            {"entity": "date", "value": "2026-03-10"},
+            {"entity": "date", "value": "2026-03-02"},
+            {"entity": "date", "value": "2026-03-25"},
+        ),
+    )
+    assert decide(mail, DEBTOR, {}, TODAY).actions[0].promised_date == date(2026, 3, 25)  # type: ignore[attr-defined]
+    past = replace(mail, entities=({"entity": "date", "value": "2026-03-02"},))
+    assert decide(past, DEBTOR, {}, TODAY).replies[0].template == "promise_date_past"
