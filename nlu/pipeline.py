@@ -340,6 +340,14 @@ _PROMISE_CUE = re.compile(
 )
 
 
+# "Hoeveel hebben we al betaald op factuur INV-2026-0003?": asking what was paid is
+# asking the balance, not saying it is paid.
+_HOW_MUCH_PAID = re.compile(
+    r"\b(how much|combien|hoeveel|wie ?viel)\b[^.!?]{0,40}"
+    r"\b(paid|payed|pay[ée]s?|regle|betaald|bezahlt|gezahlt|uberwiesen)\b[^.!]*\?"
+)
+
+
 def _reread(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, float]]:
     """Readings the model gets wrong whatever its confidence (see the cues above)."""
     first, p1 = ranking[0]
@@ -352,6 +360,8 @@ def _reread(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, flo
         demoted = [ranking[1], ranking[0], *ranking[2:]]
         return _reread(demoted, clean) if demoted[0][0] != "auto_reply" else demoted
     second = ranking[1][0]
+    if first == "already_paid" and _HOW_MUCH_PAID.search(clean):
+        return _promote(ranking, "ask_balance", p1)
     if (
         first == "dispute"
         and _DENIED_DISPUTE.search(clean)

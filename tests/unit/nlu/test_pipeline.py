@@ -660,6 +660,8 @@ def test_the_tie_break_only_acts_on_a_near_tie() -> None:
         ("Je conteste la facture, je ne paierai pas", "dispute"),
         ("Ich habe 50 überwiesen, der Rest folgt am Montag", "promise_to_pay"),
         ("I paid the rest yesterday", "already_paid"),
+        ("Hoeveel hebben we al betaald op factuur INV-2026-0003?", "ask_balance"),
+        ("Combien ai-je déjà payé ?", "ask_balance"),
     ],
 )
 def test_readings_the_model_gets_wrong_whatever_its_confidence(
