@@ -326,7 +326,11 @@ class Conversations:
     async def hand_back(self, conversation_id: int, staff: str) -> None:
         async with self.engine.begin() as conn:
             conversation = await repo.load_conversation(conn, conversation_id)
-            await repo.save_conversation(conn, conversation_id, handler="bot", assigned_to=None)
+            state = json.loads(conversation.state or "{}")
+            state.pop("human_asked", None)  # a person has dealt with it
+            await repo.save_conversation(
+                conn, conversation_id, handler="bot", assigned_to=None, state=state
+            )
             if conversation.debtor_id is not None:
                 await dunning_repo.release_hold(
                     conn, debtor_id=conversation.debtor_id, reason="takeover", released_by=staff
@@ -346,8 +350,9 @@ class Conversations:
             turn = _Turn(self, conn, None, {}, conversation, self.today())
             sent = await turn.send([(text.strip(), [])], author=staff, wrap=False)
             state = json.loads(conversation.state or "{}")
-            if not state.get("staff_told"):  # a person has spoken: no bot note needed
-                state["staff_told"] = True
+            if not state.get("staff_told") or "human_asked" in state:
+                state["staff_told"] = True  # a person has spoken: no bot note needed
+                state.pop("human_asked", None)
                 await repo.save_conversation(conn, conversation_id, state=state)
             await repo.audit(
                 conn,

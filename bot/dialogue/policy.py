@@ -415,6 +415,9 @@ def decide(
     dated_promise = intent == "promise_to_pay" and (_date(message) or today) > today
     sure = intent in ("greet", "thank") or dated_promise
     low = message.confidence < policy.confidence_threshold and not sure
+    if _human_waiting(state, today) and (low or intent in ("greet", "out_of_scope")):
+        # "Hello? Anyone there?" while a colleague is on the way: not the menu again.
+        return _with(Decision((Reply("human_waiting"),), state=state), extra)
     if low or intent == "out_of_scope":
         misunderstood = int(state.get("misunderstood", 0)) + 1
         state["misunderstood"] = misunderstood
@@ -907,6 +910,32 @@ def _balance(
     return Decision(tuple(replies), state=state)
 
 
+_HUMAN_WAIT_DAYS = 2  # a colleague answers within; after that a new ask escalates again
+
+
+def _human_waiting(state: dict[str, Any], today: date) -> bool:
+    """The debtor asked for a person lately and no one has answered yet (the key is
+    dropped when staff reply or hand the conversation back)."""
+    asked = state.get("human_asked")
+    return bool(asked) and today - date.fromisoformat(str(asked)) <= timedelta(
+        days=_HUMAN_WAIT_DAYS
+    )
+
+
+def _human(
+    message: Understanding,
+    debtor: DebtorContext,
+    state: dict[str, Any],
+    today: date,
+    policy: ConversationPolicy,
+) -> Decision:
+    """A person is asked for: once escalated, asking again is told it is on its way."""
+    if _human_waiting(state, today):
+        return Decision((Reply("human_waiting"),), state=state)
+    state["human_asked"] = today.isoformat()
+    return Decision((Reply("human_ack"),), (Escalate("human_asked", message.text[:500]),), state)
+
+
 def _escalating(template: str, reason: str, pause: str | None = None) -> Handler:
     def handle(
         message: Understanding,
@@ -951,7 +980,7 @@ _HANDLERS: dict[str, Handler] = {
     "wrong_recipient": _escalating("wrong_recipient_ack", "wrong_recipient", "stopped"),
     # Insolvency: every collection action stops (a judicial procedure takes over).
     "insolvency": _escalating("insolvency_ack", "insolvency", "insolvency"),
-    "talk_to_human": _escalating("human_ack", "human_asked"),
+    "talk_to_human": _human,
     "stop_contact": _escalating("stop_ack", "stop_contact"),
     "greet": _simple("greet", with_menu=True),
     "thank": _simple("thank"),

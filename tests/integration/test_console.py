@@ -394,8 +394,12 @@ async def test_a_staff_reply_not_fetched_comes_with_the_next_answer(
 ) -> None:
     await linked_chat(client, ledger, "C1", "web-1")
     await chat(client, "web-1", "Je voudrais parler à quelqu'un", 1)
+    # Before anyone takes it: told a colleague is on the way, not the menu again.
+    (waiting,) = await chat(client, "web-1", "Allô ? Il y a quelqu'un ?", 2)
+    assert "un collaborateur vous répondra ici" in waiting["text"]
     await sign_in(client, "maria")
     conversation_id = await scalar(ledger, select(conversations.c.id))
+    assert "human_asked" in json.loads(await scalar(ledger, select(conversations.c.state)))
     token = await csrf_of(client)
     await client.post(f"/console/conversations/{conversation_id}/take", data={"csrf_token": token})
     await client.post(
@@ -405,7 +409,8 @@ async def test_a_staff_reply_not_fetched_comes_with_the_next_answer(
     await client.post(
         f"/console/conversations/{conversation_id}/hand-back", data={"csrf_token": token}
     )
-    answers = await chat(client, "web-1", "Combien je dois encore ?", 2)
+    assert "human_asked" not in json.loads(await scalar(ledger, select(conversations.c.state)))
+    answers = await chat(client, "web-1", "Combien je dois encore ?", 3)
     assert answers[0]["text"] == "Bonjour, ici Maria."
     assert len(answers) > 1  # and the bot's answer after it
     # A reloaded page asks for the conversation so far: no link command in it.

@@ -371,3 +371,22 @@ def test_a_promise_is_kept_by_the_last_day_still_to_come_it_names() -> None:
     assert decide(mail, DEBTOR, {}, TODAY).actions[0].promised_date == date(2026, 3, 25)  # type: ignore[attr-defined]
     past = replace(mail, entities=({"entity": "date", "value": "2026-03-02"},))
     assert decide(past, DEBTOR, {}, TODAY).replies[0].template == "promise_date_past"
+
+
+def test_waiting_for_a_person_is_said_not_the_menu_nor_a_second_escalation() -> None:
+    asked = decide(said("talk_to_human", "je veux parler à quelqu'un"), DEBTOR, {}, TODAY)
+    assert [r.template for r in asked.replies] == ["human_ack"]
+    assert [e.reason for e in asked.escalations] == ["human_asked"]
+    state = asked.state
+    assert state["human_asked"] == "2026-03-10"
+    for follow_up in (said("greet", "allo ?"), said("out_of_scope", "il y a quelqu'un ?")):
+        waiting = decide(follow_up, DEBTOR, state, TODAY)
+        assert [r.template for r in waiting.replies] == ["human_waiting"]
+        assert waiting.escalations == []
+    again = decide(said("talk_to_human"), DEBTOR, state, TODAY)
+    assert (again.replies[0].template, again.escalations) == ("human_waiting", [])
+    # questions the bot can answer still get their answer
+    assert decide(said("ask_balance"), DEBTOR, state, TODAY).replies[0].template == "balance"
+    # days later, asking again is a new request
+    later = decide(said("talk_to_human"), DEBTOR, state, date(2026, 3, 13))
+    assert [e.reason for e in later.escalations] == ["human_asked"]
