@@ -487,9 +487,14 @@ class _Turn:
         return sent
 
     def _choose_language(self, understanding: Understanding) -> None:
-        """Answer in the language the debtor writes in; a one-word "ok" keeps the last."""
+        """Answer in the language the debtor writes in; a one-word "ok" keeps the last,
+        and so does a message not understood (keyboard mash, emojis: a blind probe
+        had an English debtor answered in Dutch)."""
         words = len(understanding.text.split())
-        if understanding.language in LANGUAGES and (words >= 3 or not self.conversation.language):
+        understood = understanding.confidence >= 0.5 and understanding.intent != "out_of_scope"
+        if understanding.language in LANGUAGES and (
+            (words >= 3 and understood) or not self.conversation.language
+        ):
             self.language = understanding.language
 
     # -------------------------------------------------------------- identity

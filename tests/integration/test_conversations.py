@@ -334,3 +334,19 @@ async def test_after_a_plan_is_agreed_the_balance_speaks_of_its_next_instalment(
     # The invoice outside the plan is still asked for as usual, the plan's not.
     assert "INV-2" in texts[1]
     assert "INV-1" not in texts[1]
+
+
+async def test_a_message_not_understood_keeps_the_conversation_s_language(
+    ledger: AsyncEngine,
+) -> None:
+    """A blind probe's keyboard mash from an English-writing debtor was answered in
+    Dutch: the language changes only with a message understood."""
+    service = _service(ledger)
+    token = await _link_token(ledger, "C1")
+    await service.receive(webchat("s7", f"/start {token}", 1))
+    english = await service.receive(webchat("s7", "How much do I still owe you?", 2))
+    assert "invoice" in english[0].text
+    mash = await service.receive(webchat("s7", "kjhsdf qwoeiru zxmcnv asdlkj", 3))
+    assert mash[0].text.startswith("I'm not sure I understood")
+    dutch = await service.receive(webchat("s7", "Hoeveel moet ik nog betalen?", 4))
+    assert "factuur" in dutch[0].text
