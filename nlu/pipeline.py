@@ -340,6 +340,15 @@ _PROMISE_CUE = re.compile(
 )
 
 
+_NEVER_ORDERED = re.compile(
+    r"\b(niks|niets|nooit|nothing|never|rien|jamais|nichts|nie|niemals)\b[^.!?]{0,30}"
+    r"\b(besteld|ordered|command[ée]e?s?|bestellt|gekocht|bought|achet[ée]|gekauft)\b"
+)
+_LIVES_ELSEWHERE = re.compile(
+    r"\b(woont|wonen) (hier )?niet meer|\bno longer lives?|\bdoesn'?t live here"
+    r"|\bn'habite(nt)? plus|\bwohnt (hier )?nicht mehr|\bmoved out|\bverhuisd\b"
+    r"|\bdemenag[ée]|\bausgezogen|\bumgezogen"
+)
 # "Hoeveel hebben we al betaald op factuur INV-2026-0003?": asking what was paid is
 # asking the balance, not saying it is paid.
 _HOW_MUCH_PAID = re.compile(
@@ -360,6 +369,16 @@ def _reread(ranking: list[tuple[str, float]], clean: str) -> list[tuple[str, flo
         demoted = [ranking[1], ranking[0], *ranking[2:]]
         return _reread(demoted, clean) if demoted[0][0] != "auto_reply" else demoted
     second = ranking[1][0]
+    if first in ("out_of_scope", "stop_contact") and p1 < 0.9:
+        # "Ik heb NIKS besteld bij jullie, oplichters" (out_of_scope 0.79): never
+        # ordered is the contract's dispute; "hij woont niet meer hier" a wrong
+        # recipient.
+        if _NEVER_ORDERED.search(clean) or (first == "out_of_scope" and _THREAT.search(clean)):
+            return _promote(ranking, "dispute", p1)
+        if _LIVES_ELSEWHERE.search(clean):
+            return _promote(ranking, "wrong_recipient", p1)
+    if p1 < CONFIDENCE_THRESHOLD and first != "wrong_recipient" and _LIVES_ELSEWHERE.search(clean):
+        return _promote(ranking, "wrong_recipient", p1)  # "He moved out last year"
     if first == "already_paid" and _HOW_MUCH_PAID.search(clean):
         return _promote(ranking, "ask_balance", p1)
     if (

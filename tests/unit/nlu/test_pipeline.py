@@ -662,6 +662,9 @@ def test_the_tie_break_only_acts_on_a_near_tie() -> None:
         ("I paid the rest yesterday", "already_paid"),
         ("Hoeveel hebben we al betaald op factuur INV-2026-0003?", "ask_balance"),
         ("Combien ai-je déjà payé ?", "ask_balance"),
+        ("Ik heb NIKS besteld bij jullie, oplichters", "dispute"),
+        ("Het is het lidmaatschap van mijn zoon. Hij woont niet meer hier.", "wrong_recipient"),
+        ("He moved out last year", "wrong_recipient"),
     ],
 )
 def test_readings_the_model_gets_wrong_whatever_its_confidence(
