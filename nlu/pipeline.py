@@ -293,7 +293,7 @@ _IS_IT_RIGHT = re.compile(
 # contact at 0.79, "Tot ziens" as an automatic reply).
 _GOODBYE = re.compile(
     r"^\W*(ok(ay)?\W+)?(bye( bye)?|goodbye|good bye|see you( soon)?|au revoir|a plus|a bientot"
-    r"|bonne (journee|soiree)|tot ziens|tot later|doei|dag|fijne dag|tschuss|tschuess|ciao"
+    r"|bonne (journee|soiree)|tot ziens|tot later|doei|fijne dag|tschuss|tschuess|ciao"
     r"|auf wiedersehen|auf wiederhoren|auf wiederhoeren|bis bald|bis dann|schonen tag"
     r")(\W+(et |and |en |und )?(merci|thanks|thank you|bedankt|danke)?)?\W*$"
 )
