@@ -488,10 +488,15 @@ class _Turn:
 
     def _choose_language(self, understanding: Understanding) -> None:
         """Answer in the language the debtor writes in; a one-word "ok" keeps the last,
-        and so does a message not understood (keyboard mash, emojis: a blind probe
-        had an English debtor answered in Dutch)."""
+        and so does a message neither understood nor holding a word of the language
+        the detector guessed (keyboard mash: a blind probe had an English debtor
+        answered in Dutch)."""
+        from nlu.language import has_cue_words
+
         words = len(understanding.text.split())
-        understood = understanding.confidence >= 0.5 and understanding.intent != "out_of_scope"
+        understood = (
+            understanding.confidence >= 0.5 and understanding.intent != "out_of_scope"
+        ) or has_cue_words(understanding.text, understanding.language)
         if understanding.language in LANGUAGES and (
             (words >= 3 and understood) or not self.conversation.language
         ):

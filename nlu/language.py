@@ -124,6 +124,14 @@ def _cue_votes(words: list[str]) -> dict[str, float]:
     return votes
 
 
+def has_cue_words(text: str, language: str) -> bool:
+    """Whether the text holds a function or chat word of ``language`` ("je", "de",
+    "the", "ich"): written in it, not a keyboard mash the detector guessed at."""
+    from nlu.normalise import fold
+
+    return _cue_votes(_WORD.findall(fold(text)))[language] > 0
+
+
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
     from lingua import Language, LanguageDetectorBuilder

@@ -314,6 +314,10 @@ _REST_LATER = re.compile(
     r"|der restbetrag|die restzahlung)\b(?:[^.?!]|\.(?=\d)){0,60}"
     r"\b(will|shall|sera|seront|suivra|paierai|payerai|reglerai|vais|volgt|zal|zullen"
     r"|folgt|werde|wird|kommt)\b"
+    # "we will pay the remaining 460 on 15 December"
+    r"|\b(will|shall|'ll|paierai|payerai|reglerai|vais|zal|zullen|werde|werden)\s+"
+    r"(\w+\s+){0,2}(the rest|the remainder|the remaining|le reste|le solde|le restant"
+    r"|de rest|het saldo|het restant|den rest|den restbetrag)\b"
 )
 
 

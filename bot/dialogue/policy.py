@@ -247,8 +247,8 @@ _ARRANGING = frozenset(
 )
 # "… and the rest on the 20th": the amount named is a first part, not the promise.
 _THE_REST = re.compile(
-    r"\b(the rest|remainder|le reste|le solde|de rest|het saldo|het resterende|den rest"
-    r"|der rest|restbetrag)\b"
+    r"\b(the rest|remainder|the remaining|le reste|le solde|le restant|de rest|het saldo"
+    r"|het resterende|het restant|den rest|der rest|restbetrag)\b"
 )
 
 _SMALL_TALK = frozenset(("affirm", "deny", "thank", "greet", "auto_reply", "out_of_scope"))
@@ -470,7 +470,8 @@ def _promise(
     outside = _outside_plan(invoices, debtor)
     if not outside:  # they are paid by the plan's instalments, not by a promise
         return Decision((_plan_running(debtor),), state=state)
-    invoices = outside
+    undisputed = tuple(i for i in outside if not i.disputed)
+    invoices = undisputed or outside  # a promise is for what is claimed, not contested
     when = when or _promised_date(message, today)
     if when is None:
         state["pending"] = "promise_date"

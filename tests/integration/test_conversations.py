@@ -350,3 +350,18 @@ async def test_a_message_not_understood_keeps_the_conversation_s_language(
     assert mash[0].text.startswith("I'm not sure I understood")
     dutch = await service.receive(webchat("s7", "Hoeveel moet ik nog betalen?", 4))
     assert "factuur" in dutch[0].text
+
+
+async def test_a_message_not_understood_in_another_language_switches_to_it(
+    ledger: AsyncEngine,
+) -> None:
+    """A Dutch-speaking debtor writing an angry French sentence the bot does not
+    understand is answered in French: its words are French, unlike a keyboard mash."""
+    service = _service(ledger)
+    token = await _link_token(ledger, "P1")  # Jan Peeters, nl
+    await service.receive(webchat("s8", f"/start {token}", 1))
+    angry = await service.receive(
+        webchat("s8", "C'est la troisième lettre que je reçois, vous êtes des incapables", 2)
+    )
+    assert not angry[0].text.startswith("Ik ")
+    assert "vous" in angry[0].text or "Je " in angry[0].text

@@ -390,3 +390,16 @@ def test_waiting_for_a_person_is_said_not_the_menu_nor_a_second_escalation() -> 
     # days later, asking again is a new request
     later = decide(said("talk_to_human"), DEBTOR, state, date(2026, 3, 13))
     assert [e.reason for e in later.escalations] == ["human_asked"]
+
+
+def test_a_promise_is_for_the_invoices_claimed_not_those_contested() -> None:
+    """A blind probe's mail kept a dispute on one invoice and promised the rest of the
+    other: the promise counted the disputed one too (of 7,998 instead of 3,999)."""
+    contested = replace(DEBTOR.invoices[1], disputed=True)
+    debtor = replace(DEBTOR, invoices=(DEBTOR.invoices[0], contested))
+    promise = said("promise_to_pay", "we paid 300; the remaining will follow", date="2026-03-20")
+    promise = replace(promise, entities=({"entity": "date", "value": "2026-03-20"},))
+    decision = decide(promise, debtor, {}, TODAY)
+    assert decision.actions == (RecordPromise((1,), Decimal("400.00"), date(2026, 3, 20)),)
+    only_contested = replace(DEBTOR, invoices=(contested,))
+    assert decide(promise, only_contested, {}, TODAY).actions[0].invoice_ids == (2,)  # type: ignore[attr-defined]

@@ -665,6 +665,7 @@ def test_the_tie_break_only_acts_on_a_near_tie() -> None:
         ("Ik heb NIKS besteld bij jullie, oplichters", "dispute"),
         ("Het is het lidmaatschap van mijn zoon. Hij woont niet meer hier.", "wrong_recipient"),
         ("He moved out last year", "wrong_recipient"),
+        ("We only paid 500. We will pay the remaining 460 on 15 December.", "promise_to_pay"),
     ],
 )
 def test_readings_the_model_gets_wrong_whatever_its_confidence(
