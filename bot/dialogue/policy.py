@@ -252,6 +252,7 @@ _THE_REST = re.compile(
 )
 
 _SMALL_TALK = frozenset(("affirm", "deny", "thank", "greet", "auto_reply", "out_of_scope"))
+_THANKS = re.compile(r"\b(merci|thanks?|thank you|thx|bedankt|dank( u| je)?|danke)\b")
 _BYE = re.compile(
     r"(?i)\b(bye|goodbye|good bye|see you|au revoir|a plus|bonne (journee|soiree)|tot ziens|doei"
     r"|tot later|fijne dag|tschuss|tschuess|auf wiedersehen)\b"
@@ -404,8 +405,11 @@ def decide(
             return _with(answered, extra)
 
     # "ok bye", "merci, au revoir", "tot ziens": a goodbye, not a question to answer
-    # with the menu.
-    if intent in _SMALL_TALK and _BYE.search(_fold(message.text).lower()):
+    # with the menu; nor is "ok merci" / "ok bedankt" once nothing is asked.
+    folded = _fold(message.text).lower()
+    if intent in _SMALL_TALK and (
+        _BYE.search(folded) or (intent == "affirm" and not pending and _THANKS.search(folded))
+    ):
         state["misunderstood"] = 0
         return _with(Decision((Reply("thank"),), state=state), extra)
 

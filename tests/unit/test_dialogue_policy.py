@@ -403,3 +403,10 @@ def test_a_promise_is_for_the_invoices_claimed_not_those_contested() -> None:
     assert decision.actions == (RecordPromise((1,), Decimal("400.00"), date(2026, 3, 20)),)
     only_contested = replace(DEBTOR, invoices=(contested,))
     assert decide(promise, only_contested, {}, TODAY).actions[0].invoice_ids == (2,)  # type: ignore[attr-defined]
+
+
+def test_ok_thanks_with_nothing_asked_closes_the_conversation() -> None:
+    for text in ("ok merci", "ok bedankt", "jo passt, danke"):
+        decision = decide(said("affirm", text), DEBTOR, {}, TODAY)
+        assert [r.template for r in decision.replies] == ["thank"], text
+    assert decide(said("affirm", "ok"), DEBTOR, {}, TODAY).replies[0].template == "how_can_i_help"
