@@ -453,23 +453,14 @@ async def set_credit_against(
         )
     except credits_repo.CreditError as exc:
         raise UserError(str(exc)) from None
-    async with engine.begin() as conn:
-        debtor_id = (
-            await conn.execute(
-                select(credits_repo.debtor_credits.c.debtor_id).where(
-                    credits_repo.debtor_credits.c.id == credit_id
-                )
-            )
-        ).scalar_one()
-        await conversation_repo.audit(
-            conn,
-            user.actor,
-            "credit_set_against",
-            debtor_id=debtor_id,
-            credit=credit_id,
-            invoices=[m.invoice_number for m in matched],
-            amounts=[f"{m.amount:.2f}" for m in matched],
-        )
+    await _audit_credit(
+        engine,
+        user,
+        credit_id,
+        "credit_set_against",
+        invoices=[m.invoice_number for m in matched],
+        amounts=[f"{m.amount:.2f}" for m in matched],
+    )
     return [m.invoice_number for m in matched]
 
 
@@ -481,21 +472,23 @@ async def approve_refund(engine: AsyncEngine, user: StaffUser, credit_id: int) -
         amount = await credits_repo.approve_refund(engine, credit_id)
     except credits_repo.CreditError as exc:
         raise UserError(str(exc)) from None
+    await _audit_credit(engine, user, credit_id, "refund_approved", amount=f"{amount:.2f}")
+
+
+async def _audit_credit(
+    engine: AsyncEngine, user: StaffUser, credit_id: int, action: str, **details: Any
+) -> None:
+    """The audit entry of a decision on a credit, filed under its debtor."""
+    from adapters.db.bank_schema import debtor_credits
+
     async with engine.begin() as conn:
         debtor_id = (
             await conn.execute(
-                select(credits_repo.debtor_credits.c.debtor_id).where(
-                    credits_repo.debtor_credits.c.id == credit_id
-                )
+                select(debtor_credits.c.debtor_id).where(debtor_credits.c.id == credit_id)
             )
         ).scalar_one()
         await conversation_repo.audit(
-            conn,
-            user.actor,
-            "refund_approved",
-            debtor_id=debtor_id,
-            credit=credit_id,
-            amount=f"{amount:.2f}",
+            conn, user.actor, action, debtor_id=debtor_id, credit=credit_id, **details
         )
 
 
